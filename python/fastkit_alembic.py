@@ -1,0 +1,529 @@
+"""fastkit's bridge to Alembic.
+
+fastkit (Node) runs this file with the project's Python. It performs one action (make, run,
+rollback, status) through Alembic's own Python API, exactly as the ``alembic`` command would,
+and reports facts and errors as JSON lines on the file descriptor named by FASTKIT_EVENTS_FD.
+Human output (Alembic's logs, prints from env.py and migrations) stays on stdout/stderr;
+fastkit streams it through its password masker and formats the events itself.
+
+The request comes as JSON in the FASTKIT_REQUEST environment variable:
+    {"action": "status", "config": "/abs/alembic.ini", "name": "alembic",
+     "args": ["-x", "k=v"], "message": "...", "autogenerate": true}
+"""
+
+import json
+import os
+import re
+import signal
+import sys
+import traceback
+
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+
+
+class Terminated(BaseException):
+    """Raised by SIGTERM, so that open transactions roll back on the way out."""
+
+
+class Failure(Exception):
+    """A failure fastkit knows how to explain: a code, a one-line message and a fix."""
+
+    def __init__(self, code, message, hint=None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.hint = hint
+
+
+# --- reporting ----------------------------------------------------------------------------
+
+
+def _open_events():
+    fd = os.environ.get("FASTKIT_EVENTS_FD")
+    if fd:
+        try:
+            return os.fdopen(int(fd), "w", buffering=1, encoding="utf-8")
+        except OSError:
+            pass
+    return sys.stderr
+
+
+EVENTS = _open_events()
+
+
+def emit(kind, **fields):
+    fields["type"] = kind
+    EVENTS.write(json.dumps(fields, default=str) + "\n")
+    EVENTS.flush()
+
+
+# --- process hygiene ----------------------------------------------------------------------
+
+
+def _die_with_parent():
+    """Ask Linux to send SIGTERM if fastkit itself dies (even by SIGKILL): no orphans."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() == 1:
+            raise Terminated()
+    except (OSError, AttributeError):
+        pass
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
+# --- Alembic setup ------------------------------------------------------------------------
+
+
+def _import_alembic():
+    try:
+        import alembic  # noqa: F401
+        import sqlalchemy  # noqa: F401
+    except ImportError as err:
+        missing = getattr(err, "name", None) or "alembic"
+        raise Failure(
+            "alembic-missing",
+            "%s is not installed for %s" % (missing, sys.executable),
+            None,
+        )
+
+
+class _QuietMigrationLog:
+    """Drops Alembic's per-run chatter; fastkit reports migrations itself (from events).
+
+    Attached to the logger object, so it survives the logging.config.fileConfig() call
+    that a typical env.py makes.
+    """
+
+    NOISE = ("Context impl ", "Will assume ", "Running upgrade", "Running downgrade", "setting up autogenerate plugin")
+
+    def filter(self, record):
+        message = record.getMessage()
+        return not message.startswith(self.NOISE)
+
+
+def _config(request, command, command_args):
+    """Builds the Config exactly as Alembic's CLI does, so env.py sees the same cmd_opts."""
+    import logging
+
+    from alembic.config import CommandLine, Config
+
+    logging.getLogger("alembic.runtime.migration").addFilter(_QuietMigrationLog())
+    logging.getLogger("alembic.runtime.plugins").addFilter(_QuietMigrationLog())
+    cli = CommandLine(prog="alembic")
+    argv = ["-c", request["config"], "-n", request.get("name") or "alembic"]
+    argv += list(request.get("args") or [])
+    argv += [command] + command_args
+    try:
+        options = cli.parser.parse_args(argv)
+    except SystemExit:
+        raise Failure(
+            "usage",
+            "Alembic did not accept the extra arguments %s" % " ".join(request.get("args") or []),
+            "Pass only Alembic's global options in `args`, e.g. -x key=value.",
+        )
+    toml, ini = cli._inis_from_config(options) if hasattr(cli, "_inis_from_config") else (None, request["config"])
+    kwargs = dict(file_=ini, ini_section=options.name, cmd_opts=options)
+    if toml is not None:
+        kwargs["toml_file"] = toml
+    return Config(**kwargs)
+
+
+def _script_directory(config):
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(config)
+
+
+def _revision_facts(script, revision):
+    return {
+        "revision": revision.revision,
+        "message": revision.doc,
+        "path": str(revision.path),
+        "downRevisions": list(revision._all_down_revisions),
+    }
+
+
+def _with_database(config, script, fn, **environment_args):
+    """Runs env.py with fn as the work function, as every Alembic command does."""
+    from alembic.runtime.environment import EnvironmentContext
+
+    with EnvironmentContext(config, script, fn=fn, **environment_args):
+        script.run_env()
+
+
+MERGE_HINT = 'Merge them into one with `{alembic} merge heads -m "merge heads"`, then `{run}`.'
+
+
+def _ensure_single_head(script):
+    heads = list(script.get_heads())
+    if len(heads) > 1:
+        raise Failure(
+            "multiple-heads",
+            "The revision history has %d heads: %s" % (len(heads), ", ".join(heads)),
+            MERGE_HINT,
+        )
+    return heads
+
+
+# --- the four actions ---------------------------------------------------------------------
+
+
+def status(request):
+    config = _config(request, "current", [])
+    script = _script_directory(config)
+    state = {}
+
+    def read_current(rev, context):
+        state["current"] = list(context.get_current_heads())
+        return []
+
+    _with_database(config, script, read_current, dont_mutate=True)
+    current = state.get("current", [])
+    heads = list(script.get_heads())
+    pending = [_revision_facts(script, step.revision) for step in script._upgrade_revs("heads", tuple(current))]
+    emit(
+        "result",
+        current=current,
+        heads=heads,
+        pending=pending,
+        upToDate=set(current) == set(heads),
+        currentRevisions=[_revision_facts(script, r) for r in script.get_revisions(tuple(current)) if r],
+    )
+
+
+def _stepper(steps_of, direction):
+    """A work function that reports each migration just before Alembic runs it.
+
+    Alembic iterates what the work function returns lazily, one step at a time, so a
+    generator gets control between steps without touching Alembic's internals.
+    """
+    done = []
+
+    def work(rev, context):
+        for step in steps_of(rev):
+            revision = step.revision
+            facts = {
+                "revision": revision.revision,
+                "message": revision.doc,
+                "path": str(revision.path),
+            }
+            if direction == "upgrade":
+                facts["from"] = list(revision._all_down_revisions)
+            else:
+                facts["to"] = list(revision._all_down_revisions)
+            emit("step", direction=direction, **facts)
+            yield step
+            done.append(facts)
+
+    return work, done
+
+
+def run(request):
+    config = _config(request, "upgrade", ["head"])
+    script = _script_directory(config)
+    _ensure_single_head(script)
+    work, done = _stepper(lambda rev: script._upgrade_revs("head", rev), "upgrade")
+    _with_database(config, script, work, destination_rev="head")
+    emit("result", applied=done, heads=list(script.get_heads()))
+
+
+def rollback(request):
+    config = _config(request, "downgrade", ["-1"])
+    script = _script_directory(config)
+
+    def steps_of(rev):
+        if not rev:
+            raise Failure(
+                "nothing-to-roll-back",
+                "Nothing to roll back",
+                "The database is at base: no migration is applied.",
+            )
+        if len(rev) > 1:
+            raise Failure(
+                "multiple-current",
+                "The database is on %d branches (%s); rollback undoes one step of one branch"
+                % (len(rev), ", ".join(rev)),
+                "Use alembic downgrade <branch>@-1 to choose the branch.",
+            )
+        return script._downgrade_revs("-1", rev)
+
+    work, done = _stepper(steps_of, "downgrade")
+    _with_database(config, script, work, destination_rev="-1")
+    emit("result", reverted=done)
+
+
+def make(request):
+    message = request["message"]
+    autogenerate = request.get("autogenerate", True)
+    command_args = ["-m", message] + (["--autogenerate"] if autogenerate else [])
+    config = _config(request, "revision", command_args)
+    config.cmd_opts.quiet = True  # fastkit says "Created <path>" itself
+    script = _script_directory(config)
+    _ensure_single_head(script)
+    state = {"noChanges": False}
+
+    def skip_empty(context, revision, directives):
+        # Runs first; chain ourselves after env.py's own hook, so any env.py recipe sees the
+        # directives untouched and we decide last.
+        user_hook = context.opts.get("process_revision_directives")
+
+        def decide(context, revision, directives):
+            if user_hook is not None:
+                user_hook(context, revision, directives)
+            if not directives or all(
+                all(ops.is_empty() for ops in d.upgrade_ops_list) for d in directives
+            ):
+                state["noChanges"] = True
+                directives[:] = []
+
+        if autogenerate:
+            context.opts["process_revision_directives"] = decide
+
+    with _make_lock(script), _unique_revision_paths():
+        from alembic import command
+
+        result = command.revision(
+            config,
+            message=_docstring_safe(message),
+            autogenerate=autogenerate,
+            process_revision_directives=skip_empty,
+        )
+    scripts = [s for s in (result if isinstance(result, list) else [result]) if s is not None]
+    if state["noChanges"] or not scripts:
+        emit("result", noChanges=True)
+        return
+    created = scripts[0]
+    _compile_or_remove(str(created.path))
+    emit("result", noChanges=False, **_revision_facts(script, created))
+
+
+def _docstring_safe(message):
+    """The message goes into the revision's docstring: escape what would end or bend it.
+
+    Python reads the escaped text back as the original message, and the slug (made of word
+    characters only) is unchanged.
+    """
+    return message.replace("\\", "\\\\").replace('"', '\\"')
+
+
+class _make_lock:
+    """Serialises makes in one versions folder, so two at once never produce two heads."""
+
+    def __init__(self, script):
+        import hashlib
+        import tempfile
+
+        key = hashlib.sha1(os.path.abspath(str(script.versions)).encode()).hexdigest()[:16]
+        self.path = os.path.join(tempfile.gettempdir(), "fastkit-make-%s.lock" % key)
+
+    def __enter__(self):
+        try:
+            import fcntl
+        except ImportError:  # Windows: no advisory lock, same behaviour as Alembic
+            self.file = None
+            return self
+        self.file = open(self.path, "a")
+        fcntl.flock(self.file, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        if self.file is not None:
+            self.file.close()
+
+
+class _unique_revision_paths:
+    """Alembic silently overwrites a revision whose file name is taken (two makes with one
+    message in one second under a timestamp template). Pick a free name instead."""
+
+    def __enter__(self):
+        from alembic.script import ScriptDirectory
+
+        self.original = getattr(ScriptDirectory, "_rev_path", None)
+        if self.original is None:
+            return self
+        original = self.original
+
+        def free_path(directory, *args, **kwargs):
+            path = original(directory, *args, **kwargs)
+            stem, suffix = os.path.splitext(str(path))
+            candidate, n = str(path), 2
+            while os.path.exists(candidate):
+                candidate = "%s_%d%s" % (stem, n, suffix)
+                n += 1
+            return type(path)(candidate)
+
+        ScriptDirectory._rev_path = free_path
+        return self
+
+    def __exit__(self, *exc):
+        if self.original is not None:
+            from alembic.script import ScriptDirectory
+
+            ScriptDirectory._rev_path = self.original
+
+
+def _compile_or_remove(path):
+    with open(path, "rb") as handle:
+        source = handle.read()
+    try:
+        compile(source, path, "exec")
+    except SyntaxError as err:
+        os.remove(path)
+        raise Failure(
+            "revision-syntax",
+            "The new revision did not compile (%s, line %s) and was removed" % (err.msg, err.lineno),
+            "Check alembic/script.py.mako and the model code it rendered.",
+        )
+
+
+ACTIONS = {"status": status, "run": run, "rollback": rollback, "make": make}
+
+
+# --- errors -------------------------------------------------------------------------------
+
+
+def _first_line(text):
+    for line in str(text).strip().splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+def _frames_in(tb, predicate):
+    return [frame for frame in traceback.extract_tb(tb) if predicate(frame.filename)]
+
+
+def _is_env_py(filename):
+    return os.path.basename(filename) == "env.py"
+
+
+def _database_url_in(tb):
+    """The URL of the engine that failed, found on the stack, with its password hidden."""
+    while tb is not None:
+        for value in tb.tb_frame.f_locals.values():
+            url = getattr(getattr(value, "engine", None), "url", None) or getattr(value, "url", None)
+            if url is not None and hasattr(url, "render_as_string"):
+                return url.render_as_string(hide_password=True)
+        tb = tb.tb_next
+    return None
+
+
+CONNECT_CAUSES = [
+    (r"password authentication failed|access denied for user|authentication failed",
+     "authentication failed", "Check the user and password in DATABASE_URL."),
+    (r"database \"?[^\"]*\"? does not exist|unknown database",
+     "the database does not exist", "Create it (e.g. createdb NAME) or fix the name in DATABASE_URL."),
+    (r"connection refused|could not connect|can't connect|no such file or directory|timeout expired|name or service not known|could not translate host name|connection to server",
+     "the server is not reachable", "Start the database server or fix the host and port in DATABASE_URL."),
+    (r"unable to open database file",
+     "the SQLite file cannot be opened", "Check that the folder in the SQLite URL exists and is writable."),
+]
+
+
+def explain(error, tb):
+    """Turns an exception into (code, message, hint); None when fastkit cannot explain it."""
+    if isinstance(error, Failure):
+        return error.code, error.message, error.hint
+
+    from alembic import util as alembic_util
+
+    try:
+        from sqlalchemy import exc as sa_exc
+    except ImportError:
+        sa_exc = None
+
+    if isinstance(error, alembic_util.CommandError):
+        text = str(error)
+        hint = None
+        if "Target database is not up to date" in text:
+            return ("behind-head", "The database is behind head: apply the pending migrations first",
+                    "Run `{run}` first, then make the revision.")
+        if "Multiple head revisions" in text or "Multiple heads are present" in text:
+            return ("multiple-heads", "FAILED: " + _first_line(text), MERGE_HINT)
+        match = re.search(r"Can't locate revision identified by '([^']+)'", text)
+        if match:
+            return ("unknown-revision",
+                    "The database is at revision %s, which no file in the versions folder defines" % match.group(1),
+                    "Check out the branch that has that revision, or restore its file.")
+        return "alembic", "FAILED: " + _first_line(text), hint
+
+    if sa_exc is not None and isinstance(error, (sa_exc.OperationalError, sa_exc.InterfaceError)) or (
+        sa_exc is not None and isinstance(error, sa_exc.DBAPIError) and getattr(error, "connection_invalidated", False)
+    ):
+        detail = _first_line(getattr(error, "orig", None) or error)
+        lowered = detail.lower()
+        url = _database_url_in(tb)
+        where = " at %s" % url if url else ""
+        for pattern, cause, fix in CONNECT_CAUSES:
+            if re.search(pattern, lowered):
+                return "connect", "Cannot connect to the database%s: %s (%s)" % (where, cause, detail), fix
+        if getattr(error, "statement", None) is None:
+            return "connect", "Cannot connect to the database%s: %s" % (where, detail), "Check DATABASE_URL."
+
+    if isinstance(error, SyntaxError) and error.filename:
+        return ("syntax",
+                "Syntax error in %s, line %s: %s" % (error.filename, error.lineno, error.msg),
+                "Fix that file and run the command again.")
+
+    if isinstance(error, ImportError) and _frames_in(tb, _is_env_py):
+        frame = _frames_in(tb, _is_env_py)[-1]
+        return ("env-import",
+                "alembic/env.py could not import %s (%s, line %s): %s" % (
+                    getattr(error, "name", None) or "a module", frame.filename, frame.lineno, error),
+                "Install the package in the project's Python environment or fix the import.")
+
+    return None
+
+
+def report_failure(error, tb):
+    explained = explain(error, tb)
+    trace = "".join(traceback.format_exception(type(error), error, tb))
+    if explained is None:
+        location = _frames_in(tb, lambda f: "/alembic/versions/" in f.replace("\\", "/") or _is_env_py(f))
+        where = " (%s, line %s)" % (location[-1].filename, location[-1].lineno) if location else ""
+        message = "%s: %s%s" % (type(error).__name__, _first_line(error) or "(no message)", where)
+        emit("error", code="unexpected", message=message, hint=None, traceback=trace)
+    else:
+        code, message, hint = explained
+        emit("error", code=code, message=message, hint=hint, traceback=trace)
+
+
+def main():
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    _die_with_parent()
+    request = json.loads(os.environ["FASTKIT_REQUEST"])
+    cwd = os.getcwd()
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)  # as `python -m alembic` does: the ini's folder is importable
+    try:
+        _import_alembic()
+        ACTIONS[request["action"]](request)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except Terminated:
+        return EXIT_TERMINATED
+    except Exception as error:  # noqa: BLE001 - every failure becomes one explained event
+        report_failure(error, error.__traceback__)
+        return 1
+    except SystemExit as error:
+        # Alembic and env.py scripts may exit; keep the code, explain nothing we don't know.
+        code = error.code if isinstance(error.code, int) else 1
+        if code:
+            emit("error", code="exit", message=_first_line(error.code) or "Alembic exited with code %s" % code,
+                 hint=None, traceback="".join(traceback.format_exception(type(error), error, error.__traceback__)))
+        return code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,125 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { ExitCode, FastkitError } from './errors';
+import { runProcess } from './process';
+import type { Project } from './project';
+
+/** The helper fastkit runs with the project's Python; it speaks Alembic's Python API. */
+export const HELPER = [join(__dirname, '..', 'python'), join(__dirname, '..', '..', 'python')]
+  .map((folder) => join(folder, 'fastkit_alembic.py'))
+  .find((file) => existsSync(file)) as string;
+
+export type Action = 'make' | 'run' | 'rollback' | 'status';
+
+/** One migration Alembic is about to run (upgrade) or undo (downgrade). */
+export interface StepEvent {
+  direction: 'upgrade' | 'downgrade';
+  revision: string;
+  message: string;
+  path: string;
+  /** Upgrade: the revision(s) it starts from. */
+  from?: string[];
+  /** Downgrade: the revision(s) it returns to. */
+  to?: string[];
+}
+
+interface ErrorEvent {
+  code: string;
+  message: string;
+  hint?: string | null;
+  traceback?: string;
+}
+
+export interface CallOptions {
+  /** Extra request fields for the action (message, autogenerate…). */
+  request?: Record<string, unknown>;
+  onStep?(step: StepEvent): void;
+  /** Send the child's stdout to stderr, e.g. when stdout must hold only JSON. */
+  stdoutToStderr?: boolean;
+}
+
+/**
+ * Runs one action through the Python helper and returns the facts it reports. Alembic's own
+ * output is streamed (masked) as it comes; an error it reports is thrown as a FastkitError.
+ */
+export async function callAlembic<T>(project: Project, action: Action, options: CallOptions = {}): Promise<T> {
+  const { output } = project;
+  let result: T | undefined;
+  let failure: ErrorEvent | undefined;
+  const request = {
+    action,
+    config: project.config,
+    name: project.name,
+    args: project.args,
+    ...options.request,
+  };
+
+  const onEvent = (line: string) => {
+    let event: { type: string } & Record<string, unknown>;
+    try {
+      event = JSON.parse(line);
+    } catch {
+      output.err(line);
+      return;
+    }
+    if (event.type === 'step') options.onStep?.(event as unknown as StepEvent);
+    else if (event.type === 'result') result = event as unknown as T;
+    else if (event.type === 'error') failure = event as unknown as ErrorEvent;
+  };
+
+  let exit;
+  try {
+    exit = await runProcess([...project.python.python, HELPER], {
+      cwd: project.cwd,
+      env: {
+        ...project.env,
+        FASTKIT_REQUEST: JSON.stringify(request),
+        FASTKIT_EVENTS_FD: '3',
+        PYTHONUNBUFFERED: '1',
+      },
+      onStdout: options.stdoutToStderr ? output.err : output.out,
+      onStderr: output.err,
+      onEvent,
+    });
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ENOENT') throw alembicMissing(project, `${project.python.python[0]} was not found`);
+    throw error;
+  }
+
+  if (exit.forwarded === 'SIGINT' || exit.exitCode === ExitCode.interrupted) {
+    throw new FastkitError('Interrupted', { exitCode: ExitCode.interrupted, code: 'interrupted' });
+  }
+  if (exit.forwarded === 'SIGTERM' || exit.exitCode === ExitCode.terminated) {
+    throw new FastkitError('Terminated', { exitCode: ExitCode.terminated, code: 'terminated' });
+  }
+  if (failure) {
+    if (failure.code === 'alembic-missing') throw alembicMissing(project, failure.message);
+    throw new FastkitError(failure.message, {
+      code: failure.code,
+      hint: failure.hint ? fillCommands(failure.hint, project) : undefined,
+      detail: failure.traceback,
+      exitCode: failure.code === 'usage' ? ExitCode.usage : ExitCode.failure,
+    });
+  }
+  if (exit.exitCode !== 0 || result === undefined) {
+    throw new FastkitError(
+      exit.signal ? `Alembic was stopped by ${exit.signal}` : `Alembic exited with code ${exit.exitCode} without a result`,
+      { code: 'alembic-exit', hint: 'Run again with --verbose and read the output above.' },
+    );
+  }
+  return result;
+}
+
+function alembicMissing(project: Project, what: string): FastkitError {
+  const tried = project.python.tried.length ? `; tried ${project.python.tried.join(', ')}` : '';
+  return new FastkitError(`Alembic not found: ${what}${tried}`, {
+    code: 'alembic-missing',
+    hint: 'Install it in the project: python3 -m venv .venv && .venv/bin/pip install alembic sqlalchemy (or set the alembic option).',
+  });
+}
+
+/** Hints name the command in the door the user came through: `{run}`, `{alembic}`… */
+function fillCommands(hint: string, project: Project): string {
+  const names: Record<string, string> = { ...project.commands, alembic: project.python.alembic };
+  return hint.replace(/\{(\w+)\}/g, (whole, key: string) => names[key] ?? whole);
+}

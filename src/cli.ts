@@ -1,0 +1,139 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ExitCode, FastkitError, UsageError, describeError } from './errors';
+import { make, rollback, run, status } from './migrate';
+import { maskSecrets, secretsIn } from './mask';
+import type { MigrateOptions } from './options';
+
+const HELP = `fastkit: Alembic migrations in four short commands
+
+Usage:
+  fastkit migrate make -m "message"   alembic revision --autogenerate -m "message"
+  fastkit migrate run                 alembic upgrade head
+  fastkit migrate rollback            alembic downgrade -1
+  fastkit migrate status              alembic current, plus what is pending
+
+Options:
+  -m, --message TEXT     the revision message (make)
+      --no-autogenerate  write an empty revision instead of comparing models (make)
+      --check            exit 3 unless the database is at head (status)
+      --json             print only {current, heads, pending, upToDate} (status)
+  -c, --config PATH      alembic.ini or pyproject.toml (default: found here or above)
+      --cwd PATH         folder to run Alembic in (default: the config's folder)
+      --alembic CMD      the command that runs Alembic, e.g. "uv run alembic"
+  -n, --name NAME        the ini section, for several databases
+  -x KEY=VALUE           passed to env.py as alembic -x KEY=VALUE (repeatable)
+      --verbose          show full Python tracebacks
+  -h, --help             show this help
+  -v, --version          show the version
+
+Exit codes: 0 ok, 1 failure, 2 usage error, 3 status --check found the database behind head.
+`;
+
+const MIGRATE_HELP = HELP.replace(/^fastkit: .*\n\n/, '');
+
+const OPTIONS = {
+  message: { type: 'string', short: 'm' },
+  'no-autogenerate': { type: 'boolean' },
+  check: { type: 'boolean' },
+  json: { type: 'boolean' },
+  config: { type: 'string', short: 'c' },
+  cwd: { type: 'string' },
+  alembic: { type: 'string' },
+  name: { type: 'string', short: 'n' },
+  x: { type: 'string', short: 'x', multiple: true },
+  verbose: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+} satisfies ParseArgsConfig['options'];
+
+const ACTIONS = ['make', 'run', 'rollback', 'status'] as const;
+
+/** Runs the CLI with these arguments and returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    return fail(new UsageError(firstLine((error as Error).message), 'See `fastkit --help`.'));
+  }
+  const { values, positionals } = parsed;
+  if (values.version) {
+    process.stdout.write(`${version()}\n`);
+    return ExitCode.ok;
+  }
+  const [group, action, ...rest] = positionals;
+  if (values.help || group === 'help') {
+    process.stdout.write(group === 'migrate' ? MIGRATE_HELP : HELP);
+    return ExitCode.ok;
+  }
+  if (group !== 'migrate') {
+    return fail(
+      new UsageError(group ? `Unknown command \`${group}\`` : 'No command given', 'Try `fastkit migrate status`, or `fastkit --help`.'),
+    );
+  }
+  if (!ACTIONS.includes(action as (typeof ACTIONS)[number])) {
+    return fail(
+      new UsageError(
+        action ? `Unknown subcommand \`migrate ${action}\`` : 'No subcommand given',
+        `Use one of: ${ACTIONS.map((name) => `migrate ${name}`).join(', ')}.`,
+      ),
+    );
+  }
+  if (rest.length > 0) {
+    return fail(new UsageError(`Unexpected argument \`${rest[0]}\``, 'Quote a message with spaces: -m "add status".'));
+  }
+
+  const common: MigrateOptions = {
+    config: values.config,
+    cwd: values.cwd,
+    alembic: values.alembic,
+    name: values.name,
+    args: (values.x ?? []).flatMap((pair) => ['-x', pair]),
+    verbose: values.verbose,
+  };
+  try {
+    if (action === 'make') await make({ ...common, message: values.message, autogenerate: !values['no-autogenerate'] });
+    else if (action === 'run') await run(common);
+    else if (action === 'rollback') await rollback(common);
+    else await status({ ...common, check: values.check, json: values.json });
+    return ExitCode.ok;
+  } catch (error) {
+    return fail(error, values.verbose);
+  }
+}
+
+function fail(error: unknown, verbose = false): number {
+  const secrets = secretsIn(process.env);
+  if (verbose && error instanceof FastkitError && error.detail) {
+    process.stderr.write(maskSecrets(error.detail.trimEnd(), secrets) + '\n');
+  } else if (!(error instanceof FastkitError)) {
+    if (verbose && error instanceof Error && error.stack) process.stderr.write(maskSecrets(error.stack, secrets) + '\n');
+  }
+  if (!(error instanceof FastkitError && (error.code === 'interrupted' || error.code === 'terminated'))) {
+    process.stderr.write(`fastkit: ${maskSecrets(describeError(error), secrets)}\n`);
+  }
+  return error instanceof FastkitError ? error.exitCode : ExitCode.failure;
+}
+
+function firstLine(text: string): string {
+  return text.split('\n', 1)[0].replace(/\.$/, '');
+}
+
+function version(): string {
+  return JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')).version;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error) => {
+      process.stderr.write(`fastkit: ${describeError(error)}\n`);
+      process.exitCode = ExitCode.failure;
+    },
+  );
+}

@@ -1,0 +1,34 @@
+/**
+ * Every line fastkit prints, its own and Alembic's, passes through one masker, so that no
+ * database password reaches a terminal, a CI log or the Nx cache.
+ */
+
+// scheme://user:password@host  ->  scheme://user:***@host
+const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:@/'"]*):([^\s@'"]*)@/gi;
+
+/** Passwords found in URL-like values of an environment, to be hidden wherever they appear. */
+export function secretsIn(env: Record<string, string | undefined>): string[] {
+  const secrets = new Set<string>();
+  for (const value of Object.values(env)) {
+    if (!value || !value.includes('://')) continue;
+    for (const match of value.matchAll(URL_PASSWORD)) {
+      const password = match[2];
+      if (password.length === 0) continue;
+      secrets.add(password);
+      try {
+        secrets.add(decodeURIComponent(password));
+      } catch {
+        // not percent-encoded; the raw form is enough
+      }
+    }
+  }
+  return [...secrets].filter((secret) => secret.length >= 3 && secret !== '***');
+}
+
+export function maskSecrets(text: string, secrets: readonly string[] = []): string {
+  let masked = text.replace(URL_PASSWORD, '$1:***@');
+  for (const secret of secrets) {
+    masked = masked.split(secret).join('***');
+  }
+  return masked;
+}

@@ -1,0 +1,175 @@
+import { callAlembic, type StepEvent } from './alembic';
+import { ExitCode, FastkitError, UsageError } from './errors';
+import { displayPath } from './find-config';
+import { maskSecrets, secretsIn } from './mask';
+import type { MakeOptions, MigrateOptions, StatusOptions } from './options';
+import { resolveProject, type Project } from './project';
+
+/** A revision as fastkit reports it. */
+export interface RevisionInfo {
+  revision: string;
+  message: string;
+  path: string;
+}
+
+export interface MakeResult {
+  /** The new revision file, or null when the models did not change. */
+  path: string | null;
+  revision: string | null;
+}
+
+export interface RunResult {
+  applied: RevisionInfo[];
+}
+
+export interface RollbackResult {
+  reverted: RevisionInfo[];
+}
+
+export interface StatusReport {
+  /** The revision(s) applied to the database; empty at base. */
+  current: string[];
+  /** The head revision(s) of the history. */
+  heads: string[];
+  /** What `run` would apply, in order. */
+  pending: Array<Pick<RevisionInfo, 'revision' | 'message'>>;
+  upToDate: boolean;
+}
+
+/** `alembic revision --autogenerate -m MESSAGE`, made safe: no empty or broken revisions. */
+export function make(options: MakeOptions): Promise<MakeResult> {
+  return withProject(options, async (project) => {
+    const message = checkMessage(options.message);
+    const facts = await callAlembic<{ noChanges: boolean } & Partial<RevisionInfo>>(project, 'make', {
+      request: { message, autogenerate: options.autogenerate ?? true },
+    });
+    if (facts.noChanges || !facts.path) {
+      project.output.out('No changes detected');
+      return { path: null, revision: null };
+    }
+    project.output.out(`Created ${displayPath(facts.path)}`);
+    project.output.out(`Review it, then apply it with \`${project.commands.run}\``);
+    return { path: facts.path, revision: facts.revision ?? null };
+  });
+}
+
+/** `alembic upgrade head`: silent when nothing is pending. */
+export function run(options: MigrateOptions): Promise<RunResult> {
+  return withProject(options, async (project) => {
+    const facts = await callAlembic<{ applied: RevisionInfo[]; heads: string[] }>(project, 'run', {
+      onStep: (step) => project.output.out(describeStep(step)),
+    });
+    if (facts.applied.length > 0) {
+      const last = facts.applied[facts.applied.length - 1];
+      project.output.out(`Now at ${last.revision}${facts.heads.includes(last.revision) ? ' (head)' : ''}`);
+    }
+    return { applied: facts.applied };
+  });
+}
+
+/** `alembic downgrade -1`: exactly one step, on purpose. */
+export function rollback(options: MigrateOptions): Promise<RollbackResult> {
+  return withProject(options, async (project) => {
+    const facts = await callAlembic<{ reverted: Array<RevisionInfo & { to: string[] }> }>(project, 'rollback', {
+      onStep: (step) => project.output.out(describeStep(step)),
+    });
+    const [undone] = facts.reverted;
+    if (undone) project.output.out(`Now at ${undone.to.length ? undone.to.join(', ') : 'base (no migration applied)'}`);
+    return { reverted: facts.reverted };
+  });
+}
+
+/** `alembic current`, plus what is pending and how to apply it. */
+export function status(options: StatusOptions): Promise<StatusReport> {
+  return withProject(options, async (project) => {
+    const facts = await callAlembic<StatusReport & { pending: RevisionInfo[] }>(project, 'status', {
+      stdoutToStderr: options.json,
+    });
+    const report: StatusReport = {
+      current: facts.current,
+      heads: facts.heads,
+      pending: facts.pending.map(({ revision, message }) => ({ revision, message })),
+      upToDate: facts.upToDate,
+    };
+    if (options.json) project.output.out(JSON.stringify(report));
+    else printStatus(report, project);
+    if (options.check && !report.upToDate) {
+      throw new FastkitError(
+        report.heads.length > 1
+          ? `The history has ${report.heads.length} heads`
+          : `The database is behind head: ${report.pending.length} pending ${plural(report.pending.length, 'migration')}`,
+        { exitCode: ExitCode.behindHead, code: 'behind-head', hint: `Apply them with \`${project.commands.run}\`.` },
+      );
+    }
+    return report;
+  });
+}
+
+function printStatus(report: StatusReport, project: Project): void {
+  const { out } = project.output;
+  if (report.heads.length > 1) {
+    out(`Multiple heads: ${report.heads.join(', ')}`);
+    out(`Merge them with \`${project.python.alembic} merge heads -m "merge heads"\`, then \`${project.commands.run}\``);
+  }
+  if (report.current.length === 0) {
+    out(report.heads.length === 0 ? 'No migrations yet (base)' : 'No migration applied (base)');
+  }
+  for (const revision of report.current) {
+    out(report.heads.includes(revision) ? `${revision} (head)` : revision);
+  }
+  if (report.pending.length > 0) {
+    out(`${report.pending.length} pending ${plural(report.pending.length, 'migration')}:`);
+    const width = Math.max(...report.pending.map(({ revision }) => revision.length));
+    for (const { revision, message } of report.pending) out(`  ${revision.padEnd(width)}  ${message}`);
+    out(`Apply them with \`${project.commands.run}\``);
+  }
+}
+
+function describeStep(step: StepEvent): string {
+  const ends = (revisions: string[] | undefined) => (revisions && revisions.length ? revisions.join(', ') : 'base');
+  return step.direction === 'upgrade'
+    ? `Running upgrade ${ends(step.from)} -> ${step.revision}, ${step.message}`
+    : `Running downgrade ${step.revision} -> ${ends(step.to)}, ${step.message}`;
+}
+
+function checkMessage(message: string | undefined): string {
+  if (message === undefined || message.trim() === '') {
+    throw new UsageError('A message is required', 'Describe the change with -m, e.g. -m "create_invoices".');
+  }
+  if (/[\r\n]/.test(message)) {
+    throw new UsageError('The message must be one line', 'Put details in the revision file instead.');
+  }
+  return message.trim();
+}
+
+function plural(count: number, word: string): string {
+  return count === 1 ? word : `${word}s`;
+}
+
+/**
+ * Resolves the project and runs an action in it. Whatever it throws leaves with its
+ * passwords masked, so every door can print or reject with the message as it is.
+ */
+async function withProject<T>(options: MigrateOptions, action: (project: Project) => Promise<T>): Promise<T> {
+  try {
+    return await action(resolveProject(options));
+  } catch (error) {
+    throw masked(error, secretsIn({ ...process.env, ...options.env }));
+  }
+}
+
+function masked(error: unknown, secrets: string[]): unknown {
+  if (!(error instanceof FastkitError)) {
+    if (error instanceof Error) error.message = maskSecrets(error.message, secrets);
+    return error;
+  }
+  const mask = (text: string | undefined) => (text === undefined ? undefined : maskSecrets(text, secrets));
+  const copy = new FastkitError(mask(error.message) as string, {
+    hint: mask(error.hint),
+    exitCode: error.exitCode,
+    code: error.code,
+    detail: mask(error.detail),
+  });
+  copy.name = error.name;
+  return copy;
+}

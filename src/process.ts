@@ -1,0 +1,91 @@
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { ExitCode } from './errors';
+
+/** What to do with each line a child prints, and with its structured events (fd 3). */
+export interface ProcessListeners {
+  onStdout(line: string): void;
+  onStderr(line: string): void;
+  onEvent(line: string): void;
+}
+
+export interface ProcessOptions extends ProcessListeners {
+  cwd: string;
+  /** The child's whole environment. */
+  env: Record<string, string | undefined>;
+}
+
+export interface ProcessResult {
+  exitCode: number;
+  /** The signal that ended the child, if one did. */
+  signal?: string;
+  /** The signal fastkit forwarded to it (Ctrl-C or SIGTERM), if any. */
+  forwarded?: NodeJS.Signals;
+}
+
+const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/**
+ * The one place fastkit starts a process: an argument array (never a shell string), output
+ * streamed line by line, a side channel on fd 3 for events, and Ctrl-C or SIGTERM passed on
+ * exactly once so the child can roll back and exit before fastkit does.
+ *
+ * The child runs in its own process group, so a terminal's Ctrl-C reaches it only through
+ * fastkit (once), and never twice while it is cleaning up.
+ */
+export async function runProcess(argv: readonly string[], options: ProcessOptions): Promise<ProcessResult> {
+  const { execa } = await import('execa');
+  const [file, ...args] = argv;
+  const child = execa(file, args, {
+    cwd: options.cwd,
+    env: options.env,
+    extendEnv: false,
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+    buffer: false,
+    reject: false,
+    detached: true,
+    stripFinalNewline: false,
+  });
+
+  let forwarded: NodeJS.Signals | undefined;
+  const forward = (signal: NodeJS.Signals) => {
+    forwarded ??= signal;
+    child.kill(signal);
+  };
+  for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
+
+  const streams = [
+    readLines(child.stdout, options.onStdout),
+    readLines(child.stderr, options.onStderr),
+    readLines(child.stdio[3] as Readable, options.onEvent),
+  ];
+  try {
+    const result = await child;
+    await Promise.all(streams);
+    if (result.failed && result.exitCode === undefined && !result.signal) {
+      throw result;
+    }
+    return {
+      exitCode: result.exitCode ?? signalExitCode(result.signal),
+      signal: result.signal,
+      forwarded,
+    };
+  } finally {
+    for (const signal of FORWARDED_SIGNALS) process.off(signal, forward);
+  }
+}
+
+function signalExitCode(signal: string | undefined): number {
+  if (signal === 'SIGINT') return ExitCode.interrupted;
+  if (signal === 'SIGTERM') return ExitCode.terminated;
+  return ExitCode.failure;
+}
+
+function readLines(stream: Readable | null | undefined, onLine: (line: string) => void): Promise<void> {
+  if (!stream) return Promise.resolve();
+  return new Promise((resolve) => {
+    const lines = createInterface({ input: stream, crlfDelay: Infinity });
+    lines.on('line', onLine);
+    lines.on('close', () => resolve());
+  });
+}

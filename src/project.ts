@@ -1,0 +1,41 @@
+import { dirname, resolve } from 'node:path';
+import { findAlembic, type PythonCommand } from './find-alembic';
+import { findConfig } from './find-config';
+import { secretsIn } from './mask';
+import { CLI_COMMANDS, type CommandNames, type MigrateOptions } from './options';
+import { createOutput, type Output } from './output';
+
+/** Everything an action needs, resolved once from the options a door passed in. */
+export interface Project {
+  /** Absolute path of alembic.ini (or pyproject.toml). */
+  config: string;
+  /** Absolute folder Alembic runs in. */
+  cwd: string;
+  /** The child's whole environment. */
+  env: Record<string, string | undefined>;
+  name?: string;
+  args: string[];
+  python: PythonCommand;
+  output: Output;
+  commands: CommandNames;
+  verbose: boolean;
+}
+
+export function resolveProject(options: MigrateOptions): Project {
+  const root = resolve(options.root ?? process.cwd());
+  const env = { ...process.env, ...options.env };
+  const output = createOutput(secretsIn(env), options.streams);
+  const config = findConfig(root, options.config);
+  const cwd = options.cwd ? resolve(root, options.cwd) : dirname(config);
+  return {
+    config,
+    cwd,
+    env,
+    name: options.name,
+    args: options.args ?? [],
+    python: findAlembic({ alembic: options.alembic, from: dirname(config), env }),
+    output,
+    commands: { ...CLI_COMMANDS, ...options.commands },
+    verbose: options.verbose ?? false,
+  };
+}
