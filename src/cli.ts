@@ -2,9 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ExitCode, FastkitError, UsageError, describeError } from './errors';
+import { ExitCode, FastkitError, UsageError, describeError, printFailure } from './errors';
 import { make, rollback, run, status } from './migrate';
-import { maskSecrets, secretsIn } from './mask';
 import type { MigrateOptions } from './options';
 
 const HELP = `fastkit: Alembic migrations in four short commands
@@ -106,15 +105,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 function fail(error: unknown, verbose = false): number {
-  const secrets = secretsIn(process.env);
-  if (verbose && error instanceof FastkitError && error.detail) {
-    process.stderr.write(maskSecrets(error.detail.trimEnd(), secrets) + '\n');
-  } else if (!(error instanceof FastkitError)) {
-    if (verbose && error instanceof Error && error.stack) process.stderr.write(maskSecrets(error.stack, secrets) + '\n');
-  }
-  if (!(error instanceof FastkitError && (error.code === 'interrupted' || error.code === 'terminated'))) {
-    process.stderr.write(`fastkit: ${maskSecrets(describeError(error), secrets)}\n`);
-  }
+  printFailure(error, verbose);
   return error instanceof FastkitError ? error.exitCode : ExitCode.failure;
 }
 

@@ -55,3 +55,13 @@ export function describeError(error: unknown): string {
   }
   return error instanceof Error ? error.message : String(error);
 }
+
+/**
+ * How every door reports a failure to a person: one line on stderr, and the full story
+ * first when `verbose` asks for it. Messages arrive already masked by the core.
+ */
+export function printFailure(error: unknown, verbose = false, stderr: { write(chunk: string): unknown } = process.stderr): void {
+  const detail = error instanceof FastkitError ? error.detail : error instanceof Error && !(error instanceof FastkitError) ? error.stack : undefined;
+  if (verbose && detail) stderr.write(detail.trimEnd() + '\n');
+  stderr.write(`fastkit: ${describeError(error)}\n`);
+}

@@ -5,7 +5,7 @@ export interface MigrateOptions {
   /**
    * The Alembic config: an `alembic.ini`, or a `pyproject.toml` with a `[tool.alembic]` section.
    * Relative to `root`.
-   * @default the first alembic.ini (or such pyproject.toml) in `root` or a folder above it
+   * @default the first alembic.ini (or such pyproject.toml) in `cwd` (else `root`) or a folder above it
    */
   config?: string;
   /**

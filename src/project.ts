@@ -25,8 +25,9 @@ export function resolveProject(options: MigrateOptions): Project {
   const root = resolve(options.root ?? process.cwd());
   const env = { ...process.env, ...options.env };
   const output = createOutput(secretsIn(env), options.streams);
-  const config = findConfig(root, options.config);
-  const cwd = options.cwd ? resolve(root, options.cwd) : dirname(config);
+  const givenCwd = options.cwd ? resolve(root, options.cwd) : undefined;
+  const config = options.config ? findConfig(root, options.config) : findConfig(givenCwd ?? root);
+  const cwd = givenCwd ?? dirname(config);
   return {
     config,
     cwd,

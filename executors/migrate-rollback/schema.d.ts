@@ -1,0 +1,3 @@
+import type { NxMigrateOptions } from '../../src/nx-executor';
+
+export interface MigrateRollbackExecutorOptions extends NxMigrateOptions {}

@@ -1,0 +1,3 @@
+import type { NxMigrateOptions } from '../../src/nx-executor';
+
+export interface MigrateRunExecutorOptions extends NxMigrateOptions {}

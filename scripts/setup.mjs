@@ -1,0 +1,79 @@
+// Makes a fresh clone ready: node modules, the build, a Python venv with Alembic, and (with
+// --postgres) a running PostgreSQL the tests can use. Safe to run again: it does only what
+// is missing. Run by `npm test` (pretest), `npm run quickstart` and `npm run bench`.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const venv = join(root, '.venv');
+const python = join(venv, 'bin', 'python');
+const requirements = join(root, 'examples', 'api', 'requirements.txt');
+
+function step(title, file, args, options = {}) {
+  console.log(`fastkit setup: ${title}`);
+  const result = spawnSync(file, args, { cwd: root, stdio: 'inherit', ...options });
+  if (result.status !== 0) {
+    console.error(`fastkit setup: "${[file, ...args].join(' ')}" failed (exit ${result.status ?? result.signal})`);
+    process.exit(1);
+  }
+}
+
+function quiet(file, args, options = {}) {
+  return spawnSync(file, args, { cwd: root, encoding: 'utf8', ...options });
+}
+
+export function ensureNodeModules() {
+  const installed = join(root, 'node_modules', '.package-lock.json');
+  const lock = join(root, 'package-lock.json');
+  if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtimeMs) {
+    step('installing node modules (npm ci)', 'npm', ['ci', '--no-audit', '--no-fund']);
+  }
+}
+
+export function build() {
+  step('building (tsc)', join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json']);
+}
+
+export function ensureVenv() {
+  const stamp = join(venv, '.fastkit-requirements');
+  const wanted = createHash('sha1').update(readFileSync(requirements)).digest('hex');
+  if (existsSync(python) && existsSync(stamp) && readFileSync(stamp, 'utf8') === wanted) return;
+  if (!existsSync(python)) step('creating the Python venv (.venv)', 'python3', ['-m', 'venv', venv]);
+  // --retries 1: where the public index is out of reach, pip falls back to local indexes fast
+  step('installing Alembic and SQLAlchemy into .venv', python, [
+    '-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--retries', '1', '-r', requirements,
+  ]);
+  writeFileSync(stamp, wanted);
+}
+
+/** Starts the local PostgreSQL cluster (as root, the way this kind of machine has it) if it is down. */
+export function ensurePostgres() {
+  const socket = process.env.PGHOST ?? '/var/run/postgresql';
+  const ready = () => quiet('pg_isready', ['-h', socket]).status === 0;
+  if (!ready()) {
+    const clusters = quiet('pg_lsclusters', ['--no-header']);
+    const cluster = clusters.status === 0 ? clusters.stdout.trim().split('\n')[0]?.split(/\s+/) : undefined;
+    if (!cluster || process.getuid?.() !== 0) {
+      console.error('fastkit setup: PostgreSQL is not running at ' + socket + ' and cannot be started from here.');
+      console.error('  Start a server and set PGHOST (and PGUSER) to reach it, then run the tests again.');
+      process.exit(1);
+    }
+    step(`starting PostgreSQL ${cluster[0]}/${cluster[1]}`, 'pg_ctlcluster', [cluster[0], cluster[1], 'start']);
+  }
+  const user = process.env.PGUSER ?? process.env.USER ?? 'root';
+  const hasRole = quiet('psql', ['-h', socket, '-d', 'postgres', '-Atc', 'select 1']).status === 0;
+  if (!hasRole && process.getuid?.() === 0) {
+    step(`creating the PostgreSQL role ${user}`, 'runuser', ['-u', 'postgres', '--', 'createuser', '-s', user]);
+  }
+}
+
+const isMain = process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1];
+if (isMain) {
+  ensureNodeModules();
+  build();
+  ensureVenv();
+  if (process.argv.includes('--postgres')) ensurePostgres();
+}

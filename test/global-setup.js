@@ -1,0 +1,17 @@
+// Runs once before the suite. `npm test` has already built fastkit, made .venv and started
+// PostgreSQL (scripts/setup.mjs); here we only check, so a missing part fails loudly once.
+const { existsSync } = require('node:fs');
+const { join } = require('node:path');
+const { spawnSync } = require('node:child_process');
+
+module.exports = async function globalSetup() {
+  const root = join(__dirname, '..');
+  const missing = [];
+  if (!existsSync(join(root, 'dist', 'src', 'cli.js'))) missing.push('the build (dist/)');
+  if (!existsSync(join(root, '.venv', 'bin', 'python'))) missing.push('the Python venv (.venv)');
+  const host = process.env.PGHOST ?? '/var/run/postgresql';
+  if (spawnSync('pg_isready', ['-h', host]).status !== 0) missing.push(`PostgreSQL at ${host}`);
+  if (missing.length) {
+    throw new Error(`Missing ${missing.join(', ')}: run the tests with \`npm test\`, which sets them up.`);
+  }
+};

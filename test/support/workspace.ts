@@ -1,0 +1,108 @@
+/**
+ * Real parts for tests: temporary copies of the example project, the built `fastkit` CLI run
+ * as a user runs it, the repository's Python venv, and fresh PostgreSQL databases.
+ */
+import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { appendFileSync, cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const REPO = join(__dirname, '..', '..');
+export const CLI = join(REPO, 'dist', 'src', 'cli.js');
+export const VENV = join(REPO, '.venv');
+export const PYTHON = join(VENV, 'bin', 'python');
+export const EXAMPLE = join(REPO, 'examples', 'api');
+export const PG_HOST = process.env.PGHOST ?? '/var/run/postgresql';
+
+export interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** stdout and stderr together, for "never printed" checks. */
+  all: string;
+}
+
+export function run(file: string, args: string[], options: SpawnSyncOptions = {}): Ran {
+  const result = spawnSync(file, args, { encoding: 'utf8', timeout: 240_000, ...options });
+  const stdout = String(result.stdout ?? '');
+  const stderr = String(result.stderr ?? '');
+  return { code: result.status, stdout, stderr, all: stdout + stderr };
+}
+
+/** The `fastkit` binary as a user runs it, in `cwd`, with the repo's venv active. */
+export function fastkit(args: string[], options: { cwd: string; env?: Record<string, string | undefined> }): Ran {
+  return run(process.execPath, [CLI, ...args], {
+    cwd: options.cwd,
+    env: { ...process.env, VIRTUAL_ENV: VENV, ...options.env },
+  });
+}
+
+export function tempDir(prefix = 'fastkit-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/**
+ * A copy of examples/api in a temporary folder. With `revisions: false` its versions folder
+ * starts empty, so a test makes its own history.
+ */
+export function exampleProject(options: { revisions?: boolean } = {}): string {
+  const dir = join(tempDir('fastkit-api-'), 'api');
+  cpSync(EXAMPLE, dir, {
+    recursive: true,
+    filter: (source) => !/\.db$|__pycache__|project\.json$/.test(source),
+  });
+  if (options.revisions === false) {
+    for (const file of readdirSync(join(dir, 'alembic', 'versions'))) {
+      if (file.endsWith('.py')) rmSync(join(dir, 'alembic', 'versions', file));
+    }
+  }
+  return dir;
+}
+
+export function revisionFiles(project: string): string[] {
+  return readdirSync(join(project, 'alembic', 'versions'))
+    .filter((file) => file.endsWith('.py'))
+    .sort();
+}
+
+/** Runs Python code with the venv's interpreter; returns stdout trimmed. */
+export function python(code: string, options: { cwd?: string; env?: Record<string, string | undefined> } = {}): string {
+  const result = run(PYTHON, ['-c', code], { cwd: options.cwd, env: { ...process.env, ...options.env } });
+  if (result.code !== 0) throw new Error(`python failed: ${result.stderr}`);
+  return result.stdout.trim();
+}
+
+/** Table names in a SQLite file, read with Python's stdlib. */
+export function sqliteTables(file: string): string[] {
+  const out = python(
+    `import sqlite3,json; c=sqlite3.connect(${JSON.stringify(file)}); print(json.dumps(sorted(r[0] for r in c.execute("select name from sqlite_master where type='table'"))))`,
+  );
+  return JSON.parse(out);
+}
+
+/** A fresh, empty PostgreSQL database; returns its name and a SQLAlchemy URL over the socket. */
+export function createPostgresDatabase(prefix = 'fk'): { name: string; url: string; drop(): void } {
+  const name = `${prefix}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+  const created = run('createdb', ['-h', PG_HOST, name]);
+  if (created.code !== 0) throw new Error(`createdb ${name} failed: ${created.stderr}`);
+  return {
+    name,
+    url: `postgresql+psycopg:///${name}?host=${PG_HOST}`,
+    drop: () => {
+      run('dropdb', ['-h', PG_HOST, '--if-exists', '--force', name]);
+    },
+  };
+}
+
+/** Runs SQL with psql and returns the unaligned, tuples-only output. */
+export function psql(database: string, sql: string): string {
+  const result = run('psql', ['-h', PG_HOST, '-d', database, '-Atc', sql]);
+  if (result.code !== 0) throw new Error(`psql failed: ${result.stderr}`);
+  return result.stdout.trim();
+}
+
+/** Appends a column to a model file, as a developer changing a model would. */
+export function addColumn(project: string, module: string, line: string): void {
+  const file = join(project, 'modules', module, 'models.py');
+  appendFileSync(file, `    ${line}\n`);
+}
