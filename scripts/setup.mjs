@@ -1,5 +1,5 @@
 // Makes a fresh clone ready: node modules, the build, a Python venv with Alembic, and (with
-// --postgres) a running PostgreSQL the tests can use. Safe to run again: it does only what
+// --postgres, --mariadb) running database servers the tests can use. Safe to run again: it does only what
 // is missing. Run by `npm test` (pretest), `npm run quickstart` and `npm run bench`.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -70,10 +70,42 @@ export function ensurePostgres() {
   }
 }
 
+/** MariaDB for the lock tests: installed from Debian's packages and started when missing (as root). */
+export const MARIADB_SOCKET = process.env.FASTKIT_MARIADB_SOCKET ?? '/run/mysqld/mysqld.sock';
+export const MARIADB_USER = 'fastkit_test';
+export const MARIADB_PASSWORD = 'fk-test-pw';
+
+export function ensureMariaDB() {
+  const ping = () => quiet('mariadb-admin', ['--socket', MARIADB_SOCKET, 'ping']).status === 0;
+  if (!ping()) {
+    const root = process.getuid?.() === 0;
+    if (quiet('which', ['mariadbd']).status !== 0) {
+      if (!root) {
+        console.error('fastkit setup: MariaDB is not installed; install mariadb-server, then run the tests again.');
+        process.exit(1);
+      }
+      step('installing MariaDB (apt-get install mariadb-server)', 'apt-get', ['install', '-y', '-qq', 'mariadb-server'], {
+        env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+      });
+    }
+    if (!root) {
+      console.error(`fastkit setup: MariaDB is not running at ${MARIADB_SOCKET}; start it, then run the tests again.`);
+      process.exit(1);
+    }
+    step('starting MariaDB', 'service', ['mariadb', 'start']);
+  }
+  const sql = `CREATE USER IF NOT EXISTS '${MARIADB_USER}'@'localhost' IDENTIFIED BY '${MARIADB_PASSWORD}';` +
+    ` GRANT ALL ON *.* TO '${MARIADB_USER}'@'localhost';`;
+  if (quiet('mariadb', ['--socket', MARIADB_SOCKET, '-u', MARIADB_USER, `-p${MARIADB_PASSWORD}`, '-e', 'select 1']).status !== 0) {
+    step(`creating the MariaDB user ${MARIADB_USER}`, 'mariadb', ['--socket', MARIADB_SOCKET, '-e', sql]);
+  }
+}
+
 const isMain = process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1];
 if (isMain) {
   ensureNodeModules();
   build();
   ensureVenv();
   if (process.argv.includes('--postgres')) ensurePostgres();
+  if (process.argv.includes('--mariadb')) ensureMariaDB();
 }

@@ -25,10 +25,18 @@ export function secretsIn(env: Record<string, string | undefined>): string[] {
   return [...secrets].filter((secret) => secret.length >= 3 && secret !== '***');
 }
 
+/**
+ * Hides URL passwords, and each known secret where it stands as a whole token (a password
+ * "postgres" is hidden in `password=postgres`, not in `postgresql://`).
+ */
 export function maskSecrets(text: string, secrets: readonly string[] = []): string {
   let masked = text.replace(URL_PASSWORD, '$1:***@');
   for (const secret of secrets) {
-    masked = masked.split(secret).join('***');
+    masked = masked.replace(new RegExp(`(?<![A-Za-z0-9])${escapeRegExp(secret)}(?![A-Za-z0-9])`, 'g'), '***');
   }
   return masked;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
