@@ -1,0 +1,90 @@
+/** Long-running fastkit processes for tests that need concurrency or signals. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { CLI, VENV } from './workspace';
+
+export interface Started {
+  child: ChildProcess;
+  /** Everything printed so far, stdout and stderr together. */
+  output(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }>;
+  /** Resolves once the output contains `text`. */
+  waitFor(text: string | RegExp, timeoutMs?: number): Promise<void>;
+}
+
+export function startFastkit(args: string[], options: { cwd: string; env?: Record<string, string | undefined> }): Started {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: options.cwd,
+    env: { ...process.env, VIRTUAL_ENV: VENV, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let text = '';
+  const listeners = new Set<() => void>();
+  const collect = (chunk: Buffer) => {
+    text += chunk.toString();
+    for (const listener of listeners) listener();
+  };
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, output: text })),
+  );
+  const waitFor = (pattern: string | RegExp, timeoutMs = 60_000) =>
+    new Promise<void>((resolve, reject) => {
+      const matches = () => (typeof pattern === 'string' ? text.includes(pattern) : pattern.test(text));
+      if (matches()) return resolve();
+      const timer = setTimeout(() => {
+        listeners.delete(check);
+        reject(new Error(`timed out waiting for ${pattern}; output so far:\n${text}`));
+      }, timeoutMs);
+      const check = () => {
+        if (matches()) {
+          clearTimeout(timer);
+          listeners.delete(check);
+          resolve();
+        }
+      };
+      listeners.add(check);
+      exited.then(() => {
+        if (!matches()) {
+          clearTimeout(timer);
+          listeners.delete(check);
+          reject(new Error(`exited before printing ${pattern}; output:\n${text}`));
+        }
+      });
+    });
+  return { child, output: () => text, exited, waitFor };
+}
+
+/** Processes whose parent is `pid`, read from /proc. */
+export function childrenOf(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) children.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return children;
+}
+
+/** The command line of a process, as /proc shows it to anyone on the machine. */
+export function argvOf(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+/** Pids of running processes whose command line contains `text`. */
+export function processesMatching(text: string): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .map(Number)
+    .filter((pid) => pid !== process.pid && argvOf(pid).join(' ').includes(text));
+}
