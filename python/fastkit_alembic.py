@@ -289,15 +289,28 @@ def make(request):
         if autogenerate:
             context.opts["process_revision_directives"] = decide
 
-    with _make_lock(script), _unique_revision_paths():
+    with _make_lock(script), _unique_revision_paths() as paths:
         from alembic import command
 
-        result = command.revision(
-            config,
-            message=_docstring_safe(message),
-            autogenerate=autogenerate,
-            process_revision_directives=skip_empty,
-        )
+        try:
+            result = command.revision(
+                config,
+                message=_docstring_safe(message),
+                autogenerate=autogenerate,
+                process_revision_directives=skip_empty,
+            )
+        except BaseException as error:
+            # Nothing half-written stays behind: a file this make wrote goes with its failure.
+            written = [path for path in paths.chosen if os.path.exists(path)]
+            for path in written:
+                os.remove(path)
+            if isinstance(error, SyntaxError) and written:
+                raise Failure(
+                    "revision-syntax",
+                    "The new revision did not compile (%s, line %s) and was removed" % (error.msg, error.lineno),
+                    "Check alembic/script.py.mako and the model code it rendered.",
+                )
+            raise
     scripts = [s for s in (result if isinstance(result, list) else [result]) if s is not None]
     if state["noChanges"] or not scripts:
         emit("result", noChanges=True)
@@ -343,15 +356,18 @@ class _make_lock:
 
 class _unique_revision_paths:
     """Alembic silently overwrites a revision whose file name is taken (two makes with one
-    message in one second under a timestamp template). Pick a free name instead."""
+    message in one second under a timestamp template). Pick a free name instead, and
+    remember the names picked, so a failed make can take its file back."""
 
     def __enter__(self):
         from alembic.script import ScriptDirectory
 
+        self.chosen = []
         self.original = getattr(ScriptDirectory, "_rev_path", None)
         if self.original is None:
             return self
         original = self.original
+        chosen = self.chosen
 
         def free_path(directory, *args, **kwargs):
             path = original(directory, *args, **kwargs)
@@ -360,6 +376,7 @@ class _unique_revision_paths:
             while os.path.exists(candidate):
                 candidate = "%s_%d%s" % (stem, n, suffix)
                 n += 1
+            chosen.append(candidate)
             return type(path)(candidate)
 
         ScriptDirectory._rev_path = free_path
