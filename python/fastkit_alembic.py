@@ -487,6 +487,22 @@ def explain(error, tb):
         if getattr(error, "statement", None) is None:
             return "connect", "Cannot connect to the database%s: %s" % (where, detail), "Check DATABASE_URL."
 
+    if sa_exc is not None and isinstance(error, sa_exc.ArgumentError) and "URL" in str(error):
+        return ("bad-url", "The database URL is not valid: %s" % _first_line(error),
+                "Fix DATABASE_URL, e.g. postgresql+psycopg://user:password@host:5432/dbname or sqlite:///app.db.")
+
+    if sa_exc is not None and isinstance(error, sa_exc.NoSuchModuleError):
+        match = re.search(r"sqlalchemy\.dialects:(\S+)", str(error))
+        dialect = match.group(1) if match else "?"
+        return ("bad-url", "The database URL names a dialect SQLAlchemy does not know: %s" % dialect,
+                "Start DATABASE_URL with a known one, e.g. postgresql+psycopg://, mysql+pymysql:// or sqlite:///.")
+
+    if isinstance(error, ImportError) and _frames_in(tb, lambda f: "/sqlalchemy/dialects/" in f.replace("\\", "/")):
+        return ("driver-missing",
+                "The database driver %s is not installed" % (getattr(error, "name", None) or "for this URL"),
+                "Install it in the project's Python environment (e.g. psycopg[binary] for postgresql+psycopg, "
+                "pymysql for mysql+pymysql), or change the driver in DATABASE_URL.")
+
     if isinstance(error, SyntaxError) and error.filename:
         return ("syntax",
                 "Syntax error in %s, line %s: %s" % (error.filename, error.lineno, error.msg),
