@@ -12,7 +12,7 @@ ensureVenv();
 
 for (const target of ['api:migrate-run', 'api:migrate-status']) {
   console.log(`\n$ nx run ${target}`);
-  const result = spawnSync(join(root, 'node_modules', '.bin', 'nx'), ['run', target, '--skip-nx-cache'], {
+  const result = spawnSync(join(root, 'node_modules', '.bin', 'nx'), ['run', target], {
     cwd: root,
     stdio: 'inherit',
     env: { ...process.env, NX_DAEMON: 'false' },

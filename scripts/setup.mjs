@@ -3,7 +3,7 @@
 // is missing. Run by `npm test` (pretest), `npm run quickstart` and `npm run bench`.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -35,6 +35,16 @@ export function ensureNodeModules() {
 
 export function build() {
   step('building (tsc)', join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json']);
+  // npm links a package's bin only when it exists at install time; the repo's own `fastkit`
+  // (node_modules/fastkit -> ..) is built after, so link it here: `npx fastkit` works in the repo.
+  const cli = join(root, 'dist', 'src', 'cli.js');
+  chmodSync(cli, 0o755);
+  const bin = join(root, 'node_modules', '.bin', 'fastkit');
+  try {
+    lstatSync(bin);
+  } catch {
+    symlinkSync(join('..', 'fastkit', 'dist', 'src', 'cli.js'), bin);
+  }
 }
 
 export function ensureVenv() {
