@@ -98,7 +98,7 @@ export function status(options: StatusOptions): Promise<StatusReport> {
         report.heads.length > 1
           ? `The history has ${report.heads.length} heads`
           : `The database is behind head: ${report.pending.length} pending ${plural(report.pending.length, 'migration')}`,
-        { exitCode: ExitCode.behindHead, code: 'behind-head', hint: `Apply them with \`${project.commands.run}\`.` },
+        { exitCode: ExitCode.behindHead, code: 'behind-head', hint: `${applyThem(report.pending.length)} with \`${project.commands.run}\`.` },
       );
     }
     return report;
@@ -121,7 +121,7 @@ function printStatus(report: StatusReport, project: Project): void {
     out(`${report.pending.length} pending ${plural(report.pending.length, 'migration')}:`);
     const width = Math.max(...report.pending.map(({ revision }) => revision.length));
     for (const { revision, message } of report.pending) out(`  ${revision.padEnd(width)}  ${message}`);
-    out(`Apply them with \`${project.commands.run}\``);
+    out(`${applyThem(report.pending.length)} with \`${project.commands.run}\``);
   }
 }
 
@@ -140,6 +140,10 @@ function checkMessage(message: string | undefined): string {
     throw new UsageError('The message must be one line', 'Put details in the revision file instead.');
   }
   return message.trim();
+}
+
+function applyThem(count: number): string {
+  return count === 1 ? 'Apply it' : 'Apply them';
 }
 
 function plural(count: number, word: string): string {
