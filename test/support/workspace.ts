@@ -23,7 +23,7 @@ export interface Ran {
 }
 
 export function run(file: string, args: string[], options: SpawnSyncOptions = {}): Ran {
-  const result = spawnSync(file, args, { encoding: 'utf8', timeout: 240_000, ...options });
+  const result = spawnSync(file, args, { encoding: 'utf8', timeout: 240_000, maxBuffer: 256 * 1024 * 1024, ...options });
   const stdout = String(result.stdout ?? '');
   const stderr = String(result.stderr ?? '');
   return { code: result.status, stdout, stderr, all: stdout + stderr };
