@@ -128,7 +128,7 @@ export function normalizeOptions(options: FastkitPluginOptions | undefined): Nor
   for (const key of Object.keys(given)) {
     if (!known.includes(key)) {
       throw new Error(
-        `fastkit/plugin: unknown option "${key}" in nx.json. The options are ${known.join(', ')}.`,
+        `fastkit/plugin: unknown option "${key}" in nx.json. Use one of ${known.join(', ')}.`,
       );
     }
   }
@@ -212,7 +212,7 @@ function readAlembicConfig(file: string, matched: ReadonlySet<string>, workspace
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     throw new Error(
-      `fastkit/plugin cannot read ${file} (${reason}). Make it a readable file, or keep fastkit/plugin away from it with "exclude" in its nx.json entry.`,
+      `Cannot read this file (${reason}). Make it a readable file, or keep fastkit/plugin away from it with "exclude" in its nx.json entry.`,
     );
   }
   if (kind === ALEMBIC_INI) return { kind, text };
@@ -220,7 +220,7 @@ function readAlembicConfig(file: string, matched: ReadonlySet<string>, workspace
     return hasAlembicTable(text) ? { kind: PYPROJECT, text } : undefined;
   } catch (error) {
     if (!(error instanceof PyprojectSyntaxError)) throw error;
-    throw new Error(`${file} ${error.message}, so Alembic cannot read it either. Fix that line.`);
+    throw new Error(`${capitalized(error.message)}, so Alembic cannot read this file either. Fix that line.`);
   }
 }
 
@@ -284,6 +284,10 @@ function packageManagerExec(context: PluginContext): string {
   return exec.npm;
 }
 
+function capitalized(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
 function hashOf(...parts: string[]): string {
   const hash = createHash('sha256');
   for (const part of parts) hash.update(part).update('\0');
@@ -319,7 +323,7 @@ class AggregateCreateNodesError extends Error {
     readonly errors: Array<[string, Error]>,
     readonly partialResults: CreateNodesResults,
   ) {
-    super(`fastkit/plugin could not read ${errors.length === 1 ? 'a file' : `${errors.length} files`}: ${errors.map(([, error]) => error.message).join(' ')}`);
+    super(`fastkit/plugin: ${errors.map(([file, error]) => `${file}: ${error.message}`).join(' ')}`);
     this.name = 'AggregateCreateNodesError';
   }
 }
