@@ -304,13 +304,14 @@ function pluginFingerprint(): string {
 
 /**
  * Nx's AggregateCreateNodesError: the errors per file plus the projects that did work, so Nx
- * reports every broken file and keeps the rest. Loaded only on this error path (the devkit is
- * heavy); where it is missing, an error of the same name and shape, which Nx recognises by name.
+ * reports every broken file and keeps the rest. Taken from Nx's small error module on this
+ * error path only (the devkit's index loads half of Nx and runs git); where it is missing, an
+ * error of the same name and shape, which Nx 22–24 recognise by name.
  */
 function createNodesError(errors: Array<[string, Error]>, partialResults: CreateNodesResults): Error {
   let NxError: (new (errors: Array<[string, Error]>, partialResults: CreateNodesResults) => Error) | undefined;
   try {
-    NxError = (require('@nx/devkit') as typeof import('@nx/devkit')).AggregateCreateNodesError as typeof NxError;
+    NxError = require('nx/src/project-graph/error-types').AggregateCreateNodesError;
   } catch {
     NxError = undefined;
   }

@@ -20,7 +20,7 @@ const DOTTED_KEY = String.raw`${KEY}(?:\s*\.\s*${KEY})*`;
 const HEADER = new RegExp(String.raw`^(\[\[?)\s*(${DOTTED_KEY})\s*(\]\]?)\s*(?:#.*)?$`);
 const KEY_VALUE = new RegExp(String.raw`^(${DOTTED_KEY})\s*=(.*)$`);
 const KEY_PART = new RegExp(KEY, 'g');
-const ALEMBIC_HEADER_START = /^\[\[?\s*(?:tool|"tool"|'tool')\s*\.\s*(?:alembic|"alembic"|'alembic')\b/;
+const ALEMBIC_HEADER_START = /^\[\[?\s*(?:tool|"tool"|'tool')\s*\.\s*(?:alembic|"alembic"|'alembic')(?=\s*[.\]]|\s*$)/;
 
 /**
  * True when the TOML text defines the `tool.alembic` table in any of TOML's spellings:
