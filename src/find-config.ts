@@ -1,11 +1,12 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { FastkitError } from './errors';
+import { hasAlembicTable } from './pyproject';
 
 /** True when a pyproject.toml holds Alembic's configuration (Alembic 1.16+). */
 export function pyprojectHasAlembic(file: string): boolean {
   try {
-    return /^\s*\[tool\.alembic\]/m.test(readFileSync(file, 'utf8'));
+    return hasAlembicTable(readFileSync(file, 'utf8'));
   } catch {
     return false;
   }

@@ -1,0 +1,330 @@
+/**
+ * `fastkit/plugin`: the Nx plugin that gives every project with an Alembic config the migrate
+ * targets, with nothing written in project.json. Register it in nx.json (`nx add fastkit` does):
+ *
+ *   "plugins": [{ "plugin": "fastkit/plugin", "options": { "runTargetName": "migrate-run" } }]
+ *
+ * Nx calls it on every graph computation, so it reads files only: no process is started, and
+ * only node built-ins and two small modules of its own are loaded.
+ */
+import type { NxJsonConfiguration, ProjectConfiguration, TargetConfiguration } from '@nx/devkit';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, join, posix } from 'node:path';
+import { hasAlembicTable, PyprojectSyntaxError } from './pyproject';
+import { TargetsCache, workspaceDataDirectory } from './targets-cache';
+
+/** Options of `fastkit/plugin` in nx.json: what each inferred target is called. */
+export interface FastkitPluginOptions {
+  /**
+   * The target that writes a new revision from the model changes (`alembic revision --autogenerate`).
+   * @default "migrate-make"
+   */
+  makeTargetName?: string;
+  /**
+   * The target that applies every pending migration (`alembic upgrade head`).
+   * @default "migrate-run"
+   */
+  runTargetName?: string;
+  /**
+   * The target that undoes the last applied migration (`alembic downgrade -1`).
+   * @default "migrate-rollback"
+   */
+  rollbackTargetName?: string;
+  /**
+   * The target that shows the applied revision and what is pending (`alembic current`).
+   * @default "migrate-status"
+   */
+  statusTargetName?: string;
+}
+
+export type NormalizedPluginOptions = Required<FastkitPluginOptions>;
+
+/** The context Nx 22, 23 and 24 pass to createNodes (`CreateNodesContext`, formerly `CreateNodesContextV2`). */
+export interface PluginContext {
+  readonly workspaceRoot: string;
+  readonly nxJsonConfiguration: NxJsonConfiguration;
+}
+
+export interface AlembicProjectResult {
+  projects?: Record<string, Omit<ProjectConfiguration, 'root'> & { root?: string }>;
+}
+
+export type CreateNodesResults = Array<readonly [configFile: string, result: AlembicProjectResult]>;
+
+/**
+ * The shape every supported Nx calls: a glob, and a function over all matching files at once.
+ * Nx 22 reads it from `createNodesV2`, Nx 23 and 24 from `createNodes`; both are exported.
+ */
+export type AlembicCreateNodes = readonly [
+  projectFilePattern: string,
+  createNodesFunction: (
+    configFiles: readonly string[],
+    options: FastkitPluginOptions | undefined,
+    context: PluginContext,
+  ) => Promise<CreateNodesResults>,
+];
+
+/** One inferred target: the option that names it, the executor it runs, and what Nx shows about it. */
+interface MigrateTarget {
+  option: keyof FastkitPluginOptions;
+  defaultName: string;
+  executor: string;
+  description: string;
+  /** How to set its options, shown by `nx show project --web` beside the `--help` command. */
+  example: { options?: Record<string, unknown>; args?: string[] };
+}
+
+/** The targets every Alembic project gets. A later target is one more row and one more option. */
+const MIGRATE_TARGETS: readonly MigrateTarget[] = [
+  {
+    option: 'makeTargetName',
+    defaultName: 'migrate-make',
+    executor: 'fastkit:migrate-make',
+    description: 'Writes a new Alembic revision from the model changes (alembic revision --autogenerate -m MESSAGE)',
+    example: { args: ['-m', 'create_invoices'] },
+  },
+  {
+    option: 'runTargetName',
+    defaultName: 'migrate-run',
+    executor: 'fastkit:migrate-run',
+    description: 'Applies every pending Alembic migration (alembic upgrade head)',
+    example: { options: { env: { DATABASE_URL: 'postgresql+psycopg://app@localhost/app' } } },
+  },
+  {
+    option: 'rollbackTargetName',
+    defaultName: 'migrate-rollback',
+    executor: 'fastkit:migrate-rollback',
+    description: 'Undoes the last applied Alembic migration (alembic downgrade -1)',
+    example: { options: { verbose: true } },
+  },
+  {
+    option: 'statusTargetName',
+    defaultName: 'migrate-status',
+    executor: 'fastkit:migrate-status',
+    description: 'Shows the applied Alembic revision and the pending migrations (alembic current)',
+    example: { options: { check: true } },
+  },
+];
+
+const ALEMBIC_INI = 'alembic.ini';
+const PYPROJECT = 'pyproject.toml';
+
+/** Files that can make a folder an Alembic project; a pyproject.toml counts only with [tool.alembic]. */
+export const ALEMBIC_CONFIG_GLOB = `**/{${ALEMBIC_INI},${PYPROJECT}}`;
+
+export const createNodes: AlembicCreateNodes = [ALEMBIC_CONFIG_GLOB, createAlembicProjects];
+
+/** The same function under the name Nx 22 looks for first. */
+export const createNodesV2: AlembicCreateNodes = createNodes;
+
+/** Fills in the default target names and refuses options nx.json should not hold. */
+export function normalizeOptions(options: FastkitPluginOptions | undefined): NormalizedPluginOptions {
+  if (options != null && (typeof options !== 'object' || Array.isArray(options))) {
+    throw new Error(`fastkit/plugin: options in nx.json must be an object, got ${JSON.stringify(options)}.`);
+  }
+  const given = (options ?? {}) as Record<string, unknown>;
+  const known = MIGRATE_TARGETS.map((target) => target.option as string);
+  for (const key of Object.keys(given)) {
+    if (!known.includes(key)) {
+      throw new Error(
+        `fastkit/plugin: unknown option "${key}" in nx.json. Use one of ${known.join(', ')}.`,
+      );
+    }
+  }
+  const normalized = {} as NormalizedPluginOptions;
+  const owners = new Map<string, string>();
+  for (const target of MIGRATE_TARGETS) {
+    const name = given[target.option] ?? target.defaultName;
+    if (typeof name !== 'string' || !/^[^\s:]+$/.test(name)) {
+      throw new Error(
+        `fastkit/plugin: option ${target.option} must be a target name without spaces or colons, got ${JSON.stringify(name)}. Fix it in nx.json, or remove it to use "${target.defaultName}".`,
+      );
+    }
+    const other = owners.get(name);
+    if (other) {
+      throw new Error(
+        `fastkit/plugin: options ${other} and ${target.option} both name the target "${name}". Give each target its own name in nx.json.`,
+      );
+    }
+    owners.set(name, target.option);
+    normalized[target.option] = name;
+  }
+  return normalized;
+}
+
+/**
+ * Turns the matching files into projects. A file that cannot be read is reported with what to
+ * do, and every other project still gets its targets.
+ */
+async function createAlembicProjects(
+  configFiles: readonly string[],
+  options: FastkitPluginOptions | undefined,
+  context: PluginContext,
+): Promise<CreateNodesResults> {
+  const normalized = normalizeOptions(options);
+  const optionsKey = JSON.stringify(normalized);
+  const cache = new TargetsCache<TargetsByName>(
+    join(workspaceDataDirectory(context.workspaceRoot), `fastkit-${hashOf(optionsKey)}.hash`),
+  );
+  const exec = packageManagerExec(context);
+  const matched = new Set(configFiles);
+  const results: CreateNodesResults = [];
+  const errors: Array<[file: string, error: Error]> = [];
+
+  for (const file of configFiles) {
+    try {
+      const config = readAlembicConfig(file, matched, context.workspaceRoot);
+      if (!config) continue;
+      const root = posix.dirname(file);
+      const name = projectName(root, context.workspaceRoot);
+      const hash = hashOf(pluginFingerprint(), optionsKey, file, config.text, name, exec);
+      const targets = cache.get(hash, () => migrateTargets(normalized, { name, config: config.kind, exec }));
+      results.push([file, { projects: { [root]: { root, name, targets } } }]);
+    } catch (error) {
+      errors.push([file, error instanceof Error ? error : new Error(String(error))]);
+    }
+  }
+  cache.save();
+
+  if (errors.length > 0) throw createNodesError(errors, results);
+  return results;
+}
+
+type TargetsByName = Record<string, TargetConfiguration>;
+
+interface AlembicConfig {
+  kind: typeof ALEMBIC_INI | typeof PYPROJECT;
+  text: string;
+}
+
+/**
+ * The Alembic config `file` stands for, or undefined when it makes no project: a
+ * pyproject.toml without [tool.alembic], or one beside an alembic.ini (the ini is what
+ * fastkit and Alembic read first, so that folder's project comes from the ini).
+ */
+function readAlembicConfig(file: string, matched: ReadonlySet<string>, workspaceRoot: string): AlembicConfig | undefined {
+  const kind = posix.basename(file);
+  if (kind === PYPROJECT && matched.has(posix.join(posix.dirname(file), ALEMBIC_INI))) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(join(workspaceRoot, file), 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new Error(
+      `Cannot read this file (${reason}). Make it a readable file, or keep fastkit/plugin away from it with "exclude" in its nx.json entry.`,
+    );
+  }
+  if (kind === ALEMBIC_INI) return { kind, text };
+  try {
+    return hasAlembicTable(text) ? { kind: PYPROJECT, text } : undefined;
+  } catch (error) {
+    if (!(error instanceof PyprojectSyntaxError)) throw error;
+    throw new Error(`${capitalized(error.message)}, so Alembic cannot read this file either. Fix that line.`);
+  }
+}
+
+/** The four targets of one project, as Nx shows them; none is cached, since each reads or changes a database. */
+function migrateTargets(
+  options: NormalizedPluginOptions,
+  project: { name: string; config: AlembicConfig['kind']; exec: string },
+): TargetsByName {
+  const targets: TargetsByName = {};
+  for (const target of MIGRATE_TARGETS) {
+    const targetName = options[target.option];
+    targets[targetName] = {
+      executor: target.executor,
+      cache: false,
+      ...(project.config === PYPROJECT ? { options: { config: PYPROJECT } } : {}),
+      metadata: {
+        technologies: ['alembic'],
+        description: target.description,
+        help: {
+          command: `${project.exec} nx run ${project.name}:${targetName} --help`,
+          example: target.example,
+        },
+      },
+    };
+  }
+  return targets;
+}
+
+/**
+ * The project's name: the one its project.json or package.json gives (those win in Nx's merge
+ * anyway), else its folder's name the way Nx names a project.json without one (lower case).
+ */
+function projectName(root: string, workspaceRoot: string): string {
+  const folder = join(workspaceRoot, root);
+  return (
+    nameIn(join(folder, 'project.json')) ??
+    nameIn(join(folder, 'package.json')) ??
+    basename(root === '.' ? workspaceRoot : folder).toLowerCase()
+  );
+}
+
+function nameIn(jsonFile: string): string | undefined {
+  if (!existsSync(jsonFile)) return undefined;
+  try {
+    const name: unknown = JSON.parse(readFileSync(jsonFile, 'utf8')).name;
+    return typeof name === 'string' && name !== '' ? name : undefined;
+  } catch {
+    return undefined; // Nx's own project.json / package.json plugins report a broken file
+  }
+}
+
+/** How this workspace runs a local binary (`npx`, `pnpm exec`, …), judged the way Nx does: nx.json, then the lock file. */
+function packageManagerExec(context: PluginContext): string {
+  const exec = { npm: 'npx', pnpm: 'pnpm exec', yarn: 'yarn', bun: 'bun' } as const;
+  const chosen = context.nxJsonConfiguration?.cli?.packageManager;
+  if (chosen && chosen in exec) return exec[chosen];
+  const has = (file: string) => existsSync(join(context.workspaceRoot, file));
+  if (has('bun.lockb') || has('bun.lock')) return exec.bun;
+  if (has('yarn.lock')) return exec.yarn;
+  if (has('pnpm-lock.yaml')) return exec.pnpm;
+  return exec.npm;
+}
+
+function capitalized(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+function hashOf(...parts: string[]): string {
+  const hash = createHash('sha256');
+  for (const part of parts) hash.update(part).update('\0');
+  return hash.digest('hex');
+}
+
+let fingerprint: string | undefined;
+
+/** This module's own code, hashed: a fastkit upgrade never serves targets an older version computed. */
+function pluginFingerprint(): string {
+  fingerprint ??= hashOf(readFileSync(__filename, 'utf8'));
+  return fingerprint;
+}
+
+/**
+ * Nx's AggregateCreateNodesError: the errors per file plus the projects that did work, so Nx
+ * reports every broken file and keeps the rest. Taken from Nx's small error module on this
+ * error path only (the devkit's index loads half of Nx and runs git); where it is missing, an
+ * error of the same name and shape, which Nx 22–24 recognise by name.
+ */
+function createNodesError(errors: Array<[string, Error]>, partialResults: CreateNodesResults): Error {
+  let NxError: (new (errors: Array<[string, Error]>, partialResults: CreateNodesResults) => Error) | undefined;
+  try {
+    NxError = require('nx/src/project-graph/error-types').AggregateCreateNodesError;
+  } catch {
+    NxError = undefined;
+  }
+  return new (NxError ?? AggregateCreateNodesError)(errors, partialResults);
+}
+
+/** Stand-in for Nx's class of the same name, for an Nx or devkit without it. */
+class AggregateCreateNodesError extends Error {
+  constructor(
+    readonly errors: Array<[string, Error]>,
+    readonly partialResults: CreateNodesResults,
+  ) {
+    super(`fastkit/plugin: ${errors.map(([file, error]) => `${file}: ${error.message}`).join(' ')}`);
+    this.name = 'AggregateCreateNodesError';
+  }
+}

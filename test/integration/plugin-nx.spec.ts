@@ -1,0 +1,137 @@
+/**
+ * fastkit/plugin in a real Nx workspace driven by the repository's real `nx` CLI: the projects
+ * and targets `nx show` lists, project.json winning over inferred targets, a broken file
+ * reported, and an inferred target run against real Alembic.
+ */
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { EXAMPLE, REPO, run, tempDir, VENV } from '../support/workspace';
+
+const NX = join(REPO, 'node_modules', '.bin', 'nx');
+const TARGETS = ['migrate-make', 'migrate-run', 'migrate-rollback', 'migrate-status'];
+
+describe('fastkit/plugin under the real nx CLI', () => {
+  const root = tempDir('fastkit-nx-');
+  // Nx keeps its own caches here, so running nx in the repository below leaves it untouched.
+  const nxData = mkdtempSync(join(tmpdir(), 'fastkit-nx-data-'));
+  afterAll(() => {
+    rmSync(root, { recursive: true, force: true });
+    rmSync(nxData, { recursive: true, force: true });
+  });
+
+  const write = (path: string, content: string) => {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), content);
+  };
+  const nx = (args: string[], cwd = root, env: Record<string, string> = {}) =>
+    run(NX, args, {
+      cwd,
+      env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', VIRTUAL_ENV: VENV, ...env },
+    });
+  const showProject = (name: string) => {
+    const shown = nx(['show', 'project', name, '--json']);
+    expect(shown.stderr).toBe('');
+    expect(shown.code).toBe(0);
+    return JSON.parse(shown.stdout) as { root: string; targets: Record<string, Record<string, any>> };
+  };
+
+  beforeAll(() => {
+    symlinkSync(join(REPO, 'node_modules'), join(root, 'node_modules'));
+    write('package.json', JSON.stringify({ name: 'shop', private: true }));
+    write('nx.json', JSON.stringify({ plugins: [{ plugin: 'fastkit/plugin' }] }));
+    // ledger: the example service with nothing but its Alembic files, no project.json
+    cpSync(EXAMPLE, join(root, 'services', 'ledger'), {
+      recursive: true,
+      filter: (source) => !/\.db$|__pycache__|project\.json$/.test(source),
+    });
+    write('services/billing/alembic.ini', '[alembic]\nscript_location = %(here)s/alembic\n');
+    write(
+      'services/billing/project.json',
+      JSON.stringify({
+        name: 'billing',
+        targets: {
+          'migrate-status': { command: 'echo billing status from project.json' },
+          'migrate-run': { executor: 'fastkit:migrate-run', options: { args: ['-x', 'tenant=acme'] } },
+        },
+      }),
+    );
+    write('services/orders/pyproject.toml', '[project]\nname = "orders"\n\n[tool.alembic]\nscript_location = "%(here)s/migrations"\n');
+    write('apps/web/pyproject.toml', '[project]\nname = "web"\ndependencies = ["alembic"]\n');
+  });
+
+  test('nx show projects lists every folder with an Alembic config, and only those', () => {
+    const shown = nx(['show', 'projects', '--json']);
+    expect(shown.code).toBe(0);
+    expect((JSON.parse(shown.stdout) as string[]).sort()).toEqual(['billing', 'ledger', 'orders']);
+  });
+
+  test('a folder with only an alembic.ini gets the four targets, uncached and described', () => {
+    const ledger = showProject('ledger');
+    expect(ledger.root).toBe('services/ledger');
+    expect(Object.keys(ledger.targets).sort()).toEqual([...TARGETS].sort());
+    for (const name of TARGETS) {
+      expect(ledger.targets[name]).toMatchObject({
+        executor: `fastkit:${name}`,
+        cache: false,
+        metadata: { description: expect.stringMatching(/Alembic/), technologies: ['alembic'] },
+      });
+    }
+  });
+
+  test('a project.json target of the same name wins: replaced when it runs something else, merged when it sets options', () => {
+    const billing = showProject('billing');
+    expect(billing.targets['migrate-status']).toMatchObject({
+      executor: 'nx:run-commands',
+      options: { command: 'echo billing status from project.json' },
+    });
+    expect(billing.targets['migrate-status'].cache).toBeUndefined();
+    expect(billing.targets['migrate-run']).toMatchObject({
+      executor: 'fastkit:migrate-run',
+      cache: false,
+      options: { args: ['-x', 'tenant=acme'] },
+      metadata: { description: 'Applies every pending Alembic migration (alembic upgrade head)' },
+    });
+    expect(billing.targets['migrate-make']).toMatchObject({ executor: 'fastkit:migrate-make', cache: false });
+  });
+
+  test('a pyproject.toml project runs its targets with config: "pyproject.toml"', () => {
+    const orders = showProject('orders');
+    for (const name of TARGETS) expect(orders.targets[name].options).toEqual({ config: 'pyproject.toml' });
+  });
+
+  test('an inferred target runs with no options: nx run ledger:migrate-status lists the pending migrations', () => {
+    const status = nx(['run', 'ledger:migrate-status']);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain('No migration applied (base)');
+    expect(status.stdout).toMatch(/2 pending migrations:\n {2}\w{12} {2}create clients\n {2}\w{12} {2}create invoices/);
+    expect(status.stdout).toContain('Apply them with `nx run ledger:migrate-run`');
+  });
+
+  test('a broken pyproject.toml fails the graph with its file, line and fix named', () => {
+    write('services/typo/pyproject.toml', '[project]\nname = "typo"\n\n[tool.alembic\nscript_location = "m"\n');
+    try {
+      const shown = nx(['show', 'projects']);
+      expect(shown.code).not.toBe(0);
+      expect(shown.all).toContain('An error occurred while processing files for the fastkit/plugin plugin');
+      expect(shown.all).toContain('services/typo/pyproject.toml');
+      expect(shown.all).toContain('Line 4: "[tool.alembic" is not a valid TOML table header, so Alembic cannot read this file either. Fix that line.');
+    } finally {
+      rmSync(join(root, 'services', 'typo'), { recursive: true });
+    }
+    expect(nx(['show', 'projects']).code).toBe(0);
+  });
+
+  test("the repository's own workspace: project api gets its migrate targets from the plugin", () => {
+    const shown = nx(['show', 'project', 'api', '--json'], REPO, {
+      NX_WORKSPACE_DATA_DIRECTORY: nxData,
+      NX_CACHE_DIRECTORY: join(nxData, 'cache'),
+    });
+    expect(shown.code).toBe(0);
+    const api = JSON.parse(shown.stdout) as { root: string; targets: Record<string, Record<string, unknown>> };
+    expect(api.root).toBe('examples/api');
+    for (const name of TARGETS) {
+      expect(api.targets[name]).toMatchObject({ executor: `fastkit:${name}`, cache: false, metadata: { technologies: ['alembic'] } });
+    }
+  });
+});

@@ -1,0 +1,307 @@
+/**
+ * fastkit/plugin's createNodes function, called as Nx calls it, on real folders in a temporary
+ * workspace. Every spawning function of node:child_process is spied on before the plugin is
+ * loaded, and each test ends by checking none was called.
+ */
+import type { CreateNodes, CreateNodesV2 } from '@nx/devkit';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, appendFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, posix, relative } from 'node:path';
+import type * as PluginModule from '../../src/plugin';
+
+// The devkit's index runs `git remote -v` as it loads (one reason the plugin never loads it),
+// so the class the tests compare with is taken before the spies go in.
+const { AggregateCreateNodesError }: typeof import('@nx/devkit') = require('@nx/devkit');
+const SPAWNERS = ['spawn', 'spawnSync', 'exec', 'execSync', 'execFile', 'execFileSync', 'fork'] as const;
+const childProcess: typeof import('node:child_process') = require('node:child_process');
+const spawners = SPAWNERS.map((name) => jest.spyOn(childProcess, name));
+const { createNodes, createNodesV2 }: typeof PluginModule = require('../../src/plugin');
+
+afterEach(() => {
+  for (const spy of spawners) expect(spy).not.toHaveBeenCalled();
+});
+
+const INI = '[alembic]\nscript_location = %(here)s/alembic\nprepend_sys_path = .\n';
+const TOOL_ALEMBIC = '[project]\nname = "orders"\n\n[tool.alembic]\nscript_location = "%(here)s/migrations"\n';
+const EXECUTORS = ['fastkit:migrate-make', 'fastkit:migrate-run', 'fastkit:migrate-rollback', 'fastkit:migrate-status'];
+
+const folders: string[] = [];
+afterAll(() => {
+  for (const folder of folders) rmSync(folder, { recursive: true, force: true });
+});
+
+/** A temporary workspace holding `files` (path → content). */
+function workspace(files: Record<string, string>): string {
+  const root = mkdtempSync(join(tmpdir(), 'fastkit-plugin-'));
+  folders.push(root);
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), content);
+  }
+  return root;
+}
+
+/** What Nx passes for the plugin's glob: every alembic.ini and pyproject.toml, as workspace-relative paths. */
+function configFiles(root: string, folder = root): string[] {
+  const found: string[] = [];
+  for (const entry of readdirSync(folder, { withFileTypes: true })) {
+    if (entry.name === '.nx' || entry.name === 'node_modules') continue;
+    const path = join(folder, entry.name);
+    if (entry.isDirectory()) found.push(...configFiles(root, path));
+    else if (entry.name === 'alembic.ini' || entry.name === 'pyproject.toml') {
+      found.push(relative(root, path).split(/[\\/]/).join(posix.sep));
+    }
+  }
+  return found.sort();
+}
+
+type Results = Awaited<ReturnType<(typeof createNodesV2)[1]>>;
+
+function infer(root: string, options?: PluginModule.FastkitPluginOptions): Promise<Results> {
+  return createNodesV2[1](configFiles(root), options, { workspaceRoot: root, nxJsonConfiguration: {} });
+}
+
+/** The projects of all results, by root. */
+function projects(results: Results) {
+  return Object.assign({}, ...results.map(([, result]) => result.projects)) as NonNullable<Results[number][1]['projects']>;
+}
+
+describe('fastkit/plugin createNodes on real folders', () => {
+  test('exports the same glob and function as createNodes (Nx 23, 24) and createNodesV2 (Nx 22)', () => {
+    // Compile-time: both fit the devkit's types (tsc checks this file).
+    const current: CreateNodes<PluginModule.FastkitPluginOptions> = createNodes;
+    const v2: CreateNodesV2<PluginModule.FastkitPluginOptions> = createNodesV2;
+    expect(current).toBe(v2);
+    expect(createNodes[0]).toBe('**/{alembic.ini,pyproject.toml}');
+  });
+
+  test('every folder with an alembic.ini, or a pyproject.toml with [tool.alembic], becomes a project with the four targets', async () => {
+    const root = workspace({
+      'services/billing/alembic.ini': INI,
+      'services/billing/tenants/acme/alembic.ini': INI,
+      'services/orders/pyproject.toml': TOOL_ALEMBIC,
+      'apps/web/pyproject.toml': '[project]\nname = "web"\ndependencies = ["alembic"]\n',
+      'apps/web/main.py': 'print("hi")\n',
+    });
+    const found = projects(await infer(root));
+
+    expect(Object.keys(found).sort()).toEqual(['services/billing', 'services/billing/tenants/acme', 'services/orders']);
+    for (const [projectRoot, project] of Object.entries(found)) {
+      expect(project.root).toBe(projectRoot);
+      expect(Object.keys(project.targets ?? {})).toEqual(['migrate-make', 'migrate-run', 'migrate-rollback', 'migrate-status']);
+      expect(Object.values(project.targets ?? {}).map((target) => target.executor)).toEqual(EXECUTORS);
+      for (const target of Object.values(project.targets ?? {})) {
+        expect(target.cache).toBe(false);
+        expect(target.metadata?.description).toMatch(/alembic (revision --autogenerate|upgrade head|downgrade -1|current)/);
+        expect(target.metadata?.technologies).toEqual(['alembic']);
+      }
+    }
+  });
+
+  test('an ini-only folder is named after its folder, and help runs the target with --help', async () => {
+    const root = workspace({ 'services/billing/alembic.ini': INI, 'services/Inventory/alembic.ini': INI });
+    const found = projects(await infer(root));
+    expect(found['services/billing'].name).toBe('billing');
+    expect(found['services/Inventory'].name).toBe('inventory');
+    expect(found['services/billing'].targets?.['migrate-status'].metadata?.help).toEqual({
+      command: 'npx nx run billing:migrate-status --help',
+      example: { options: { check: true } },
+    });
+  });
+
+  test('the name comes from project.json, else package.json; help uses the workspace package manager', async () => {
+    const root = workspace({
+      'pnpm-lock.yaml': 'lockfileVersion: 9.0\n',
+      'libs/reports/alembic.ini': INI,
+      'libs/reports/project.json': '{ "name": "reports-db", "targets": {} }',
+      'libs/shared/alembic.ini': INI,
+      'libs/shared/package.json': '{ "name": "@acme/shared", "version": "1.0.0" }',
+      'libs/broken-json/alembic.ini': INI,
+      'libs/broken-json/project.json': '{ "name": ',
+    });
+    const found = projects(await infer(root));
+    expect(found['libs/reports'].name).toBe('reports-db');
+    expect(found['libs/shared'].name).toBe('@acme/shared');
+    expect(found['libs/broken-json'].name).toBe('broken-json');
+    expect(found['libs/reports'].targets?.['migrate-make'].metadata?.help?.command).toBe(
+      'pnpm exec nx run reports-db:migrate-make --help',
+    );
+  });
+
+  test('an alembic.ini at the workspace root makes the root a project', async () => {
+    const root = workspace({ 'alembic.ini': INI, 'project.json': '{ "name": "monolith" }' });
+    const results = await infer(root);
+    expect(results.map(([file]) => file)).toEqual(['alembic.ini']);
+    expect(projects(results)['.']).toMatchObject({ root: '.', name: 'monolith' });
+  });
+
+  test('a pyproject.toml project passes config: "pyproject.toml"; an ini project needs no options', async () => {
+    const root = workspace({ 'services/orders/pyproject.toml': TOOL_ALEMBIC, 'services/billing/alembic.ini': INI });
+    const found = projects(await infer(root));
+    for (const target of Object.values(found['services/orders'].targets ?? {})) {
+      expect(target.options).toEqual({ config: 'pyproject.toml' });
+    }
+    for (const target of Object.values(found['services/billing'].targets ?? {})) {
+      expect(target.options).toBeUndefined();
+    }
+  });
+
+  test('a folder with both alembic.ini and pyproject.toml [tool.alembic] is one project, run from the ini', async () => {
+    const root = workspace({ 'services/api/alembic.ini': INI, 'services/api/pyproject.toml': TOOL_ALEMBIC });
+    const results = await infer(root);
+    expect(results.map(([file]) => file)).toEqual(['services/api/alembic.ini']);
+    expect(projects(results)['services/api'].targets?.['migrate-run'].options).toBeUndefined();
+  });
+
+  test('options rename the targets; the executors, descriptions and cache: false stay', async () => {
+    const root = workspace({ 'services/billing/alembic.ini': INI });
+    const options = {
+      makeTargetName: 'db-revision',
+      runTargetName: 'db-upgrade',
+      rollbackTargetName: 'db-downgrade',
+      statusTargetName: 'db-current',
+    };
+    const { targets } = projects(await infer(root, options))['services/billing'];
+    expect(Object.keys(targets ?? {})).toEqual(['db-revision', 'db-upgrade', 'db-downgrade', 'db-current']);
+    expect(Object.values(targets ?? {}).map((target) => target.executor)).toEqual(EXECUTORS);
+    expect(targets?.['db-upgrade']).toMatchObject({ cache: false, metadata: { description: expect.stringContaining('upgrade head') } });
+    expect(targets?.['db-current'].metadata?.help?.command).toBe('npx nx run billing:db-current --help');
+
+    const partly = projects(await infer(root, { statusTargetName: 'db-status' }))['services/billing'];
+    expect(Object.keys(partly.targets ?? {})).toEqual(['migrate-make', 'migrate-run', 'migrate-rollback', 'db-status']);
+  });
+
+  test.each([
+    [{ makeTarget: 'x' }, 'fastkit/plugin: unknown option "makeTarget" in nx.json. Use one of makeTargetName, runTargetName, rollbackTargetName, statusTargetName.'],
+    [{ runTargetName: 'migrate-make' }, 'fastkit/plugin: options makeTargetName and runTargetName both name the target "migrate-make". Give each target its own name in nx.json.'],
+    [{ statusTargetName: '' }, 'fastkit/plugin: option statusTargetName must be a target name without spaces or colons, got "". Fix it in nx.json, or remove it to use "migrate-status".'],
+    [{ runTargetName: 'api:run' }, 'fastkit/plugin: option runTargetName must be a target name without spaces or colons, got "api:run". Fix it in nx.json, or remove it to use "migrate-run".'],
+    [{ rollbackTargetName: 3 }, 'fastkit/plugin: option rollbackTargetName must be a target name without spaces or colons, got 3. Fix it in nx.json, or remove it to use "migrate-rollback".'],
+    ['migrate', 'fastkit/plugin: options in nx.json must be an object, got "migrate".'],
+  ])('bad options %j are refused with one line naming the fix', async (options, message) => {
+    const root = workspace({ 'services/billing/alembic.ini': INI });
+    await expect(infer(root, options as never)).rejects.toThrow(new Error(message));
+  });
+
+  test('a file that cannot be read is reported with the fix, and every other project still gets its targets', async () => {
+    const root = workspace({
+      'services/billing/alembic.ini': INI,
+      'services/orders/pyproject.toml': TOOL_ALEMBIC,
+      'services/typo/pyproject.toml': '[project]\nname = "typo"\n\n[tool.alembic\nscript_location = "m"\n',
+    });
+    mkdirSync(join(root, 'services', 'linked'));
+    symlinkSync(join(root, 'shared', 'alembic.ini'), join(root, 'services', 'linked', 'alembic.ini'));
+
+    const error = await infer(root).then(
+      () => undefined,
+      (thrown: unknown) => thrown,
+    );
+    expect(error).toBeInstanceOf(AggregateCreateNodesError);
+    const { errors, partialResults } = error as InstanceType<typeof AggregateCreateNodesError>;
+    expect(errors.map(([file, cause]) => [file, cause.message])).toEqual([
+      [
+        'services/linked/alembic.ini',
+        'Cannot read this file (ENOENT). Make it a readable file, or keep fastkit/plugin away from it with "exclude" in its nx.json entry.',
+      ],
+      [
+        'services/typo/pyproject.toml',
+        'Line 4: "[tool.alembic" is not a valid TOML table header, so Alembic cannot read this file either. Fix that line.',
+      ],
+    ]);
+    const found = projects(partialResults);
+    expect(Object.keys(found).sort()).toEqual(['services/billing', 'services/orders']);
+    expect(Object.keys(found['services/orders'].targets ?? {})).toHaveLength(4);
+  });
+
+  test('where Nx has no AggregateCreateNodesError, the error still has its name and shape, which Nx matches by name', async () => {
+    const root = workspace({ 'services/billing/alembic.ini': INI });
+    mkdirSync(join(root, 'services', 'linked'));
+    symlinkSync(join(root, 'missing.ini'), join(root, 'services', 'linked', 'alembic.ini'));
+    let isolated: typeof PluginModule | undefined;
+    jest.isolateModules(() => {
+      jest.doMock('nx/src/project-graph/error-types', () => ({}));
+      isolated = require('../../src/plugin');
+    });
+    try {
+      const files = configFiles(root);
+      const error = await isolated!.createNodesV2[1](files, {}, { workspaceRoot: root, nxJsonConfiguration: {} }).then(
+        () => undefined,
+        (thrown: unknown) => thrown as { name: string; errors: Array<[string, Error]>; partialResults: Results; message: string },
+      );
+      expect(error).not.toBeInstanceOf(AggregateCreateNodesError);
+      expect(error?.name).toBe('AggregateCreateNodesError');
+      expect(error?.errors.map(([file]) => file)).toEqual(['services/linked/alembic.ini']);
+      expect(Object.keys(projects(error!.partialResults))).toEqual(['services/billing']);
+      expect(error?.message).toMatch(/^fastkit\/plugin: services\/linked\/alembic.ini: Cannot read this file \(ENOENT\)/);
+    } finally {
+      jest.dontMock('nx/src/project-graph/error-types');
+    }
+  });
+});
+
+describe('fastkit/plugin caches the computed targets', () => {
+  const variables = ['NX_WORKSPACE_DATA_DIRECTORY', 'NX_PROJECT_GRAPH_CACHE_DIRECTORY', 'NX_CACHE_PROJECT_GRAPH'];
+  const saved = variables.map((name) => process.env[name]);
+  const restore = (values: Array<string | undefined>) =>
+    variables.forEach((name, index) => {
+      if (values[index] === undefined) delete process.env[name];
+      else process.env[name] = values[index];
+    });
+  beforeEach(() => restore([]));
+  afterAll(() => restore(saved));
+
+  function cacheFiles(root: string, dataDirectory = join(root, '.nx', 'workspace-data')): string[] {
+    return readdirSync(dataDirectory)
+      .filter((name) => /^fastkit-[0-9a-f]+\.hash$/.test(name))
+      .map((name) => join(dataDirectory, name));
+  }
+
+  /** Marks every cached target, so a result read from the cache can be told from a computed one. */
+  function markCachedTargets(file: string): void {
+    const entries = JSON.parse(readFileSync(file, 'utf8')) as Record<string, Record<string, { metadata: { description: string } }>>;
+    for (const targets of Object.values(entries)) {
+      for (const target of Object.values(targets)) target.metadata.description = 'read from the cache';
+    }
+    writeFileSync(file, JSON.stringify(entries));
+  }
+
+  const descriptionOf = async (root: string, options?: PluginModule.FastkitPluginOptions) =>
+    projects(await infer(root, options))['services/billing'].targets?.[options?.runTargetName ?? 'migrate-run'].metadata?.description;
+
+  test('reused while nothing changed, recomputed when the ini changes', async () => {
+    const root = workspace({ 'services/billing/alembic.ini': INI });
+    await infer(root);
+    const [cache] = cacheFiles(root);
+    expect(Object.keys(JSON.parse(readFileSync(cache, 'utf8')))).toHaveLength(1);
+
+    markCachedTargets(cache);
+    const marked = readFileSync(cache, 'utf8');
+    expect(await descriptionOf(root)).toBe('read from the cache');
+    expect(readFileSync(cache, 'utf8')).toBe(marked); // nothing changed, nothing written
+
+    appendFileSync(join(root, 'services', 'billing', 'alembic.ini'), '\n[post_write_hooks]\n');
+    expect(await descriptionOf(root)).toBe('Applies every pending Alembic migration (alembic upgrade head)');
+    const entries = JSON.parse(readFileSync(cache, 'utf8'));
+    expect(Object.keys(entries)).toHaveLength(1); // the stale entry is dropped
+    expect(JSON.stringify(entries)).not.toContain('read from the cache');
+  });
+
+  test('other options use their own cache file', async () => {
+    const root = workspace({ 'services/billing/alembic.ini': INI });
+    await infer(root);
+    markCachedTargets(cacheFiles(root)[0]);
+    expect(await descriptionOf(root, { runTargetName: 'db-upgrade' })).toBe('Applies every pending Alembic migration (alembic upgrade head)');
+    expect(cacheFiles(root)).toHaveLength(2);
+  });
+
+  test('lives where NX_WORKSPACE_DATA_DIRECTORY says, and is not read when NX_CACHE_PROJECT_GRAPH=false', async () => {
+    const root = workspace({ 'services/billing/alembic.ini': INI });
+    process.env.NX_WORKSPACE_DATA_DIRECTORY = 'tmp/nx-data';
+    await infer(root);
+    const [cache] = cacheFiles(root, join(root, 'tmp', 'nx-data'));
+    markCachedTargets(cache);
+    expect(await descriptionOf(root)).toBe('read from the cache');
+    process.env.NX_CACHE_PROJECT_GRAPH = 'false';
+    expect(await descriptionOf(root)).toBe('Applies every pending Alembic migration (alembic upgrade head)');
+  });
+});
