@@ -35,6 +35,8 @@ export interface Written {
    * the tree is left exactly as it was.
    */
   clashes: string[];
+  /** Files created or changed (none when everything was already in place, or on a clash). */
+  changed: string[];
 }
 
 export function writeNewFiles(tree: Tree, groups: Templates[], options: { force?: boolean } = {}): Written {
@@ -50,8 +52,13 @@ export function writeNewFiles(tree: Tree, groups: Templates[], options: { force?
       if (old == null) tree.delete(file);
       else tree.write(file, old);
     }
+    return { files, clashes, changed: [] };
   }
-  return { files, clashes };
+  const changed = files.filter((file) => {
+    const old = before.get(file);
+    return old == null || !old.equals(tree.read(file) as Buffer);
+  });
+  return { files, clashes, changed };
 }
 
 /** The Tree paths generateFiles writes a folder of templates to. */

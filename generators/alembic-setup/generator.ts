@@ -19,16 +19,20 @@ export async function alembicSetupGenerator(tree: Tree, options: AlembicSetupGen
   const base = foundBase ?? newDeclarativeBase(project);
   const models = projectModelImports(tree, project.root, base.name);
 
-  writeOrRefuse(
+  const written = writeOrRefuse(
     tree,
     [alembicTemplates(project, base, models), ...(foundBase ? [] : [declarativeBaseTemplates(project)])],
     options.force,
   );
-  keepVersionsFolder(tree, project);
+  const keptVersions = keepVersionsFolder(tree, project);
   if (foundBase) logger.info(`Found the project's declarative Base: ${base.name} in ${base.file}.`);
 
   if (!options.skipFormat) await formatFiles(tree);
-  return () => printNextSteps(project, base);
+  const nothingChanged = written.length === 0 && !keptVersions;
+  return () => {
+    if (nothingChanged) logger.info(`Alembic is already set up in ${project.root} as fastkit writes it; nothing changed.`);
+    else printNextSteps(project, base);
+  };
 }
 
 function printNextSteps(project: ProjectInfo, base: DeclarativeBase): void {

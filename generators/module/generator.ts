@@ -2,11 +2,11 @@ import { formatFiles, logger, type GeneratorCallback, type Tree } from '@nx/devk
 import { findDeclarativeBase } from '../../src/declarative-base';
 import { registerModelImport, registeredModels, targetMetadataIsNone } from '../../src/model-imports';
 import { checkModuleName } from '../../src/model-names';
-import { nxGenerator, projectInfo } from '../../src/nx-generator';
+import { nxGenerator, projectInfo, type ProjectInfo } from '../../src/nx-generator';
 import { declarativeBaseTemplates, newDeclarativeBase } from '../alembic-setup/lib/declarative-base-file';
 import { findEnvPy } from './lib/find-env-py';
 import { moduleTemplates } from './lib/module-templates';
-import { planModel } from './lib/plan-model';
+import { planModel, type Model } from './lib/plan-model';
 import { writeModule } from './lib/write-module';
 import type { ModuleGeneratorSchema } from './schema';
 
@@ -26,7 +26,7 @@ export async function moduleGenerator(tree: Tree, options: ModuleGeneratorSchema
   const model = planModel(moduleName, base, registeredModels(envSource, envPy), envPy);
   const registration = registerModelImport(envSource, model.entry, envPy);
 
-  writeModule(
+  const written = writeModule(
     tree,
     project,
     model,
@@ -43,13 +43,20 @@ export async function moduleGenerator(tree: Tree, options: ModuleGeneratorSchema
   }
 
   if (!options.skipFormat) await formatFiles(tree);
-  return () =>
-    logger.info(
-      [
-        `Next: add columns to ${model.className} in ${project.root}/modules/${moduleName}/models.py, then`,
-        `      nx run ${project.name}:migrate-make -m "create ${moduleName.replace(/_/g, ' ')}"`,
-      ].join('\n'),
-    );
+  const nothingChanged = written.length === 0 && !registration.changed;
+  return () => {
+    if (nothingChanged) logger.info(`Module ${moduleName} is already in place; nothing changed.`);
+    else printNextSteps(project, model);
+  };
+}
+
+function printNextSteps(project: ProjectInfo, model: Model): void {
+  logger.info(
+    [
+      `Next: add columns to ${model.className} in ${project.root}/modules/${model.moduleName}/models.py, then`,
+      `      nx run ${project.name}:migrate-make -m "create ${model.moduleName.replace(/_/g, ' ')}"`,
+    ].join('\n'),
+  );
 }
 
 export default nxGenerator(moduleGenerator);

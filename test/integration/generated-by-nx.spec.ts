@@ -75,6 +75,7 @@ describe('nx g fastkit:… in a real Nx workspace', () => {
     const again = nx('g', 'fastkit:module', 'invoices', '--project', 'shop');
     expect(again.code).toBe(0);
     expect(again.stdout).not.toMatch(/^(CREATE|UPDATE) /m);
+    expect(again.stdout).toContain('Module invoices is already in place; nothing changed.');
     expect(readFileSync(join(shop, 'alembic', 'env.py'), 'utf8')).toBe(before);
   });
 

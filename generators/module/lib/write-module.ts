@@ -7,9 +7,9 @@ import type { Model } from './plan-model';
 /**
  * Writes the module's files (and database.py where the project needs a Base), all or nothing.
  * Running it again for the same module finds the same files and changes nothing; a module of
- * that name with other content is refused.
+ * that name with other content is refused. Returns the files it created.
  */
-export function writeModule(tree: Tree, project: ProjectInfo, model: Model, templates: Templates[], envPy: string): void {
+export function writeModule(tree: Tree, project: ProjectInfo, model: Model, templates: Templates[], envPy: string): string[] {
   const modules = joinPathFragments(project.root, 'modules');
   const sameNameFile = joinPathFragments(modules, `${model.moduleName}.py`);
   if (tree.exists(sameNameFile)) {
@@ -18,7 +18,7 @@ export function writeModule(tree: Tree, project: ProjectInfo, model: Model, temp
       'Choose another name, or turn that file into modules/<name>/models.py yourself',
     );
   }
-  const { clashes } = writeNewFiles(tree, templates);
+  const { clashes, changed } = writeNewFiles(tree, templates);
   const moduleFolder = joinPathFragments(modules, model.moduleName) + '/';
   const inModule = clashes.filter((file) => file.startsWith(moduleFolder));
   if (inModule.length) {
@@ -34,5 +34,7 @@ export function writeModule(tree: Tree, project: ProjectInfo, model: Model, temp
     );
   }
   const packageInit = joinPathFragments(modules, '__init__.py');
-  if (!tree.exists(packageInit)) tree.write(packageInit, '');
+  if (tree.exists(packageInit)) return changed;
+  tree.write(packageInit, '');
+  return [...changed, packageInit];
 }
