@@ -34,7 +34,10 @@ export function registerPlugin(tree: Tree): void {
   const registered = (nxJson.plugins ?? []).some((entry) =>
     typeof entry === 'string' ? entry === PLUGIN : entry.plugin === PLUGIN,
   );
-  if (registered) return;
+  if (registered) {
+    logger.info(`${PLUGIN} is already in nx.json; nothing changed.`);
+    return;
+  }
   if (nxJson.useInferencePlugins === false || process.env.NX_ADD_PLUGINS === 'false') {
     logger.info(
       `Not adding ${PLUGIN} to nx.json: this workspace does not use inferred targets. ` +

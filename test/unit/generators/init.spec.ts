@@ -44,6 +44,7 @@ describe('init (nx add fastkit)', () => {
       const before = filesOf(tree);
       await init(tree, {});
       expect(filesOf(tree)).toEqual(before);
+      expect(logger.info).toHaveBeenLastCalledWith('fastkit/plugin is already in nx.json; nothing changed.');
     }
   });
 
