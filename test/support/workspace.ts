@@ -3,7 +3,7 @@
  * as a user runs it, the repository's Python venv, and fresh PostgreSQL databases.
  */
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { appendFileSync, cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -101,8 +101,15 @@ export function psql(database: string, sql: string): string {
   return result.stdout.trim();
 }
 
-/** Appends a column to a model file, as a developer changing a model would. */
+/**
+ * Appends a column to a model file, as a developer changing a model would: the column at the
+ * end of the class, and the SQLAlchemy types it uses that the generated models.py does not
+ * import yet (it imports DateTime, Integer and func).
+ */
 export function addColumn(project: string, module: string, line: string): void {
   const file = join(project, 'modules', module, 'models.py');
-  appendFileSync(file, `    ${line}\n`);
+  const source = readFileSync(file, 'utf8');
+  const types = [...new Set(line.match(/\b(String|Text|Float|Numeric|Boolean|Date|ForeignKey|JSON)\b/g) ?? [])];
+  const imports = types.length ? `from sqlalchemy import ${types.join(', ')}\n` : '';
+  writeFileSync(file, `${imports}${source}    ${line}\n`);
 }

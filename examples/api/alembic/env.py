@@ -1,8 +1,10 @@
 """Alembic environment for api, written by fastkit (nx g fastkit:alembic-setup).
 
 The database URL comes from DATABASE_URL, else from fastkit_core's ConfigManager when it is
-installed, else the embedded SQLite file api.db in the project folder. Migrations take a
-lock per database, so deploys that run them at the same time apply each revision once.
+installed, else it is the embedded SQLite file api.db in the project folder.
+
+Migrations take a lock per database, so deploys that run them at the same time apply each
+revision once.
 """
 
 import os
@@ -19,8 +21,8 @@ from sqlalchemy import create_engine, pool, text
 
 from database import Base
 
-# Models register their tables on Base.metadata when imported. fastkit keeps this block
-# sorted and in step with modules/*/models.py; edit it with `nx g fastkit:module`.
+# Importing a model registers its table on the metadata that autogenerate compares.
+# fastkit keeps this block sorted; add models to it with `nx g fastkit:module`.
 # fastkit:models begin
 from modules.clients.models import Client  # noqa: F401
 from modules.invoices.models import Invoice  # noqa: F401

@@ -1,0 +1,4 @@
+export interface InitGeneratorSchema {
+  /** @default false */
+  skipFormat?: boolean;
+}
