@@ -1,28 +1,10 @@
 import { logger, readNxJson, updateNxJson, writeJson, type Tree } from '@nx/devkit';
+import { normalizeOptions, type FastkitPluginOptions } from '../../../src/plugin';
 
 export const PLUGIN = 'fastkit/plugin';
 
-/**
- * The options of fastkit/plugin: the names of the targets it infers on every project that has
- * an alembic.ini (agreed with src/plugin.ts).
- */
-export interface FastkitPluginOptions {
-  /** @default "migrate-make" */
-  makeTargetName?: string;
-  /** @default "migrate-run" */
-  runTargetName?: string;
-  /** @default "migrate-rollback" */
-  rollbackTargetName?: string;
-  /** @default "migrate-status" */
-  statusTargetName?: string;
-}
-
-export const DEFAULT_PLUGIN_OPTIONS: Required<FastkitPluginOptions> = {
-  makeTargetName: 'migrate-make',
-  runTargetName: 'migrate-run',
-  rollbackTargetName: 'migrate-rollback',
-  statusTargetName: 'migrate-status',
-};
+/** What init writes in nx.json: every target name, spelled out so users see what to rename. */
+export const DEFAULT_PLUGIN_OPTIONS: FastkitPluginOptions = normalizeOptions(undefined);
 
 /**
  * Adds `{ plugin: "fastkit/plugin", options }` to nx.json's plugins, once: an entry that is
