@@ -85,11 +85,13 @@ def _on_sigterm(signum, frame):
 
 
 def _import_alembic():
+    # `import alembic` alone is not proof: the project's own alembic/ folder (on sys.path
+    # through the ini's folder) imports as an empty namespace package when Alembic is missing.
     try:
-        import alembic  # noqa: F401
+        import alembic.config  # noqa: F401
         import sqlalchemy  # noqa: F401
     except ImportError as err:
-        missing = getattr(err, "name", None) or "alembic"
+        missing = (getattr(err, "name", None) or "alembic").split(".")[0]
         raise Failure(
             "alembic-missing",
             "%s is not installed for %s" % (missing, sys.executable),
