@@ -3,9 +3,9 @@
  * as a user runs it, the repository's Python venv, and fresh PostgreSQL databases.
  */
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { appendFileSync, cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 export const REPO = join(__dirname, '..', '..');
 export const CLI = join(REPO, 'dist', 'src', 'cli.js');
@@ -105,4 +105,46 @@ export function psql(database: string, sql: string): string {
 export function addColumn(project: string, module: string, line: string): void {
   const file = join(project, 'modules', module, 'models.py');
   appendFileSync(file, `    ${line}\n`);
+}
+
+/** The revision files of a project with their contents, to prove a failed command wrote nothing. */
+export function revisionSnapshot(project: string): Record<string, string> {
+  const versions = join(project, 'alembic', 'versions');
+  return Object.fromEntries(revisionFiles(project).map((file) => [file, readFileSync(join(versions, file), 'utf8')]));
+}
+
+/** Files named `name` in `from` or any folder above it, e.g. a stray .venv or alembic.ini. */
+export function foundUpward(from: string, name: string): string[] {
+  const found: string[] = [];
+  for (let folder = resolve(from); ; folder = dirname(folder)) {
+    if (existsSync(join(folder, name))) found.push(join(folder, name));
+    if (dirname(folder) === folder) return found;
+  }
+}
+
+/**
+ * A Python venv without Alembic (nor pip), in its own temporary folder: the interpreter of a
+ * user who has not installed Alembic yet.
+ */
+export function bareVenv(): string {
+  const venv = join(tempDir('fastkit-bare-'), 'venv');
+  const made = run(PYTHON, ['-m', 'venv', '--without-pip', venv]);
+  if (made.code !== 0) throw new Error(`python -m venv failed: ${made.stderr}`);
+  return venv;
+}
+
+/** Processes (pids) running fastkit's Python helper in `cwd`, read from /proc. */
+export function helperProcesses(cwd: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (!argv.some((arg) => arg.endsWith('fastkit_alembic.py'))) continue;
+      if (readlinkSync(`/proc/${entry}/cwd`) === realpathSync(cwd)) pids.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return pids;
 }
