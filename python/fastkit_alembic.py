@@ -99,6 +99,38 @@ def _import_alembic():
         )
 
 
+def _atomic_sqlite_migrations():
+    """Makes each migration on SQLite commit or roll back as a whole, as on PostgreSQL.
+
+    Python's sqlite3 driver opens a transaction only before INSERT/UPDATE/DELETE, so a
+    migration's DDL (ALTER TABLE, CREATE TABLE) commits the moment it runs: a migration that
+    fails or is interrupted (Ctrl-C) is left half-applied while alembic_version still names
+    the previous revision, and the next run fails with "duplicate column". This is SQLAlchemy's
+    documented pysqlite recipe (emit BEGIN when SQLAlchemy begins), attached to every engine
+    env.py creates, after env.py's own listeners, so an env.py that already applies the recipe
+    keeps working.
+    """
+    import weakref
+
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    seen = weakref.WeakSet()
+
+    def begin(connection):
+        dbapi_connection = connection.connection.dbapi_connection
+        if not getattr(dbapi_connection, "in_transaction", True):
+            connection.exec_driver_sql("BEGIN")
+
+    def engine_connect(connection):
+        engine = connection.engine
+        if engine.dialect.driver == "pysqlite" and engine not in seen:
+            seen.add(engine)
+            event.listen(engine, "begin", begin)
+
+    event.listen(Engine, "engine_connect", engine_connect)
+
+
 class _QuietMigrationLog:
     """Drops Alembic's per-run chatter; fastkit reports migrations itself (from events).
 
@@ -542,6 +574,7 @@ def main():
         sys.path.insert(0, cwd)  # as `python -m alembic` does: the ini's folder is importable
     try:
         _import_alembic()
+        _atomic_sqlite_migrations()
         ACTIONS[request["action"]](request)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
