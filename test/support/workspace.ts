@@ -80,6 +80,14 @@ export function sqliteTables(file: string): string[] {
   return JSON.parse(out);
 }
 
+/** Column names of a table in a SQLite file. */
+export function sqliteColumns(file: string, table: string): string[] {
+  const out = python(
+    `import sqlite3,json; c=sqlite3.connect(${JSON.stringify(file)}); print(json.dumps([r[1] for r in c.execute("pragma table_info(${table})")]))`,
+  );
+  return JSON.parse(out);
+}
+
 /** A fresh, empty PostgreSQL database; returns its name and a SQLAlchemy URL over the socket. */
 export function createPostgresDatabase(prefix = 'fk'): { name: string; url: string; drop(): void } {
   const name = `${prefix}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;

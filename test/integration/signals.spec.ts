@@ -1,0 +1,107 @@
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CLI, exampleProject, fastkit, helperProcesses, revisionFiles, sqliteColumns, VENV } from '../support/workspace';
+
+/**
+ * Ctrl-C (SIGINT) or a SIGTERM sent to fastkit while a migration runs: fastkit passes it on
+ * once, Python rolls the migration back, and fastkit exits 130 or 143 with nothing left running.
+ */
+describe('signals during a long migration (real Alembic, SQLite)', () => {
+  const project = exampleProject({ revisions: false });
+  const env = { ...process.env, VIRTUAL_ENV: VENV };
+  const cli = (...args: string[]) => fastkit(['migrate', ...args], { cwd: project });
+  let first: string;
+  let slow: string;
+
+  beforeAll(() => {
+    expect(cli('make', '-m', 'create_invoices').code).toBe(0);
+    expect(cli('run').code).toBe(0);
+    expect(cli('make', '-m', 'slow data fix', '--no-autogenerate').code).toBe(0);
+    const [firstFile, slowFile] = revisionFiles(project).map((file) => join(project, 'alembic', 'versions', file));
+    first = /^revision: str = '(\w+)'/m.exec(readFileSync(firstFile, 'utf8'))![1];
+    const source = readFileSync(slowFile, 'utf8');
+    slow = /^revision: str = '(\w+)'/m.exec(source)![1];
+    // a slow data fix, in one migration with a schema change that must not outlive it
+    writeFileSync(
+      slowFile,
+      source.slice(0, source.indexOf('def upgrade')) +
+        [
+          'def upgrade() -> None:',
+          '    op.add_column("invoices", sa.Column("paid", sa.Boolean()))',
+          '    import time',
+          '    time.sleep(20)',
+          '',
+          '',
+          'def downgrade() -> None:',
+          '    with op.batch_alter_table("invoices") as batch:',
+          '        batch.drop_column("paid")',
+          '',
+        ].join('\n'),
+    );
+  });
+
+  /** Starts `fastkit migrate run`, waits for its `Running upgrade` line, sends the signal to fastkit alone. */
+  async function interruptRun(signal: NodeJS.Signals): Promise<{ code: number | null; seconds: number; output: string }> {
+    const child = spawn(process.execPath, [CLI, 'migrate', 'run'], { cwd: project, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no "Running upgrade" line within 30 s:\n${output}`)), 30_000);
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes(`Running upgrade ${first} -> ${slow}, slow data fix`)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    });
+    expect(helperProcesses(project)).toHaveLength(1);
+    const sent = Date.now();
+    child.kill(signal);
+    const code = await Promise.race([exited, new Promise<null>((resolve) => setTimeout(() => resolve(null), 15_000))]);
+    if (code === null) child.kill('SIGKILL');
+    return { code, seconds: (Date.now() - sent) / 1000, output };
+  }
+
+  /** The interrupted migration left nothing behind: not its version, not its column. */
+  function expectStillAtFirstRevision(): void {
+    const status = cli('status', '--json');
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ current: [first], heads: [slow], upToDate: false });
+    expect(sqliteColumns(join(project, 'api.db'), 'invoices')).not.toContain('paid');
+  }
+
+  test('SIGINT (Ctrl-C): fastkit exits 130 within seconds, no Python left, the database still at the previous revision', async () => {
+    const { code, seconds, output } = await interruptRun('SIGINT');
+    expect(code).toBe(130);
+    expect(seconds).toBeLessThan(5);
+    expect(output).not.toContain('Traceback');
+    expect(output).toContain('fastkit: Interrupted');
+    expect(helperProcesses(project)).toEqual([]);
+    expectStillAtFirstRevision();
+  });
+
+  test('after an interrupted run, the next run applies the migration cleanly', () => {
+    // (not waiting 20 s: the slow part is made quick, the column change stays)
+    const file = join(project, 'alembic', 'versions', revisionFiles(project)[1]);
+    writeFileSync(file, readFileSync(file, 'utf8').replace('time.sleep(20)', 'time.sleep(0)'));
+    const ran = cli('run');
+    expect(ran.stderr).toBe('');
+    expect(ran.code).toBe(0);
+    expect(sqliteColumns(join(project, 'api.db'), 'invoices')).toContain('paid');
+    expect(cli('rollback').code).toBe(0);
+    writeFileSync(file, readFileSync(file, 'utf8').replace('time.sleep(0)', 'time.sleep(20)'));
+  });
+
+  test('SIGTERM: fastkit exits 143 within seconds, no Python left, the database still at the previous revision', async () => {
+    const { code, seconds, output } = await interruptRun('SIGTERM');
+    expect(code).toBe(143);
+    expect(seconds).toBeLessThan(5);
+    expect(output).not.toContain('Traceback');
+    expect(helperProcesses(project)).toEqual([]);
+    expectStillAtFirstRevision();
+  });
+});
