@@ -566,9 +566,19 @@ def report_failure(error, tb):
 
 
 def main():
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    _die_with_parent()
-    request = json.loads(os.environ["FASTKIT_REQUEST"])
+    """Ctrl-C or SIGTERM at any moment, even while a failure is being reported, ends the
+    helper with 130 or 143 and no Python traceback."""
+    try:
+        signal.signal(signal.SIGTERM, _on_sigterm)
+        _die_with_parent()
+        return _perform(json.loads(os.environ["FASTKIT_REQUEST"]))
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except Terminated:
+        return EXIT_TERMINATED
+
+
+def _perform(request):
     cwd = os.getcwd()
     if cwd not in sys.path:
         sys.path.insert(0, cwd)  # as `python -m alembic` does: the ini's folder is importable
@@ -576,10 +586,6 @@ def main():
         _import_alembic()
         _atomic_sqlite_migrations()
         ACTIONS[request["action"]](request)
-    except KeyboardInterrupt:
-        return EXIT_INTERRUPTED
-    except Terminated:
-        return EXIT_TERMINATED
     except Exception as error:  # noqa: BLE001 - every failure becomes one explained event
         report_failure(error, error.__traceback__)
         return 1
