@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, exampleProject, fastkit, helperProcesses, revisionFiles, sqliteColumns, VENV } from '../support/workspace';
+import { CLI, exampleProject, fastkit, helperProcesses, PYTHON, REPO, revisionFiles, run, sqliteColumns, VENV } from '../support/workspace';
 
 /**
  * Ctrl-C (SIGINT) or a SIGTERM sent to fastkit while a migration runs: fastkit passes it on
@@ -103,5 +103,29 @@ describe('signals during a long migration (real Alembic, SQLite)', () => {
     expect(output).not.toContain('Traceback');
     expect(helperProcesses(project)).toEqual([]);
     expectStillAtFirstRevision();
+  });
+
+  // A signal can land at any moment; the one that lands while the helper is still reporting
+  // a failure (a tight race, seen once in this file) must not print a Python traceback either.
+  test.each([
+    ['Ctrl-C', 130, 'KeyboardInterrupt'],
+    ['SIGTERM', 143, 'helper.Terminated'],
+  ])('%s while the helper reports a failure: exit %i, no traceback', (_name, code, raised) => {
+    const script = [
+      'import sys',
+      `sys.path.insert(0, ${JSON.stringify(join(REPO, 'python'))})`,
+      'import fastkit_alembic as helper',
+      'def broken(request): raise RuntimeError("broken migration")',
+      `def signal_lands(error, tb): raise ${raised}()`,
+      'helper.ACTIONS["status"] = broken',
+      'helper.report_failure = signal_lands',
+      'sys.exit(helper.main())',
+    ].join('\n');
+    const ran = run(PYTHON, ['-c', script], {
+      cwd: project,
+      env: { ...env, FASTKIT_REQUEST: JSON.stringify({ action: 'status', config: join(project, 'alembic.ini') }) },
+    });
+    expect(ran.stderr).toBe('');
+    expect(ran.code).toBe(code);
   });
 });
