@@ -1,7 +1,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createNxWorkspace, taskOutput, type NxWorkspace } from '../support/nx-workspace';
-import { addColumn, revisionFiles, sqliteTables, type Ran } from '../support/workspace';
+import { addColumn, removeTempDirs, revisionFiles, sqliteTables, type Ran } from '../support/workspace';
+
+afterAll(removeTempDirs);
 
 /**
  * The same make → run → status → rollback flow through each door, in a fresh Nx 24 workspace

@@ -5,10 +5,13 @@ import {
   exampleProject,
   fastkit,
   foundUpward,
+  removeTempDirs,
   revisionSnapshot,
   tempDir,
   type Ran,
 } from '../support/workspace';
+
+afterAll(removeTempDirs);
 
 /**
  * Each mistake a user can make gets one clear line on stderr naming the problem and the fix,

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { addColumn, createPostgresDatabase, exampleProject, fastkit, psql, revisionFiles } from '../support/workspace';
+import { addColumn, createPostgresDatabase, exampleProject, fastkit, psql, removeTempDirs, revisionFiles } from '../support/workspace';
+
+afterAll(removeTempDirs);
 
 describe('fastkit migrate on PostgreSQL (real Alembic, real server)', () => {
   const database = createPostgresDatabase('fk_migrate');

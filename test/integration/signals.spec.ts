@@ -1,7 +1,21 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, exampleProject, fastkit, helperProcesses, PYTHON, REPO, revisionFiles, run, sqliteColumns, VENV } from '../support/workspace';
+import {
+  CLI,
+  exampleProject,
+  fastkit,
+  helperProcesses,
+  PYTHON,
+  removeTempDirs,
+  REPO,
+  revisionFiles,
+  run,
+  sqliteColumns,
+  VENV,
+} from '../support/workspace';
+
+afterAll(removeTempDirs);
 
 /**
  * Ctrl-C (SIGINT) or a SIGTERM sent to fastkit while a migration runs: fastkit passes it on
@@ -61,7 +75,9 @@ describe('signals during a long migration (real Alembic, SQLite)', () => {
     expect(helperProcesses(project)).toHaveLength(1);
     const sent = Date.now();
     child.kill(signal);
-    const code = await Promise.race([exited, new Promise<null>((resolve) => setTimeout(() => resolve(null), 15_000))]);
+    let deadline: NodeJS.Timeout | undefined;
+    const code = await Promise.race([exited, new Promise<null>((resolve) => (deadline = setTimeout(() => resolve(null), 15_000)))]);
+    clearTimeout(deadline);
     if (code === null) child.kill('SIGKILL');
     return { code, seconds: (Date.now() - sent) / 1000, output };
   }

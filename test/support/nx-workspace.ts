@@ -7,10 +7,9 @@
  * Installing is the slow part: create one workspace per spec file (in beforeAll) and call
  * `resetProject()` between flows.
  */
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EXAMPLE, REPO, run, VENV, type Ran } from './workspace';
+import { EXAMPLE, REPO, run, tempDir, VENV, type Ran } from './workspace';
 
 export interface NxWorkspaceOptions {
   /** The Nx version to install: a major (`'24'`) or an exact version (`'23.3.2'`). */
@@ -63,7 +62,7 @@ let packed: string | undefined;
 export function packFastkit(): string {
   if (packed && existsSync(packed)) return packed;
   if (!existsSync(join(REPO, 'dist', 'src', 'cli.js'))) throw new Error('fastkit is not built: run `npm run build` first');
-  const destination = mkdtempSync(join(tmpdir(), 'fastkit-pack-'));
+  const destination = tempDir('fastkit-pack-');
   const result = run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', destination], {
     cwd: REPO,
     env: cleanEnv(),
@@ -77,7 +76,7 @@ export function packFastkit(): string {
 /** Creates the workspace and installs nx, fastkit's tarball and `packages` in one `npm install`. */
 export function createNxWorkspace(options: NxWorkspaceOptions): NxWorkspace {
   const tarball = packFastkit();
-  const root = mkdtempSync(join(tmpdir(), `fastkit-nx${options.nxVersion.split('.')[0]}-`));
+  const root = tempDir(`fastkit-nx${options.nxVersion.split('.')[0]}-`);
   const project = join(root, 'apps', 'api');
   const env = {
     ...cleanEnv(),

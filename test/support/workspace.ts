@@ -37,8 +37,18 @@ export function fastkit(args: string[], options: { cwd: string; env?: Record<str
   });
 }
 
+const madeHere: string[] = [];
+
+/** A new temporary folder, removed by `removeTempDirs()`. */
 export function tempDir(prefix = 'fastkit-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  madeHere.push(dir);
+  return dir;
+}
+
+/** Removes the temporary folders this test file made: `afterAll(removeTempDirs)`. */
+export function removeTempDirs(): void {
+  for (const dir of madeHere.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
 /**

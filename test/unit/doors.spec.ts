@@ -12,7 +12,9 @@ import { runProcess, type ProcessOptions, type ProcessResult } from '../../src/p
 import migrateMake from '../../executors/migrate-make/executor';
 import migrateRollback from '../../executors/migrate-rollback/executor';
 import migrateStatus from '../../executors/migrate-status/executor';
-import { tempDir } from '../support/workspace';
+import { removeTempDirs, tempDir } from '../support/workspace';
+
+afterAll(removeTempDirs);
 
 jest.mock('../../src/process');
 const runProcessMock = jest.mocked(runProcess);

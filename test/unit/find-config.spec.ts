@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FastkitError } from '../../src/errors';
 import { displayPath, findConfig } from '../../src/find-config';
-import { foundUpward, tempDir } from '../support/workspace';
+import { foundUpward, removeTempDirs, tempDir } from '../support/workspace';
+
+afterAll(removeTempDirs);
 
 /** Writes files (path -> content) under a fresh temporary folder and returns it. */
 function folder(files: Record<string, string>): string {

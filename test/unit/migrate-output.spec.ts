@@ -10,7 +10,9 @@ import { ExitCode, FastkitError, UsageError } from '../../src/errors';
 import { make, rollback, run, status } from '../../src/migrate';
 import type { MigrateOptions } from '../../src/options';
 import { runProcess, type ProcessOptions, type ProcessResult } from '../../src/process';
-import { tempDir } from '../support/workspace';
+import { removeTempDirs, tempDir } from '../support/workspace';
+
+afterAll(removeTempDirs);
 
 jest.mock('../../src/process');
 const runProcessMock = jest.mocked(runProcess);
