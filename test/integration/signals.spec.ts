@@ -1,19 +1,7 @@
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  CLI,
-  exampleProject,
-  fastkit,
-  helperProcesses,
-  PYTHON,
-  removeTempDirs,
-  REPO,
-  revisionFiles,
-  run,
-  sqliteColumns,
-  VENV,
-} from '../support/workspace';
+import { helpersRunningIn, startFastkit } from '../support/processes';
+import { exampleProject, fastkit, PYTHON, removeTempDirs, REPO, revisionFiles, run, sqliteColumns, VENV } from '../support/workspace';
 
 afterAll(removeTempDirs);
 
@@ -57,29 +45,19 @@ describe('signals during a long migration (real Alembic, SQLite)', () => {
 
   /** Starts `fastkit migrate run`, waits for its `Running upgrade` line, sends the signal to fastkit alone. */
   async function interruptRun(signal: NodeJS.Signals): Promise<{ code: number | null; seconds: number; output: string }> {
-    const child = spawn(process.execPath, [CLI, 'migrate', 'run'], { cwd: project, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no "Running upgrade" line within 30 s:\n${output}`)), 30_000);
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes(`Running upgrade ${first} -> ${slow}, slow data fix`)) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      child.stdout.on('data', onData);
-      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    });
-    expect(helperProcesses(project)).toHaveLength(1);
+    const started = startFastkit(['migrate', 'run'], { cwd: project });
+    await started.waitFor(`Running upgrade ${first} -> ${slow}, slow data fix`, 30_000);
+    expect(helpersRunningIn(project)).toHaveLength(1);
     const sent = Date.now();
-    child.kill(signal);
+    started.child.kill(signal);
     let deadline: NodeJS.Timeout | undefined;
-    const code = await Promise.race([exited, new Promise<null>((resolve) => (deadline = setTimeout(() => resolve(null), 15_000)))]);
+    const exited = await Promise.race([
+      started.exited,
+      new Promise<undefined>((resolve) => (deadline = setTimeout(() => resolve(undefined), 15_000))),
+    ]);
     clearTimeout(deadline);
-    if (code === null) child.kill('SIGKILL');
-    return { code, seconds: (Date.now() - sent) / 1000, output };
+    if (!exited) started.child.kill('SIGKILL');
+    return { code: exited ? exited.code : null, seconds: (Date.now() - sent) / 1000, output: started.output() };
   }
 
   /** The interrupted migration left nothing behind: not its version, not its column. */
@@ -96,7 +74,7 @@ describe('signals during a long migration (real Alembic, SQLite)', () => {
     expect(seconds).toBeLessThan(5);
     expect(output).not.toContain('Traceback');
     expect(output).toContain('fastkit: Interrupted');
-    expect(helperProcesses(project)).toEqual([]);
+    expect(helpersRunningIn(project)).toEqual([]);
     expectStillAtFirstRevision();
   });
 
@@ -117,7 +95,7 @@ describe('signals during a long migration (real Alembic, SQLite)', () => {
     expect(code).toBe(143);
     expect(seconds).toBeLessThan(5);
     expect(output).not.toContain('Traceback');
-    expect(helperProcesses(project)).toEqual([]);
+    expect(helpersRunningIn(project)).toEqual([]);
     expectStillAtFirstRevision();
   });
 

@@ -3,7 +3,7 @@
  * as a user runs it, the repository's Python venv, and fresh PostgreSQL databases.
  */
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { appendFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 
@@ -149,20 +149,4 @@ export function bareVenv(): string {
   const made = run(PYTHON, ['-m', 'venv', '--without-pip', venv]);
   if (made.code !== 0) throw new Error(`python -m venv failed: ${made.stderr}`);
   return venv;
-}
-
-/** Processes (pids) running fastkit's Python helper in `cwd`, read from /proc. */
-export function helperProcesses(cwd: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      if (!argv.some((arg) => arg.endsWith('fastkit_alembic.py'))) continue;
-      if (readlinkSync(`/proc/${entry}/cwd`) === realpathSync(cwd)) pids.push(Number(entry));
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return pids;
 }
