@@ -76,11 +76,11 @@ describe('each door, from the packed tarball (Nx 24, gulp 5, real Alembic on SQL
 
       const status = task('migrate-status');
       expect(taskOutput(status.stdout)).toBe(
-        `No migration applied (base)\n1 pending migration:\n  ${first}  create_invoices\nApply them with \`nx run api:migrate-run\``,
+        `No migration applied (base)\n1 pending migration:\n  ${first}  create_invoices\nApply it with \`nx run api:migrate-run\``,
       );
       const check = task('migrate-status', '--check');
       expect(check.code).not.toBe(0);
-      expect(check.stderr).toContain('fastkit: The database is behind head: 1 pending migration. Apply them with `nx run api:migrate-run`.');
+      expect(check.stderr).toContain('fastkit: The database is behind head: 1 pending migration. Apply it with `nx run api:migrate-run`.');
     });
 
     test('a failing target (rollback at base) exits non-zero with the one-line message', () => {

@@ -89,7 +89,7 @@ describe('fastkit migrate on PostgreSQL (real Alembic, real server)', () => {
     const status = cli('status');
     expect(status.code).toBe(0);
     expect(status.stdout).toBe(
-      [revisions[0], '1 pending migration:', `  ${revisions[1]}  add notes to invoices`, 'Apply them with `fastkit migrate run`', ''].join(
+      [revisions[0], '1 pending migration:', `  ${revisions[1]}  add notes to invoices`, 'Apply it with `fastkit migrate run`', ''].join(
         '\n',
       ),
     );

@@ -70,7 +70,7 @@ describe('the fastkit CLI: exit codes', () => {
     helperWill([BEHIND]);
     await expect(cli('status', '--check')).resolves.toBe(3);
     expect(stdout).toContain('1 pending migration:');
-    expect(stderr).toBe('fastkit: The database is behind head: 1 pending migration. Apply them with `fastkit migrate run`.\n');
+    expect(stderr).toBe('fastkit: The database is behind head: 1 pending migration. Apply it with `fastkit migrate run`.\n');
   });
 
   test('1 for a failure, one line, the traceback only with --verbose', async () => {
@@ -141,8 +141,8 @@ describe('the Nx executors', () => {
   test('a failure is one line on stderr and { success: false }; hints name the project’s own targets', async () => {
     helperWill([BEHIND]);
     await expect(migrateStatus({ alembic: ALEMBIC, check: true }, context())).resolves.toEqual({ success: false });
-    expect(stdout).toContain('Apply them with `nx run api:migrate-run`');
-    expect(stderr).toBe('fastkit: The database is behind head: 1 pending migration. Apply them with `nx run api:migrate-run`.\n');
+    expect(stdout).toContain('Apply it with `nx run api:migrate-run`');
+    expect(stderr).toBe('fastkit: The database is behind head: 1 pending migration. Apply it with `nx run api:migrate-run`.\n');
   });
 
   test('rollback at base: { success: false } and the core’s message', async () => {
@@ -193,6 +193,6 @@ describe('the gulp tasks', () => {
   test('hints name the gulp tasks', async () => {
     helperWill([BEHIND]);
     await tasks({ cwd: 'apps/api', alembic: ALEMBIC })['migrate:status']();
-    expect(stdout).toContain('Apply them with `gulp migrate:run`');
+    expect(stdout).toContain('Apply it with `gulp migrate:run`');
   });
 });

@@ -246,7 +246,7 @@ describe('status', () => {
     printed.out = '';
     helperWill({ events: [{ type: 'result', current: [], heads: ['a1'], pending: [revision('a1', 'create invoices')], upToDate: false }] });
     await status(options());
-    expect(printed.out).toBe('No migration applied (base)\n1 pending migration:\n  a1  create invoices\nApply them with `fastkit migrate run`\n');
+    expect(printed.out).toBe('No migration applied (base)\n1 pending migration:\n  a1  create invoices\nApply it with `fastkit migrate run`\n');
   });
 
   test('multiple heads: reported with the command that merges them', async () => {
@@ -271,12 +271,12 @@ describe('status', () => {
     expect(printed.err).toBe('print() from env.py\n');
   });
 
-  test('--check when behind: prints the status, then fails with exit 3 and the command that applies them', async () => {
+  test('--check when behind: prints the status, then fails with exit 3 and the command that applies it', async () => {
     helperWill({ events: [{ type: 'result', current: ['a1'], heads: ['b2'], pending: [revision('b2', 'add notes')], upToDate: false }] });
     const error = await failure(status(options({ check: true })));
     expect(error.exitCode).toBe(ExitCode.behindHead);
     expect(error.message).toBe('The database is behind head: 1 pending migration');
-    expect(error.hint).toBe('Apply them with `fastkit migrate run`.');
+    expect(error.hint).toBe('Apply it with `fastkit migrate run`.');
     expect(printed.out).toContain('1 pending migration:');
   });
 
