@@ -85,16 +85,50 @@ def _on_sigterm(signum, frame):
 
 
 def _import_alembic():
+    # `import alembic` alone is not proof: the project's own alembic/ folder (on sys.path
+    # through the ini's folder) imports as an empty namespace package when Alembic is missing.
     try:
-        import alembic  # noqa: F401
+        import alembic.config  # noqa: F401
         import sqlalchemy  # noqa: F401
     except ImportError as err:
-        missing = getattr(err, "name", None) or "alembic"
+        missing = (getattr(err, "name", None) or "alembic").split(".")[0]
         raise Failure(
             "alembic-missing",
             "%s is not installed for %s" % (missing, sys.executable),
             None,
         )
+
+
+def _atomic_sqlite_migrations():
+    """Makes each migration on SQLite commit or roll back as a whole, as on PostgreSQL.
+
+    Python's sqlite3 driver opens a transaction only before INSERT/UPDATE/DELETE, so a
+    migration's DDL (ALTER TABLE, CREATE TABLE) commits the moment it runs: a migration that
+    fails or is interrupted (Ctrl-C) is left half-applied while alembic_version still names
+    the previous revision, and the next run fails with "duplicate column". This is SQLAlchemy's
+    documented pysqlite recipe (emit BEGIN when SQLAlchemy begins), attached to every engine
+    env.py creates, after env.py's own listeners, so an env.py that already applies the recipe
+    keeps working.
+    """
+    import weakref
+
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    seen = weakref.WeakSet()
+
+    def begin(connection):
+        dbapi_connection = connection.connection.dbapi_connection
+        if not getattr(dbapi_connection, "in_transaction", True):
+            connection.exec_driver_sql("BEGIN")
+
+    def engine_connect(connection):
+        engine = connection.engine
+        if engine.dialect.driver == "pysqlite" and engine not in seen:
+            seen.add(engine)
+            event.listen(engine, "begin", begin)
+
+    event.listen(Engine, "engine_connect", engine_connect)
 
 
 class _QuietMigrationLog:
@@ -532,19 +566,26 @@ def report_failure(error, tb):
 
 
 def main():
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    _die_with_parent()
-    request = json.loads(os.environ["FASTKIT_REQUEST"])
+    """Ctrl-C or SIGTERM at any moment, even while a failure is being reported, ends the
+    helper with 130 or 143 and no Python traceback."""
+    try:
+        signal.signal(signal.SIGTERM, _on_sigterm)
+        _die_with_parent()
+        return _perform(json.loads(os.environ["FASTKIT_REQUEST"]))
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except Terminated:
+        return EXIT_TERMINATED
+
+
+def _perform(request):
     cwd = os.getcwd()
     if cwd not in sys.path:
         sys.path.insert(0, cwd)  # as `python -m alembic` does: the ini's folder is importable
     try:
         _import_alembic()
+        _atomic_sqlite_migrations()
         ACTIONS[request["action"]](request)
-    except KeyboardInterrupt:
-        return EXIT_INTERRUPTED
-    except Terminated:
-        return EXIT_TERMINATED
     except Exception as error:  # noqa: BLE001 - every failure becomes one explained event
         report_failure(error, error.__traceback__)
         return 1

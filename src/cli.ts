@@ -56,7 +56,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
   } catch (error) {
-    return fail(new UsageError(firstLine((error as Error).message), 'See `fastkit --help`.'));
+    return fail(new UsageError(firstSentence((error as Error).message), 'See `fastkit --help`.'));
   }
   const { values, positionals } = parsed;
   if (values.version) {
@@ -109,8 +109,9 @@ function fail(error: unknown, verbose = false): number {
   return error instanceof FastkitError ? error.exitCode : ExitCode.failure;
 }
 
-function firstLine(text: string): string {
-  return text.split('\n', 1)[0].replace(/\.$/, '');
+/** node:util's parse errors go on to advise about `--`, which is not advice for fastkit users. */
+function firstSentence(text: string): string {
+  return text.split('\n', 1)[0].split(/\.(?:\s|$)/, 1)[0];
 }
 
 function version(): string {

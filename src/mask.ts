@@ -6,21 +6,25 @@
 // scheme://user:password@host  ->  scheme://user:***@host
 const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:@/'"]*):([^\s@'"]*)@/gi;
 
+// a value that is one URL: its password runs to the last @, quotes included
+const WHOLE_URL_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^\s:@/]*:(.+)@[^\s@]*$/is;
+
 /** Passwords found in URL-like values of an environment, to be hidden wherever they appear. */
 export function secretsIn(env: Record<string, string | undefined>): string[] {
   const secrets = new Set<string>();
+  const add = (password: string) => {
+    secrets.add(password);
+    try {
+      secrets.add(decodeURIComponent(password));
+    } catch {
+      // not percent-encoded; the raw form is enough
+    }
+  };
   for (const value of Object.values(env)) {
     if (!value || !value.includes('://')) continue;
-    for (const match of value.matchAll(URL_PASSWORD)) {
-      const password = match[2];
-      if (password.length === 0) continue;
-      secrets.add(password);
-      try {
-        secrets.add(decodeURIComponent(password));
-      } catch {
-        // not percent-encoded; the raw form is enough
-      }
-    }
+    for (const match of value.matchAll(URL_PASSWORD)) add(match[2]);
+    const whole = WHOLE_URL_PASSWORD.exec(value.trim());
+    if (whole) add(whole[1]);
   }
   return [...secrets].filter((secret) => secret.length >= 3 && secret !== '***');
 }

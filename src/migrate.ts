@@ -175,5 +175,5 @@ function masked(error: unknown, secrets: string[]): unknown {
     detail: mask(error.detail),
   });
   copy.name = error.name;
-  return copy;
+  return Object.setPrototypeOf(copy, Object.getPrototypeOf(error)); // a UsageError stays one
 }

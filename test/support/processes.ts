@@ -1,6 +1,6 @@
 /** Long-running fastkit processes for tests that need concurrency or signals. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { CLI, VENV } from './workspace';
 
 export interface Started {
@@ -87,4 +87,16 @@ export function processesMatching(text: string): number[] {
     .filter((entry) => /^\d+$/.test(entry))
     .map(Number)
     .filter((pid) => pid !== process.pid && argvOf(pid).join(' ').includes(text));
+}
+
+/** Pids of fastkit's Python helper (python/fastkit_alembic.py) running in the folder `cwd`. */
+export function helpersRunningIn(cwd: string): number[] {
+  const folder = realpathSync(cwd);
+  return processesMatching('fastkit_alembic.py').filter((pid) => {
+    try {
+      return readlinkSync(`/proc/${pid}/cwd`) === folder;
+    } catch {
+      return false; // gone meanwhile
+    }
+  });
 }

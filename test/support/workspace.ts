@@ -3,9 +3,9 @@
  * as a user runs it, the repository's Python venv, and fresh PostgreSQL databases.
  */
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 export const REPO = join(__dirname, '..', '..');
 export const CLI = join(REPO, 'dist', 'src', 'cli.js');
@@ -37,8 +37,18 @@ export function fastkit(args: string[], options: { cwd: string; env?: Record<str
   });
 }
 
+const madeHere: string[] = [];
+
+/** A new temporary folder, removed by `removeTempDirs()`. */
 export function tempDir(prefix = 'fastkit-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  madeHere.push(dir);
+  return dir;
+}
+
+/** Removes the temporary folders this test file made: `afterAll(removeTempDirs)`. */
+export function removeTempDirs(): void {
+  for (const dir of madeHere.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
 /**
@@ -80,6 +90,14 @@ export function sqliteTables(file: string): string[] {
   return JSON.parse(out);
 }
 
+/** Column names of a table in a SQLite file. */
+export function sqliteColumns(file: string, table: string): string[] {
+  const out = python(
+    `import sqlite3,json; c=sqlite3.connect(${JSON.stringify(file)}); print(json.dumps([r[1] for r in c.execute("pragma table_info(${table})")]))`,
+  );
+  return JSON.parse(out);
+}
+
 /** A fresh, empty PostgreSQL database; returns its name and a SQLAlchemy URL over the socket. */
 export function createPostgresDatabase(prefix = 'fk'): { name: string; url: string; drop(): void } {
   const name = `${prefix}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
@@ -112,4 +130,30 @@ export function addColumn(project: string, module: string, line: string): void {
   const types = [...new Set(line.match(/\b(String|Text|Float|Numeric|Boolean|Date|ForeignKey|JSON)\b/g) ?? [])];
   const imports = types.length ? `from sqlalchemy import ${types.join(', ')}\n` : '';
   writeFileSync(file, `${imports}${source}    ${line}\n`);
+}
+
+/** The revision files of a project with their contents, to prove a failed command wrote nothing. */
+export function revisionSnapshot(project: string): Record<string, string> {
+  const versions = join(project, 'alembic', 'versions');
+  return Object.fromEntries(revisionFiles(project).map((file) => [file, readFileSync(join(versions, file), 'utf8')]));
+}
+
+/** Files named `name` in `from` or any folder above it, e.g. a stray .venv or alembic.ini. */
+export function foundUpward(from: string, name: string): string[] {
+  const found: string[] = [];
+  for (let folder = resolve(from); ; folder = dirname(folder)) {
+    if (existsSync(join(folder, name))) found.push(join(folder, name));
+    if (dirname(folder) === folder) return found;
+  }
+}
+
+/**
+ * A Python venv without Alembic (nor pip), in its own temporary folder: the interpreter of a
+ * user who has not installed Alembic yet.
+ */
+export function bareVenv(): string {
+  const venv = join(tempDir('fastkit-bare-'), 'venv');
+  const made = run(PYTHON, ['-m', 'venv', '--without-pip', venv]);
+  if (made.code !== 0) throw new Error(`python -m venv failed: ${made.stderr}`);
+  return venv;
 }

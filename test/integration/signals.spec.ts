@@ -1,0 +1,125 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { helpersRunningIn, startFastkit } from '../support/processes';
+import { exampleProject, fastkit, PYTHON, removeTempDirs, REPO, revisionFiles, run, sqliteColumns, VENV } from '../support/workspace';
+
+afterAll(removeTempDirs);
+
+/**
+ * Ctrl-C (SIGINT) or a SIGTERM sent to fastkit while a migration runs: fastkit passes it on
+ * once, Python rolls the migration back, and fastkit exits 130 or 143 with nothing left running.
+ */
+describe('signals during a long migration (real Alembic, SQLite)', () => {
+  const project = exampleProject({ revisions: false });
+  const env = { ...process.env, VIRTUAL_ENV: VENV };
+  const cli = (...args: string[]) => fastkit(['migrate', ...args], { cwd: project });
+  let first: string;
+  let slow: string;
+
+  beforeAll(() => {
+    expect(cli('make', '-m', 'create_invoices').code).toBe(0);
+    expect(cli('run').code).toBe(0);
+    expect(cli('make', '-m', 'slow data fix', '--no-autogenerate').code).toBe(0);
+    const [firstFile, slowFile] = revisionFiles(project).map((file) => join(project, 'alembic', 'versions', file));
+    first = /^revision: str = '(\w+)'/m.exec(readFileSync(firstFile, 'utf8'))![1];
+    const source = readFileSync(slowFile, 'utf8');
+    slow = /^revision: str = '(\w+)'/m.exec(source)![1];
+    // a slow data fix, in one migration with a schema change that must not outlive it
+    writeFileSync(
+      slowFile,
+      source.slice(0, source.indexOf('def upgrade')) +
+        [
+          'def upgrade() -> None:',
+          '    op.add_column("invoices", sa.Column("paid", sa.Boolean()))',
+          '    import time',
+          '    time.sleep(20)',
+          '',
+          '',
+          'def downgrade() -> None:',
+          '    with op.batch_alter_table("invoices") as batch:',
+          '        batch.drop_column("paid")',
+          '',
+        ].join('\n'),
+    );
+  });
+
+  /** Starts `fastkit migrate run`, waits for its `Running upgrade` line, sends the signal to fastkit alone. */
+  async function interruptRun(signal: NodeJS.Signals): Promise<{ code: number | null; seconds: number; output: string }> {
+    const started = startFastkit(['migrate', 'run'], { cwd: project });
+    await started.waitFor(`Running upgrade ${first} -> ${slow}, slow data fix`, 30_000);
+    expect(helpersRunningIn(project)).toHaveLength(1);
+    const sent = Date.now();
+    started.child.kill(signal);
+    let deadline: NodeJS.Timeout | undefined;
+    const exited = await Promise.race([
+      started.exited,
+      new Promise<undefined>((resolve) => (deadline = setTimeout(() => resolve(undefined), 15_000))),
+    ]);
+    clearTimeout(deadline);
+    if (!exited) started.child.kill('SIGKILL');
+    return { code: exited ? exited.code : null, seconds: (Date.now() - sent) / 1000, output: started.output() };
+  }
+
+  /** The interrupted migration left nothing behind: not its version, not its column. */
+  function expectStillAtFirstRevision(): void {
+    const status = cli('status', '--json');
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ current: [first], heads: [slow], upToDate: false });
+    expect(sqliteColumns(join(project, 'api.db'), 'invoices')).not.toContain('paid');
+  }
+
+  test('SIGINT (Ctrl-C): fastkit exits 130 within seconds, no Python left, the database still at the previous revision', async () => {
+    const { code, seconds, output } = await interruptRun('SIGINT');
+    expect(code).toBe(130);
+    expect(seconds).toBeLessThan(5);
+    expect(output).not.toContain('Traceback');
+    expect(output).toContain('fastkit: Interrupted');
+    expect(helpersRunningIn(project)).toEqual([]);
+    expectStillAtFirstRevision();
+  });
+
+  test('after an interrupted run, the next run applies the migration cleanly', () => {
+    // (not waiting 20 s: the slow part is made quick, the column change stays)
+    const file = join(project, 'alembic', 'versions', revisionFiles(project)[1]);
+    writeFileSync(file, readFileSync(file, 'utf8').replace('time.sleep(20)', 'time.sleep(0)'));
+    const ran = cli('run');
+    expect(ran.stderr).toBe('');
+    expect(ran.code).toBe(0);
+    expect(sqliteColumns(join(project, 'api.db'), 'invoices')).toContain('paid');
+    expect(cli('rollback').code).toBe(0);
+    writeFileSync(file, readFileSync(file, 'utf8').replace('time.sleep(0)', 'time.sleep(20)'));
+  });
+
+  test('SIGTERM: fastkit exits 143 within seconds, no Python left, the database still at the previous revision', async () => {
+    const { code, seconds, output } = await interruptRun('SIGTERM');
+    expect(code).toBe(143);
+    expect(seconds).toBeLessThan(5);
+    expect(output).not.toContain('Traceback');
+    expect(helpersRunningIn(project)).toEqual([]);
+    expectStillAtFirstRevision();
+  });
+
+  // A signal can land at any moment; the one that lands while the helper is still reporting
+  // a failure (a tight race, seen once in this file) must not print a Python traceback either.
+  test.each([
+    ['Ctrl-C', 130, 'KeyboardInterrupt'],
+    ['SIGTERM', 143, 'helper.Terminated'],
+  ])('%s while the helper reports a failure: exit %i, no traceback', (_name, code, raised) => {
+    const script = [
+      'import sys',
+      `sys.path.insert(0, ${JSON.stringify(join(REPO, 'python'))})`,
+      'import fastkit_alembic as helper',
+      'def broken(request): raise RuntimeError("broken migration")',
+      `def signal_lands(error, tb): raise ${raised}()`,
+      'helper.ACTIONS["status"] = broken',
+      'helper.report_failure = signal_lands',
+      'sys.exit(helper.main())',
+    ].join('\n');
+    const ran = run(PYTHON, ['-c', script], {
+      cwd: project,
+      env: { ...env, FASTKIT_REQUEST: JSON.stringify({ action: 'status', config: join(project, 'alembic.ini') }) },
+    });
+    expect(ran.stderr).toBe('');
+    expect(ran.code).toBe(code);
+  });
+});

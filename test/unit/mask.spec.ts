@@ -1,0 +1,86 @@
+import { maskSecrets, secretsIn } from '../../src/mask';
+
+describe('maskSecrets: no database password in anything fastkit prints', () => {
+  test('hides the password of a URL and keeps the rest readable', () => {
+    expect(maskSecrets('Cannot connect to postgresql+psycopg://app:S3cret@db.internal:5432/app')).toBe(
+      'Cannot connect to postgresql+psycopg://app:***@db.internal:5432/app',
+    );
+  });
+
+  test('hides every URL password on a line, in quotes or not', () => {
+    expect(maskSecrets(`urls: 'mysql+pymysql://root:rootpw@mysql/app' and "postgresql://u:pw2@pg/app"`)).toBe(
+      `urls: 'mysql+pymysql://root:***@mysql/app' and "postgresql://u:***@pg/app"`,
+    );
+  });
+
+  test('hides a password with an empty user name', () => {
+    expect(maskSecrets('redis://:hunter2@cache:6379/0')).toBe('redis://:***@cache:6379/0');
+  });
+
+  test('hides a password that contains colons, slashes and other punctuation', () => {
+    expect(maskSecrets('postgresql://app:pa:ss/w0rd!#$%^&*()@db/app')).toBe('postgresql://app:***@db/app');
+  });
+
+  test('leaves URLs without a password, and text without URLs, unchanged', () => {
+    for (const text of [
+      'sqlite:////tmp/api.db',
+      'postgresql+psycopg:///fk?host=/var/run/postgresql',
+      'postgresql://app@db:5432/app',
+      'Running upgrade base -> 1a2b3c4d5e6f, create invoices: user:name@example.com',
+      'Now at 1a2b3c4d5e6f (head)',
+    ]) {
+      expect(maskSecrets(text)).toBe(text);
+    }
+  });
+
+  test('hides known secrets wherever they appear, even outside a URL', () => {
+    expect(maskSecrets('FATAL: password "S3cretSentinel" rejected; S3cretSentinel again', ['S3cretSentinel'])).toBe(
+      'FATAL: password "***" rejected; *** again',
+    );
+  });
+});
+
+describe('secretsIn: the passwords to hide, read from the environment', () => {
+  test('finds the password of each URL-like value', () => {
+    expect(
+      secretsIn({
+        DATABASE_URL: 'postgresql+psycopg://app:S3cretSentinel@127.0.0.1:1/app',
+        REPLICA_URL: 'postgresql://ro:replica-pw@replica/app',
+        HOME: '/root',
+      }).sort(),
+    ).toEqual(['S3cretSentinel', 'replica-pw']);
+  });
+
+  test('finds a percent-encoded password in both forms, as typed and as the server sees it', () => {
+    expect(secretsIn({ DATABASE_URL: 'postgresql://app:S3cret%40Sentinel@db/app' }).sort()).toEqual([
+      'S3cret%40Sentinel',
+      'S3cret@Sentinel',
+    ]);
+  });
+
+  test('finds a password that contains a quote, so the URL printed as it is still hides it', () => {
+    const DATABASE_URL = "postgresql://app:it's-S3cret@db/app";
+    expect(secretsIn({ DATABASE_URL })).toContain("it's-S3cret");
+    expect(maskSecrets(`url: ${DATABASE_URL}`, secretsIn({ DATABASE_URL }))).toBe('url: postgresql://app:***@db/app');
+  });
+
+  test('ignores values without a URL, URLs without a password, and passwords too short to hide safely', () => {
+    expect(
+      secretsIn({
+        PATH: '/usr/bin:/bin',
+        SQLITE_URL: 'sqlite:///api.db',
+        NO_PASSWORD: 'postgresql://app@db/app',
+        SHORT: 'postgresql://app:pw@db/app',
+        UNSET: undefined,
+      }),
+    ).toEqual([]);
+  });
+
+  test('what it finds, maskSecrets hides in any text', () => {
+    const env = { DATABASE_URL: 'postgresql://app:S3cret%40Sentinel@db/app' };
+    const text = 'tried S3cret@Sentinel and S3cret%40Sentinel at postgresql://app:S3cret%40Sentinel@db/app';
+    const masked = maskSecrets(text, secretsIn(env));
+    expect(masked).not.toMatch(/S3cret/);
+    expect(masked).toBe('tried *** and *** at postgresql://app:***@db/app');
+  });
+});
