@@ -1,13 +1,10 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { ExitCode, FastkitError } from './errors';
+import { packageFile } from './package-root';
 import { runProcess } from './process';
 import type { Project } from './project';
 
 /** The helper fastkit runs with the project's Python; it speaks Alembic's Python API. */
-export const HELPER = [join(__dirname, '..', 'python'), join(__dirname, '..', '..', 'python')]
-  .map((folder) => join(folder, 'fastkit_alembic.py'))
-  .find((file) => existsSync(file)) as string;
+export const HELPER = packageFile('python', 'fastkit_alembic.py');
 
 export type Action = 'make' | 'run' | 'rollback' | 'status';
 

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ExitCode, FastkitError, UsageError, describeError, printFailure } from './errors';
 import { make, rollback, run, status } from './migrate';
 import type { MigrateOptions } from './options';
+import { packageFile } from './package-root';
 
 const HELP = `fastkit: Alembic migrations in four short commands
 
@@ -115,7 +115,7 @@ function firstSentence(text: string): string {
 }
 
 function version(): string {
-  return JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')).version;
+  return JSON.parse(readFileSync(packageFile('package.json'), 'utf8')).version;
 }
 
 if (require.main === module) {

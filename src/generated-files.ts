@@ -4,19 +4,10 @@
  * content stops the generator, and then nothing at all is written (unless `force`).
  */
 import { generateFiles, joinPathFragments, type Tree } from '@nx/devkit';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join, relative, sep } from 'node:path';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
 
-/**
- * The package's root folder. Templates ship as source files (generators/<name>/files) next to
- * dist/, so they are found from here whether the code runs compiled (dist/src) or from source.
- */
-export const PACKAGE_ROOT = packageRoot(__dirname);
-
-/** The folder of a generator's templates, e.g. `templateFolder('module', 'model')`. */
-export function templateFolder(generator: string, ...parts: string[]): string {
-  return join(PACKAGE_ROOT, 'generators', generator, 'files', ...parts);
-}
+export { PACKAGE_ROOT, templateFolder } from './package-root';
 
 /** A folder of templates (`name.py__tmpl__`, `__name__/` segments) and where they go. */
 export interface Templates {
@@ -79,9 +70,3 @@ function filesIn(folder: string): string[] {
     });
 }
 
-function packageRoot(from: string): string {
-  for (let folder = from; ; folder = dirname(folder)) {
-    if (existsSync(join(folder, 'package.json'))) return folder;
-    if (dirname(folder) === folder) return join(from, '..', '..');
-  }
-}
