@@ -175,7 +175,52 @@ def _config(request, command, command_args):
 def _script_directory(config):
     from alembic.script import ScriptDirectory
 
-    return ScriptDirectory.from_config(config)
+    script = ScriptDirectory.from_config(config)
+    # Hashed before Alembic reads the files (it does so lazily), so a file that changes in
+    # between can only make fastkit's record look stale, never wrong.
+    script.fastkit_listing = _revision_files(script)
+    return script
+
+
+# Alembic's own rule for which files in a versions folder are revisions (script/base.py).
+_REVISION_FILE = re.compile(r"(?!\.\#|__init__)(.*\.py)$")
+
+
+def _revision_files(script):
+    import hashlib
+
+    if script.sourceless or script.recursive_version_locations:
+        return None
+    locations, files = [], {}
+    for location in script._version_locations:
+        locations.append(str(location))
+        if not location.is_dir():
+            continue
+        for name in sorted(os.listdir(location)):
+            path = os.path.join(str(location), name)
+            if _REVISION_FILE.match(name) and os.path.isfile(path):
+                with open(path, "rb") as handle:
+                    files[path] = hashlib.sha256(handle.read()).hexdigest()
+    return {"locations": locations, "files": files}
+
+
+def _emit_graph(script):
+    """Alembic's view of the revision history, for fastkit's fast path to reuse while the files
+    stay the same (see src/revision-graph.ts)."""
+    listing = getattr(script, "fastkit_listing", None)
+    if listing is None:
+        return
+    revisions = [
+        {
+            "revision": revision.revision,
+            "down": list(revision._all_down_revisions),
+            "message": revision.doc,
+            "branchLabels": sorted(revision.branch_labels),
+            "dependsOn": list(revision.dependencies or ()),
+        }
+        for revision in script.walk_revisions()
+    ]
+    emit("graph", envPy=str(script.env_py_location), revisions=revisions, heads=list(script.get_heads()), **listing)
 
 
 def _revision_facts(script, revision):
@@ -233,6 +278,7 @@ def status(request):
         upToDate=set(current) == set(heads),
         currentRevisions=[_revision_facts(script, r) for r in script.get_revisions(tuple(current)) if r],
     )
+    _emit_graph(script)
 
 
 def _stepper(steps_of, direction):
@@ -268,6 +314,7 @@ def run(request):
     _ensure_single_head(script)
     work, done = _stepper(lambda rev: script._upgrade_revs("head", rev), "upgrade")
     _with_database(config, script, work, destination_rev="head")
+    _emit_graph(script)
     emit("result", applied=done, heads=list(script.get_heads()))
 
 
@@ -293,6 +340,7 @@ def rollback(request):
 
     work, done = _stepper(steps_of, "downgrade")
     _with_database(config, script, work, destination_rev="-1")
+    _emit_graph(script)
     emit("result", reverted=done)
 
 

@@ -2,6 +2,7 @@ import { ExitCode, FastkitError } from './errors';
 import { packageFile } from './package-root';
 import { runProcess } from './process';
 import type { Project } from './project';
+import { rememberRevisionGraph, type RevisionGraph } from './revision-graph';
 
 /** The helper fastkit runs with the project's Python; it speaks Alembic's Python API. */
 export const HELPER = packageFile('python', 'fastkit_alembic.py');
@@ -60,6 +61,7 @@ export async function callAlembic<T>(project: Project, action: Action, options: 
       return;
     }
     if (event.type === 'step') options.onStep?.(event as unknown as StepEvent);
+    else if (event.type === 'graph') rememberRevisionGraph(project, event as unknown as RevisionGraph);
     else if (event.type === 'result') result = event as unknown as T;
     else if (event.type === 'error') failure = event as unknown as ErrorEvent;
   };

@@ -24,6 +24,8 @@ Options:
       --alembic CMD      the command that runs Alembic, e.g. "uv run alembic"
   -n, --name NAME        the ini section, for several databases
   -x KEY=VALUE           passed to env.py as alembic -x KEY=VALUE (repeatable)
+      --no-fast          always ask Alembic (status and run may otherwise answer
+                         without starting Python when certain; FASTKIT_NO_FAST=1)
       --verbose          show full Python tracebacks
   -h, --help             show this help
   -v, --version          show the version
@@ -44,6 +46,7 @@ const OPTIONS = {
   name: { type: 'string', short: 'n' },
   x: { type: 'string', short: 'x', multiple: true },
   verbose: { type: 'boolean' },
+  'no-fast': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } satisfies ParseArgsConfig['options'];
@@ -92,6 +95,7 @@ export async function main(argv: string[]): Promise<number> {
     name: values.name,
     args: (values.x ?? []).flatMap((pair) => ['-x', pair]),
     verbose: values.verbose,
+    fast: !values['no-fast'],
   };
   try {
     if (action === 'make') await make({ ...common, message: values.message, autogenerate: !values['no-autogenerate'] });

@@ -1,5 +1,6 @@
 import { callAlembic, type StepEvent } from './alembic';
 import { ExitCode, FastkitError, UsageError } from './errors';
+import { quickStatus } from './fast-path';
 import { displayPath } from './find-config';
 import { maskSecrets, secretsIn } from './mask';
 import type { MakeOptions, MigrateOptions, StatusOptions } from './options';
@@ -56,6 +57,7 @@ export function make(options: MakeOptions): Promise<MakeResult> {
 /** `alembic upgrade head`: silent when nothing is pending. */
 export function run(options: MigrateOptions): Promise<RunResult> {
   return withProject(options, async (project) => {
+    if ((await quickStatus(project))?.upToDate) return { applied: [] };
     const facts = await callAlembic<{ applied: RevisionInfo[]; heads: string[] }>(project, 'run', {
       onStep: (step) => project.output.out(describeStep(step)),
     });
@@ -82,9 +84,9 @@ export function rollback(options: MigrateOptions): Promise<RollbackResult> {
 /** `alembic current`, plus what is pending and how to apply it. */
 export function status(options: StatusOptions): Promise<StatusReport> {
   return withProject(options, async (project) => {
-    const facts = await callAlembic<StatusReport & { pending: RevisionInfo[] }>(project, 'status', {
-      stdoutToStderr: options.json,
-    });
+    const facts =
+      (await quickStatus(project)) ??
+      (await callAlembic<StatusReport & { pending: RevisionInfo[] }>(project, 'status', { stdoutToStderr: options.json }));
     const report: StatusReport = {
       current: facts.current,
       heads: facts.heads,

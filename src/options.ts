@@ -30,6 +30,12 @@ export interface MigrateOptions {
   name?: string;
   /** Show full Python tracebacks. @default false */
   verbose?: boolean;
+  /**
+   * Let `status`, and `run` with nothing pending, answer without starting Python when fastkit
+   * can be certain (README, "Fast path"). `false`, or FASTKIT_NO_FAST=1, always asks Alembic.
+   * @default true
+   */
+  fast?: boolean;
   /** Folder that relative paths resolve from. @default process.cwd() */
   root?: string;
   /** How the user runs each action in the door they came through, for hints. */

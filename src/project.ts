@@ -19,6 +19,8 @@ export interface Project {
   output: Output;
   commands: CommandNames;
   verbose: boolean;
+  /** May answer without Python when certain (see src/fast-path.ts). */
+  fast: boolean;
 }
 
 export function resolveProject(options: MigrateOptions): Project {
@@ -38,5 +40,6 @@ export function resolveProject(options: MigrateOptions): Project {
     output,
     commands: { ...CLI_COMMANDS, ...options.commands },
     verbose: options.verbose ?? false,
+    fast: (options.fast ?? true) && !env.FASTKIT_NO_FAST,
   };
 }
