@@ -21,17 +21,29 @@ export interface QuickStatus {
  * Anything else returns undefined, and the caller asks Alembic: silently and correctly.
  */
 export async function quickStatus(project: Project): Promise<QuickStatus | undefined> {
-  if (!project.fast || project.args.length > 0) return undefined;
+  const answer = await tryQuickStatus(project);
+  if (project.verbose) {
+    project.output.err(typeof answer === 'string' ? `fastkit: asking Alembic (${answer})` : 'fastkit: answered without Python (fast path)');
+  }
+  return typeof answer === 'string' ? undefined : answer;
+}
+
+/** The answer, or why fastkit cannot be certain of it. */
+async function tryQuickStatus(project: Project): Promise<QuickStatus | string> {
+  if (!project.fast) return 'fast path turned off';
+  if (project.args.length > 0) return 'extra Alembic arguments';
   const graph = recalledRevisionGraph(project);
-  if (!graph || graph.heads.length !== 1) return undefined;
+  if (!graph) return 'the revision files changed since Alembic last read them';
+  if (graph.heads.length > 1) return `${graph.heads.length} heads`;
   const chain = straightLine(graph);
-  if (!chain) return undefined;
+  if (!chain) return 'the history branches, merges or has labels';
   const url = databaseUrl(project, graph.envPy);
-  if (!url) return undefined;
+  if (!url) return 'env.py is not exactly the one fastkit writes, or the URL needs Python to resolve';
   const current = await readVersionTable(url, project.cwd);
-  if (!current || current.length > 1) return undefined;
+  if (!current) return 'the version table cannot be read directly';
+  if (current.length > 1) return 'the database is on several branches';
   const at = current.length === 0 ? 0 : chain.findIndex((revision) => revision.revision === current[0]) + 1;
-  if (at === 0 && current.length === 1) return undefined; // a revision no file defines: Alembic explains
+  if (at === 0 && current.length === 1) return `the database is at ${current[0]}, which no revision file defines`;
   return {
     current,
     heads: graph.heads,
