@@ -1,0 +1,260 @@
+// fastkit's benchmarks: every figure is a ratio measured side by side in one run, A and B
+// alternating (A B A B …), medians of at least 10 runs each, min and max shown. Prints a table
+// and writes bench/results/latest.json. Run with `npm run bench` (it sets everything up first).
+//
+//   BENCH_RUNS=20 npm run bench          more runs per side (default 10)
+//   BENCH_ONLY=graph npm run bench       only the rows whose id contains "graph"
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
+const VENV = join(REPO, '.venv');
+const PYTHON = join(VENV, 'bin', 'python');
+const ALEMBIC = join(VENV, 'bin', 'alembic');
+const CLI = join(REPO, 'dist', 'src', 'cli.js');
+const NX = join(REPO, 'node_modules', 'nx', 'bin', 'nx.js');
+const RUNS = Number(process.env.BENCH_RUNS ?? 10);
+const ONLY = process.env.BENCH_ONLY;
+const PG_HOST = process.env.PGHOST ?? '/var/run/postgresql';
+const work = mkdtempSync(join(tmpdir(), 'fastkit-bench-'));
+const baseEnv = { ...process.env, VIRTUAL_ENV: VENV, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', FORCE_COLOR: '0' };
+
+// --- fixtures ------------------------------------------------------------------------------
+
+function sh(file, args, options = {}) {
+  const result = spawnSync(file, args, { encoding: 'utf8', env: baseEnv, maxBuffer: 64 << 20, ...options });
+  if (result.status !== 0) {
+    throw new Error(`${[file, ...args].join(' ')} failed (${result.status}):\n${result.stdout}\n${result.stderr}`);
+  }
+  return result.stdout;
+}
+
+/** A copy of examples/api, migrated to head on the database at `url` (or its SQLite default). */
+function apiProject(name, url) {
+  const dir = join(work, name);
+  cpSync(join(REPO, 'examples', 'api'), dir, { recursive: true, filter: (source) => !/\.db$|__pycache__/.test(source) });
+  const env = url ? { ...baseEnv, DATABASE_URL: url } : baseEnv;
+  sh(process.execPath, [CLI, 'migrate', 'run'], { cwd: dir, env });
+  sh(process.execPath, [CLI, 'migrate', 'status', '--no-fast'], { cwd: dir, env }); // Alembic's graph, remembered
+  return { dir, env };
+}
+
+function postgresDatabase() {
+  const name = `fkbench_${process.pid}`;
+  spawnSync('dropdb', ['-h', PG_HOST, '--if-exists', name]);
+  sh('createdb', ['-h', PG_HOST, name]);
+  return { name, url: `postgresql+psycopg:///${name}?host=${PG_HOST}` };
+}
+
+/** A temporary Nx workspace using the repo's node_modules (nx, and fastkit itself). */
+function nxWorkspace(name, plugins) {
+  const dir = join(work, name);
+  mkdirSync(dir, { recursive: true });
+  symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name, private: true }));
+  writeFileSync(join(dir, 'nx.json'), JSON.stringify({ plugins, useDaemonProcess: false }, null, 2));
+  return dir;
+}
+
+/** `count` projects, each a folder with a project.json and an alembic.ini. */
+function alembicProjects(workspace, count) {
+  const ini = `[alembic]\nscript_location = %(here)s/alembic\nprepend_sys_path = .\n`;
+  for (let i = 0; i < count; i++) {
+    const dir = join(workspace, 'services', `svc${i}`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'alembic.ini'), ini);
+    writeFileSync(join(dir, 'project.json'), JSON.stringify({ name: `svc${i}` }));
+  }
+}
+
+const EMPTY_PLUGIN = `// The baseline: a plugin that matches the same files and adds nothing.
+const glob = '**/{alembic.ini,pyproject.toml}';
+const none = async (files) => files.map((file) => [file, {}]);
+module.exports = { createNodes: [glob, none], createNodesV2: [glob, none] };
+`;
+
+// --- measuring -----------------------------------------------------------------------------
+
+function timeOnce({ file, args, cwd, env, after }) {
+  const start = process.hrtime.bigint();
+  const result = spawnSync(file, args, { cwd, env, encoding: 'utf8', maxBuffer: 64 << 20 });
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  if (result.status !== 0) throw new Error(`${[file, ...args].join(' ')} failed:\n${result.stdout}\n${result.stderr}`);
+  after?.();
+  return seconds;
+}
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+function compare(row) {
+  const a = [];
+  const b = [];
+  timeOnce(row.a); // warm both sides once (file caches, Python bytecode), not counted
+  timeOnce(row.b);
+  for (let i = 0; i < RUNS; i++) {
+    a.push(timeOnce(row.a));
+    b.push(timeOnce(row.b));
+  }
+  const summary = (values) => ({ median: median(values), min: Math.min(...values), max: Math.max(...values) });
+  return { ...row, a: { label: row.a.label, ...summary(a) }, b: { label: row.b.label, ...summary(b) }, ratio: median(a) / median(b) };
+}
+
+// --- the rows ------------------------------------------------------------------------------
+
+const fastkit = (label, project, ...args) => ({ label, file: process.execPath, args: [CLI, 'migrate', ...args], cwd: project.dir, env: project.env });
+const alembic = (label, project, ...args) => ({ label, file: ALEMBIC, args, cwd: project.dir, env: project.env });
+
+function rows() {
+  const sqlite = apiProject('sqlite-api');
+  const pg = postgresDatabase();
+  const postgres = apiProject('postgres-api', pg.url);
+
+  const nxApi = nxWorkspace('nx-api', ['fastkit/plugin']);
+  cpSync(sqlite.dir, join(nxApi, 'apps', 'api'), { recursive: true, filter: (source) => !/\.db$/.test(source) });
+  writeFileSync(
+    join(nxApi, 'apps', 'api', 'project.json'),
+    JSON.stringify({
+      name: 'api',
+      targets: { 'alembic-current': { executor: 'nx:run-commands', options: { command: `${ALEMBIC} current`, cwd: 'apps/api' } } },
+    }),
+  );
+  const nxProject = { dir: join(nxApi, 'apps', 'api'), env: baseEnv };
+  sh(process.execPath, [CLI, 'migrate', 'run'], { cwd: nxProject.dir });
+  sh(process.execPath, [CLI, 'migrate', 'status', '--no-fast'], { cwd: nxProject.dir });
+  const nx = (label, ...args) => ({ label, file: process.execPath, args: [NX, ...args], cwd: nxApi, env: baseEnv });
+
+  const graphRows = [1, 200, 1000].map((count) => {
+    const withFastkit = nxWorkspace(`graph-fastkit-${count}`, ['fastkit/plugin']);
+    const withEmpty = nxWorkspace(`graph-empty-${count}`, ['./empty-plugin.js']);
+    writeFileSync(join(withEmpty, 'empty-plugin.js'), EMPTY_PLUGIN);
+    alembicProjects(withFastkit, count);
+    alembicProjects(withEmpty, count);
+    return {
+      id: `graph-${count}`,
+      title: `nx show projects, ${count} alembic project${count > 1 ? 's' : ''}`,
+      target: count === 1000 ? 1.15 : count === 200 ? 1.05 : undefined,
+      a: { label: 'fastkit/plugin', file: process.execPath, args: [NX, 'show', 'projects'], cwd: withFastkit, env: baseEnv },
+      b: { label: 'empty plugin', file: process.execPath, args: [NX, 'show', 'projects'], cwd: withEmpty, env: baseEnv },
+    };
+  });
+
+  return [
+    {
+      id: 'status-sqlite',
+      title: 'status on SQLite (fast path)',
+      target: 0.2,
+      maxSeconds: 0.15,
+      a: fastkit('fastkit migrate status', sqlite, 'status'),
+      b: alembic('alembic current', sqlite, 'current'),
+    },
+    {
+      id: 'status-postgres',
+      title: 'status on PostgreSQL (fast path)',
+      a: fastkit('fastkit migrate status', postgres, 'status'),
+      b: alembic('alembic current', postgres, 'current'),
+    },
+    {
+      id: 'run-noop-sqlite',
+      title: 'run with nothing pending, SQLite (fast path)',
+      target: 0.2,
+      maxSeconds: 0.15,
+      a: fastkit('fastkit migrate run', sqlite, 'run'),
+      b: alembic('alembic upgrade head', sqlite, 'upgrade', 'head'),
+    },
+    {
+      id: 'run-noop-postgres',
+      title: 'run with nothing pending, PostgreSQL (fast path)',
+      a: fastkit('fastkit migrate run', postgres, 'run'),
+      b: alembic('alembic upgrade head', postgres, 'upgrade', 'head'),
+    },
+    {
+      id: 'cli-overhead-sqlite',
+      title: 'CLI overhead: status through Alembic (--no-fast), SQLite',
+      target: 1.15,
+      a: fastkit('fastkit migrate status --no-fast', sqlite, 'status', '--no-fast'),
+      b: alembic('alembic current', sqlite, 'current'),
+    },
+    {
+      id: 'cli-overhead-postgres',
+      title: 'CLI overhead: status through Alembic (--no-fast), PostgreSQL',
+      target: 1.15,
+      a: fastkit('fastkit migrate status --no-fast', postgres, 'status', '--no-fast'),
+      b: alembic('alembic current', postgres, 'current'),
+    },
+    {
+      id: 'make-sqlite',
+      title: 'make with no model change, SQLite',
+      a: fastkit('fastkit migrate make -m bench', sqlite, 'make', '-m', 'bench'),
+      b: {
+        ...alembic('alembic revision --autogenerate', sqlite, 'revision', '--autogenerate', '-m', 'bench'),
+        after: () => removeNewRevisions(sqlite.dir),
+      },
+    },
+    {
+      id: 'executor-status',
+      title: 'nx run api:migrate-status vs nx:run-commands (daemon off)',
+      target: 1.0,
+      a: nx('nx run api:migrate-status', 'run', 'api:migrate-status'),
+      b: nx('nx run api:alembic-current', 'run', 'api:alembic-current'),
+    },
+    ...graphRows,
+  ];
+}
+
+/** Deletes revisions `alembic revision` wrote during the benchmark (the examples' own stay). */
+function removeNewRevisions(project) {
+  const versions = join(project, 'alembic', 'versions');
+  for (const file of spawnSync('ls', [versions], { encoding: 'utf8' }).stdout.split('\n')) {
+    if (file.endsWith('_bench.py')) rmSync(join(versions, file));
+  }
+}
+
+// --- report --------------------------------------------------------------------------------
+
+function format(results) {
+  const lines = [
+    `| benchmark | A | B | A median (min–max) | B median (min–max) | A/B | target |`,
+    `|---|---|---|---|---|---|---|`,
+  ];
+  const s = (x) => `${x.median.toFixed(3)} s (${x.min.toFixed(3)}–${x.max.toFixed(3)})`;
+  for (const r of results) {
+    const holds = (r.target === undefined || r.ratio <= r.target) && (r.maxSeconds === undefined || r.a.median <= r.maxSeconds);
+    const goal = [r.target !== undefined && `≤ ${r.target}×`, r.maxSeconds !== undefined && `≤ ${r.maxSeconds} s`].filter(Boolean).join(', ');
+    const verdict = goal ? `${holds ? '✓' : '✗'} ${goal}` : '';
+    lines.push(`| ${r.title} | ${r.a.label} | ${r.b.label} | ${s(r.a)} | ${s(r.b)} | ${r.ratio.toFixed(2)}× | ${verdict} |`);
+  }
+  return lines.join('\n');
+}
+
+const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+console.log(`fastkit bench: ${RUNS} runs a side, alternating; ${machine}`);
+const results = [];
+try {
+  for (const row of rows()) {
+    if (ONLY && !row.id.includes(ONLY)) continue;
+    process.stdout.write(`  ${row.title} … `);
+    const result = compare(row);
+    console.log(`${result.ratio.toFixed(2)}×`);
+    results.push(result);
+  }
+} finally {
+  spawnSync('dropdb', ['-h', PG_HOST, '--if-exists', `fkbench_${process.pid}`]);
+  rmSync(work, { recursive: true, force: true });
+}
+console.log(`\n${format(results)}\n`);
+mkdirSync(join(REPO, 'bench', 'results'), { recursive: true });
+const report = {
+  date: new Date().toISOString(),
+  machine,
+  runs: RUNS,
+  results: results.map(({ id, title, target, maxSeconds, ratio, a, b }) => ({ id, title, target, maxSeconds, ratio, a, b })),
+};
+writeFileSync(join(REPO, 'bench', 'results', 'latest.json'), JSON.stringify(report, null, 2) + '\n');
+console.log('written: bench/results/latest.json');
