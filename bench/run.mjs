@@ -5,7 +5,7 @@
 //   BENCH_RUNS=20 npm run bench          more runs per side (default 10)
 //   BENCH_ONLY=graph npm run bench       only the rows whose id contains "graph"
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +15,7 @@ const VENV = join(REPO, '.venv');
 const PYTHON = join(VENV, 'bin', 'python');
 const ALEMBIC = join(VENV, 'bin', 'alembic');
 const CLI = join(REPO, 'dist', 'src', 'cli.js');
-const NX = join(REPO, 'node_modules', 'nx', 'bin', 'nx.js');
+const NX = join(REPO, 'node_modules', '.bin', 'nx');
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 const ONLY = process.env.BENCH_ONLY;
 const PG_HOST = process.env.PGHOST ?? '/var/run/postgresql';
@@ -49,11 +49,22 @@ function postgresDatabase() {
   return { name, url: `postgresql+psycopg:///${name}?host=${PG_HOST}` };
 }
 
-/** A temporary Nx workspace using the repo's node_modules (nx, and fastkit itself). */
-function nxWorkspace(name, plugins) {
+/**
+ * A temporary Nx workspace using the repo's packages (nx, and fastkit itself), each linked into
+ * its own node_modules, so a plugin can be an installed package as it is for users (Nx loads
+ * a plugin given by a relative path differently, through its TypeScript transpiler).
+ */
+function nxWorkspace(name, plugins, packages = {}) {
   const dir = join(work, name);
-  mkdirSync(dir, { recursive: true });
-  symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  const modules = join(dir, 'node_modules');
+  mkdirSync(modules, { recursive: true });
+  for (const entry of readdirSync(join(REPO, 'node_modules'))) {
+    symlinkSync(join(REPO, 'node_modules', entry), join(modules, entry));
+  }
+  for (const [pkg, files] of Object.entries(packages)) {
+    mkdirSync(join(modules, pkg), { recursive: true });
+    for (const [file, text] of Object.entries(files)) writeFileSync(join(modules, pkg, file), text);
+  }
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name, private: true }));
   writeFileSync(join(dir, 'nx.json'), JSON.stringify({ plugins, useDaemonProcess: false }, null, 2));
   return dir;
@@ -132,8 +143,9 @@ function rows() {
 
   const graphRows = [1, 200, 1000].map((count) => {
     const withFastkit = nxWorkspace(`graph-fastkit-${count}`, ['fastkit/plugin']);
-    const withEmpty = nxWorkspace(`graph-empty-${count}`, ['./empty-plugin.js']);
-    writeFileSync(join(withEmpty, 'empty-plugin.js'), EMPTY_PLUGIN);
+    const withEmpty = nxWorkspace(`graph-empty-${count}`, ['empty-alembic-plugin'], {
+      'empty-alembic-plugin': { 'package.json': JSON.stringify({ name: 'empty-alembic-plugin', main: 'index.js' }), 'index.js': EMPTY_PLUGIN },
+    });
     alembicProjects(withFastkit, count);
     alembicProjects(withEmpty, count);
     return {
