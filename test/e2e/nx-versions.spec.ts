@@ -4,12 +4,13 @@
  * generators, the four inferred targets against SQLite (the embedded default) and PostgreSQL,
  * and the generated env.py rendering SQL offline with real Alembic.
  *
- * One workspace per Nx version; the plugin runs the way Nx runs it by default (isolated in a
- * plugin worker), so NX_ISOLATE_PLUGINS is left alone even though it would save a second a call.
+ * One workspace per Nx version, installed side by side before the first test. The plugin runs
+ * the way Nx runs it by default, isolated in a plugin worker: NX_ISOLATE_PLUGINS=false would
+ * save a second per nx call, but it would load fastkit/plugin in a way users do not.
  */
 import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { createNxWorkspace, packFastkit, taskOutput, type NxWorkspace } from '../support/nx-workspace';
+import { createNxWorkspaces, packFastkit, taskOutput, type NxWorkspace } from '../support/nx-workspace';
 import { createPostgresDatabase, psql, PYTHON, removeTempDirs, revisionFiles, run, sqliteTables, type Ran } from '../support/workspace';
 
 /**
@@ -19,6 +20,14 @@ import { createPostgresDatabase, psql, PYTHON, removeTempDirs, revisionFiles, ru
 const NX_VERSIONS = ['22.7.12', '23.3.2', '24.0.6'];
 
 const TARGETS = ['migrate-make', 'migrate-rollback', 'migrate-run', 'migrate-status'];
+
+const workspaces = new Map<string, NxWorkspace>();
+
+beforeAll(async () => {
+  // nx alone (no @nx/devkit of the workspace's own), and apps/api a FastAPI app with a project.json.
+  const made = await createNxWorkspaces(NX_VERSIONS.map((nxVersion) => ({ nxVersion, devkitVersion: false, fastkit: false, api: 'fastapi' })));
+  NX_VERSIONS.forEach((nxVersion, index) => workspaces.set(nxVersion, made[index]));
+}, 600_000);
 
 afterAll(removeTempDirs);
 
@@ -41,9 +50,8 @@ describe.each(NX_VERSIONS)('a new user on Nx %s', (nxVersion) => {
   };
 
   beforeAll(() => {
-    // nx alone (no @nx/devkit of the workspace's own), and apps/api a FastAPI app with a project.json.
-    ws = createNxWorkspace({ nxVersion, devkitVersion: false, fastkit: false, api: 'fastapi' });
-  }, 600_000);
+    ws = workspaces.get(nxVersion)!;
+  });
 
   afterAll(() => ws?.remove());
 
@@ -122,6 +130,7 @@ describe.each(NX_VERSIONS)('a new user on Nx %s', (nxVersion) => {
 
   test('nx show project api --json lists the four inferred targets, none cached', () => {
     const shown = ws.nx(['show', 'project', 'api', '--json']);
+    expect(shown.stderr).toBe('');
     expect(shown.code).toBe(0);
     const { targets } = JSON.parse(shown.stdout) as { targets: Record<string, Record<string, unknown>> };
     expect(Object.keys(targets).sort()).toEqual(TARGETS);

@@ -6,8 +6,10 @@
  * it is instead a workspace before fastkit: nx alone, and apps/api a FastAPI app without Alembic.
  *
  * Installing is the slow part: create one workspace per spec file (in beforeAll) and call
- * `resetProject()` between flows.
+ * `resetProject()` between flows; for several (one per Nx version), `createNxWorkspaces`
+ * installs them side by side.
  */
+import { spawn, type SpawnOptions } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXAMPLE, REPO, run, tempDir, VENV, type Ran } from './workspace';
@@ -106,8 +108,33 @@ export function packFastkit(): string {
 
 /** Creates the workspace and installs nx, fastkit's tarball (unless `fastkit: false`) and `packages` in one `npm install`. */
 export function createNxWorkspace(options: NxWorkspaceOptions): NxWorkspace {
+  const planned = planWorkspace(options);
+  return openWorkspace(planned, run('npm', planned.install, { cwd: planned.root, env: planned.env, timeout: INSTALL_TIMEOUT }));
+}
+
+/**
+ * Several workspaces, their installs side by side: npm spends most of an install waiting on
+ * the registry and the disk, so three take little longer than one.
+ */
+export async function createNxWorkspaces(list: NxWorkspaceOptions[]): Promise<NxWorkspace[]> {
+  const planned = list.map(planWorkspace);
+  const installed = await Promise.all(planned.map((plan) => runAsync('npm', plan.install, { cwd: plan.root, env: plan.env })));
+  return planned.map((plan, index) => openWorkspace(plan, installed[index]));
+}
+
+const INSTALL_TIMEOUT = 600_000;
+
+interface PlannedWorkspace {
+  options: NxWorkspaceOptions;
+  root: string;
+  env: Record<string, string | undefined>;
+  /** The arguments of its one `npm install`. */
+  install: string[];
+}
+
+/** The workspace's folder with its package.json and nx.json, and the install it needs. */
+function planWorkspace(options: NxWorkspaceOptions): PlannedWorkspace {
   const root = tempDir(`fastkit-nx${options.nxVersion.split('.')[0]}-`);
-  const project = join(root, 'apps', 'api');
   const env = {
     ...cleanEnv(),
     VIRTUAL_ENV: VENV,
@@ -116,14 +143,18 @@ export function createNxWorkspace(options: NxWorkspaceOptions): NxWorkspace {
     NX_TUI: 'false',
     ...NPM_CONFIG_ENV,
   };
-
   writeFileSync(join(root, 'package.json'), JSON.stringify({ name: 'fastkit-e2e', private: true }, null, 2) + '\n');
   writeFileSync(join(root, 'nx.json'), JSON.stringify({ $schema: './node_modules/nx/schemas/nx-schema.json' }, null, 2) + '\n');
   const devkit = options.devkitVersion ?? options.nxVersion;
   const fastkit = options.fastkit === false ? [] : [packFastkit()];
   const packages = [...fastkit, `nx@${options.nxVersion}`, ...(devkit ? [`@nx/devkit@${devkit}`] : []), ...(options.packages ?? [])];
-  const installed = run('npm', ['install', '--save-dev', ...NPM_INSTALL_FLAGS, ...packages], { cwd: root, env, timeout: 600_000 });
-  if (installed.code !== 0) throw new Error(`npm install ${packages.join(' ')} failed:\n${installed.all}`);
+  return { options, root, env, install: ['install', '--save-dev', ...NPM_INSTALL_FLAGS, ...packages] };
+}
+
+/** The workspace once its install has run: apps/api in place, and the commands to drive it. */
+function openWorkspace({ options, root, env, install }: PlannedWorkspace, installed: Ran): NxWorkspace {
+  if (installed.code !== 0) throw new Error(`npm ${install.join(' ')} failed:\n${installed.all}`);
+  const project = join(root, 'apps', 'api');
 
   const resetProject = () => {
     rmSync(project, { recursive: true, force: true });
@@ -158,6 +189,19 @@ export function createNxWorkspace(options: NxWorkspaceOptions): NxWorkspace {
     resetProject,
     remove: () => rmSync(root, { recursive: true, force: true }),
   };
+}
+
+/** `run` without blocking this process, so several installs can go on at once. */
+function runAsync(file: string, args: string[], options: SpawnOptions): Promise<Ran> {
+  return new Promise((resolve) => {
+    const child = spawn(file, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'], timeout: INSTALL_TIMEOUT });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', (error) => resolve({ code: null, stdout, stderr: stderr + error.message, all: stdout + stderr + error.message }));
+    child.on('close', (code) => resolve({ code, stdout, stderr, all: stdout + stderr }));
+  });
 }
 
 /**
