@@ -2,12 +2,15 @@
  * A real Nx workspace in a temporary folder outside the repository, with fastkit installed
  * from its packed tarball exactly as a user installs it, and the example service copied in as
  * the project `api` (apps/api) with explicit fastkit targets. For end-to-end tests on any
- * Nx version: `createNxWorkspace({ nxVersion: '22' })`.
+ * Nx version: `createNxWorkspace({ nxVersion: '22' })`. With `fastkit: false, api: 'fastapi'`
+ * it is instead a workspace before fastkit: nx alone, and apps/api a FastAPI app without Alembic.
  *
  * Installing is the slow part: create one workspace per spec file (in beforeAll) and call
- * `resetProject()` between flows.
+ * `resetProject()` between flows; for several (one per Nx version), `createNxWorkspaces`
+ * installs them side by side.
  */
-import { cpSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type SpawnOptions } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXAMPLE, REPO, run, tempDir, VENV, type Ran } from './workspace';
 
@@ -15,13 +18,25 @@ export interface NxWorkspaceOptions {
   /** The Nx version to install: a major (`'24'`) or an exact version (`'23.3.2'`). */
   nxVersion: string;
   /**
-   * The `@nx/devkit` installed beside nx. A real Nx workspace already has the devkit of its
-   * own Nx version (every `@nx/*` plugin brings it), and fastkit's range (>=22 <25) then reuses
-   * it; left to itself, npm picks the newest devkit, whose peer range may exclude this Nx
-   * (devkit 24 wants nx >= 23). `false` installs no devkit of the workspace's own.
+   * The `@nx/devkit` installed beside nx, as in a real Nx workspace, where every `@nx/*`
+   * plugin brings the devkit of its own Nx version. `false` installs none: a workspace with
+   * nx alone, where fastkit brings its own devkit.
    * @default nxVersion
    */
   devkitVersion?: string | false;
+  /**
+   * Whether fastkit's tarball is part of the install. `false` leaves it out, for a test that
+   * adds it as a user does (`nx add fastkit@file:<packFastkit()>`).
+   * @default true
+   */
+  fastkit?: boolean;
+  /**
+   * What apps/api starts as: `'example'` is examples/api (Alembic set up, models, no
+   * revisions) with explicit fastkit targets in its project.json; `'fastapi'` is a FastAPI app
+   * with a project.json of its own and nothing of Alembic yet, for the generators to set up.
+   * @default 'example'
+   */
+  api?: 'example' | 'fastapi';
   /** More packages for the same, single `npm install`, e.g. `['gulp@5']`. */
   packages?: string[];
 }
@@ -29,15 +44,18 @@ export interface NxWorkspaceOptions {
 export interface NxWorkspace {
   /** The workspace root (a temporary folder). */
   root: string;
-  /** The project `api`: `<root>/apps/api`, a copy of examples/api without revisions. */
+  /** The project `api`: `<root>/apps/api`, as `options.api` says. */
   project: string;
-  /** The environment the doors run with: the repository's venv active, no Nx daemon or cloud. */
+  /**
+   * The environment the doors run with: the repository's venv active, no Nx daemon or cloud,
+   * and npm set as for the workspace's own install (for the npm that `nx add` runs).
+   */
   env: Record<string, string | undefined>;
   /** The workspace's own `nx` CLI, run in the root. */
   nx(args: string[], env?: Record<string, string | undefined>): Ran;
   /** A binary of the workspace's node_modules/.bin, e.g. `fastkit` or `gulp`. */
   bin(name: string, args: string[], options?: { cwd?: string; env?: Record<string, string | undefined> }): Ran;
-  /** Puts apps/api back as it was: the example's files, no revisions, no database. */
+  /** Puts apps/api back as it was at the start: no revisions, no database. */
   resetProject(): void;
   remove(): void;
 }
@@ -51,6 +69,21 @@ export const API_TARGETS = {
 };
 
 const NPM_INSTALL_FLAGS = ['--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'];
+/** The same settings for an npm that Nx starts itself: `nx add` runs `npm install -D <package>`. */
+const NPM_CONFIG_ENV = {
+  npm_config_prefer_offline: 'true',
+  npm_config_audit: 'false',
+  npm_config_fund: 'false',
+  npm_config_ignore_scripts: 'true',
+};
+
+/** apps/api of `api: 'fastapi'`: a service with an app and its requirements, before Alembic. */
+const FASTAPI_APP = {
+  'project.json':
+    JSON.stringify({ name: 'api', $schema: '../../node_modules/nx/schemas/project-schema.json', projectType: 'application' }, null, 2) + '\n',
+  'main.py': 'from fastapi import FastAPI\n\napp = FastAPI()\n\n\n@app.get("/health")\ndef health() -> dict[str, str]:\n    return {"status": "ok"}\n',
+  'requirements.txt': 'fastapi>=0.110\nsqlalchemy>=2.0,<2.1\nalembic>=1.13\npsycopg[binary]>=3.1\n',
+};
 
 let packed: string | undefined;
 
@@ -73,28 +106,63 @@ export function packFastkit(): string {
   return packed;
 }
 
-/** Creates the workspace and installs nx, fastkit's tarball and `packages` in one `npm install`. */
+/** Creates the workspace and installs nx, fastkit's tarball (unless `fastkit: false`) and `packages` in one `npm install`. */
 export function createNxWorkspace(options: NxWorkspaceOptions): NxWorkspace {
-  const tarball = packFastkit();
+  const planned = planWorkspace(options);
+  return openWorkspace(planned, run('npm', planned.install, { cwd: planned.root, env: planned.env, timeout: INSTALL_TIMEOUT }));
+}
+
+/**
+ * Several workspaces, their installs side by side: npm spends most of an install waiting on
+ * the registry and the disk, so three take little longer than one.
+ */
+export async function createNxWorkspaces(list: NxWorkspaceOptions[]): Promise<NxWorkspace[]> {
+  const planned = list.map(planWorkspace);
+  const installed = await Promise.all(planned.map((plan) => runAsync('npm', plan.install, { cwd: plan.root, env: plan.env })));
+  return planned.map((plan, index) => openWorkspace(plan, installed[index]));
+}
+
+const INSTALL_TIMEOUT = 600_000;
+
+interface PlannedWorkspace {
+  options: NxWorkspaceOptions;
+  root: string;
+  env: Record<string, string | undefined>;
+  /** The arguments of its one `npm install`. */
+  install: string[];
+}
+
+/** The workspace's folder with its package.json and nx.json, and the install it needs. */
+function planWorkspace(options: NxWorkspaceOptions): PlannedWorkspace {
   const root = tempDir(`fastkit-nx${options.nxVersion.split('.')[0]}-`);
-  const project = join(root, 'apps', 'api');
   const env = {
     ...cleanEnv(),
     VIRTUAL_ENV: VENV,
     NX_DAEMON: 'false',
     NX_NO_CLOUD: 'true',
     NX_TUI: 'false',
+    ...NPM_CONFIG_ENV,
   };
-
   writeFileSync(join(root, 'package.json'), JSON.stringify({ name: 'fastkit-e2e', private: true }, null, 2) + '\n');
   writeFileSync(join(root, 'nx.json'), JSON.stringify({ $schema: './node_modules/nx/schemas/nx-schema.json' }, null, 2) + '\n');
   const devkit = options.devkitVersion ?? options.nxVersion;
-  const packages = [tarball, `nx@${options.nxVersion}`, ...(devkit ? [`@nx/devkit@${devkit}`] : []), ...(options.packages ?? [])];
-  const installed = run('npm', ['install', '--save-dev', ...NPM_INSTALL_FLAGS, ...packages], { cwd: root, env, timeout: 600_000 });
-  if (installed.code !== 0) throw new Error(`npm install ${packages.join(' ')} failed:\n${installed.all}`);
+  const fastkit = options.fastkit === false ? [] : [packFastkit()];
+  const packages = [...fastkit, `nx@${options.nxVersion}`, ...(devkit ? [`@nx/devkit@${devkit}`] : []), ...(options.packages ?? [])];
+  return { options, root, env, install: ['install', '--save-dev', ...NPM_INSTALL_FLAGS, ...packages] };
+}
+
+/** The workspace once its install has run: apps/api in place, and the commands to drive it. */
+function openWorkspace({ options, root, env, install }: PlannedWorkspace, installed: Ran): NxWorkspace {
+  if (installed.code !== 0) throw new Error(`npm ${install.join(' ')} failed:\n${installed.all}`);
+  const project = join(root, 'apps', 'api');
 
   const resetProject = () => {
     rmSync(project, { recursive: true, force: true });
+    if (options.api === 'fastapi') {
+      mkdirSync(project, { recursive: true });
+      for (const [file, content] of Object.entries(FASTAPI_APP)) writeFileSync(join(project, file), content);
+      return;
+    }
     cpSync(EXAMPLE, project, {
       recursive: true,
       filter: (source) => !/\.db$|__pycache__|project\.json$/.test(source),
@@ -121,6 +189,19 @@ export function createNxWorkspace(options: NxWorkspaceOptions): NxWorkspace {
     resetProject,
     remove: () => rmSync(root, { recursive: true, force: true }),
   };
+}
+
+/** `run` without blocking this process, so several installs can go on at once. */
+function runAsync(file: string, args: string[], options: SpawnOptions): Promise<Ran> {
+  return new Promise((resolve) => {
+    const child = spawn(file, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'], timeout: INSTALL_TIMEOUT });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', (error) => resolve({ code: null, stdout, stderr: stderr + error.message, all: stdout + stderr + error.message }));
+    child.on('close', (code) => resolve({ code, stdout, stderr, all: stdout + stderr }));
+  });
 }
 
 /**
