@@ -11,6 +11,7 @@ The request comes as JSON in the FASTKIT_REQUEST environment variable:
      "args": ["-x", "k=v"], "message": "...", "autogenerate": true}
 """
 
+import configparser
 import json
 import os
 import re
@@ -501,6 +502,8 @@ def explain(error, tb):
                     "Run `{run}` first, then make the revision.")
         if "Multiple head revisions" in text or "Multiple heads are present" in text:
             return ("multiple-heads", "FAILED: " + _first_line(text), MERGE_HINT)
+        if "No 'script_location' key found" in text:
+            return _missing_script_location()
         match = re.search(r"Can't locate revision identified by '([^']+)'", text)
         if match:
             return ("unknown-revision",
@@ -511,7 +514,7 @@ def explain(error, tb):
     if sa_exc is not None and isinstance(error, (sa_exc.OperationalError, sa_exc.InterfaceError)) or (
         sa_exc is not None and isinstance(error, sa_exc.DBAPIError) and getattr(error, "connection_invalidated", False)
     ):
-        detail = _first_line(getattr(error, "orig", None) or error)
+        detail = _driver_reason(_first_line(getattr(error, "orig", None) or error))
         lowered = detail.lower()
         url = _database_url_in(tb)
         where = " at %s" % url if url else ""
@@ -522,8 +525,12 @@ def explain(error, tb):
             return "connect", "Cannot connect to the database%s: %s" % (where, detail), "Check DATABASE_URL."
 
     if sa_exc is not None and isinstance(error, sa_exc.ArgumentError) and "URL" in str(error):
-        return ("bad-url", "The database URL is not valid: %s" % _first_line(error),
-                "Fix DATABASE_URL, e.g. postgresql+psycopg://user:password@host:5432/dbname or sqlite:///app.db.")
+        return "bad-url", "The database URL is not valid: %s" % _first_line(error), URL_HINT
+
+    if isinstance(error, ValueError) and _frames_in(tb, lambda f: f.replace("\\", "/").endswith("sqlalchemy/engine/url.py")):
+        port = re.search(r"invalid literal for int\(\) with base 10: ('[^']*')", str(error))
+        what = "its port %s is not a number" % port.group(1) if port else _first_line(error)
+        return "bad-url", "The database URL is not valid: %s" % what, URL_HINT
 
     if sa_exc is not None and isinstance(error, sa_exc.NoSuchModuleError):
         match = re.search(r"sqlalchemy\.dialects:(\S+)", str(error))
@@ -544,12 +551,52 @@ def explain(error, tb):
 
     if isinstance(error, ImportError) and _frames_in(tb, _is_env_py):
         frame = _frames_in(tb, _is_env_py)[-1]
-        return ("env-import",
-                "alembic/env.py could not import %s (%s, line %s): %s" % (
-                    getattr(error, "name", None) or "a module", frame.filename, frame.lineno, error),
-                "Install the package in the project's Python environment or fix the import.")
+        where = "%s, line %s" % (frame.filename, frame.lineno)
+        if isinstance(error, ModuleNotFoundError):
+            return ("env-import", "%s: %s" % (where, _first_line(error)),
+                    "Install it in the project's Python environment, or fix the import.")
+        return "env-import", "%s: %s" % (where, _first_line(error)), "Fix the import."
+
+    if isinstance(error, ImportError) and str(error).startswith("Can't find Python file"):
+        return ("env-missing", _first_line(error).replace("Can't find Python file", "Alembic's env.py is missing:"),
+                "Restore it, or set Alembic up with `nx g fastkit:alembic-setup`.")
+
+    if isinstance(error, configparser.Error):
+        return ("bad-config", "%s is not a valid ini file (%s)" % (
+                    os.path.basename(REQUEST.get("config", "alembic.ini")), _first_line(error).rstrip(".")),
+                "Fix it, or give the right file with --config.")
 
     return None
+
+
+URL_HINT = "Fix DATABASE_URL, e.g. postgresql+psycopg://user@host:5432/dbname or sqlite:///app.db."
+
+
+def _missing_script_location():
+    """Alembic's "No 'script_location' key found": most often a wrong section name (-n)."""
+    path, section = REQUEST.get("config", "alembic.ini"), REQUEST.get("name") or "alembic"
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(path, encoding="utf-8")
+    except configparser.Error:
+        pass
+    name = os.path.basename(path)
+    if path.endswith(".toml"):
+        return ("bad-config", "%s has no script_location in [tool.alembic]" % name,
+                "Add script_location = \"%(here)s/alembic\" there.")
+    if not parser.has_section(section):
+        usable = [other for other in parser.sections() if parser.has_option(other, "script_location")]
+        return ("bad-config", "%s has no [%s] section" % (name, section),
+                "Check the section name given with -n/--name (%s)." % (
+                    "sections with a script_location: " + ", ".join(usable) if usable else "no section has a script_location"))
+    return ("bad-config", "%s has no script_location in [%s]" % (name, section),
+            "Add script_location = %(here)s/alembic, or set Alembic up with `nx g fastkit:alembic-setup`.")
+
+
+def _driver_reason(detail):
+    """The driver's reason without libpq's preamble ("connection to server at …, port … failed: FATAL:  ")."""
+    reason = re.sub(r"^(FATAL|ERROR):\s+", "", detail.rsplit(" failed: ", 1)[-1].strip())
+    return reason or detail
 
 
 def report_failure(error, tb):
@@ -578,7 +625,11 @@ def main():
         return EXIT_TERMINATED
 
 
+REQUEST = {}
+
+
 def _perform(request):
+    REQUEST.update(request)
     cwd = os.getcwd()
     if cwd not in sys.path:
         sys.path.insert(0, cwd)  # as `python -m alembic` does: the ini's folder is importable

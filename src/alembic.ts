@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { ExitCode, FastkitError } from './errors';
+import { displayPath } from './find-config';
 import { runProcess } from './process';
 import type { Project } from './project';
 
@@ -82,7 +83,15 @@ export async function callAlembic<T>(project: Project, action: Action, options: 
       onEvent,
     });
   } catch (error) {
-    if ((error as { code?: string }).code === 'ENOENT') throw alembicMissing(project, `${project.python.python[0]} was not found`);
+    if ((error as { code?: string }).code === 'ENOENT') {
+      if (!existsSync(project.cwd)) {
+        throw new FastkitError(`The folder to run Alembic in does not exist: ${displayPath(project.cwd)}`, {
+          code: 'missing-cwd',
+          hint: 'Check the cwd option (--cwd), or leave it out to run in the config\'s folder.',
+        });
+      }
+      throw alembicMissing(project, `${project.python.python[0]} was not found`);
+    }
     throw error;
   }
 
@@ -94,9 +103,13 @@ export async function callAlembic<T>(project: Project, action: Action, options: 
   }
   if (failure) {
     if (failure.code === 'alembic-missing') throw alembicMissing(project, failure.message);
-    throw new FastkitError(failure.message, {
+    throw new FastkitError(relativePaths(failure.message), {
       code: failure.code,
-      hint: failure.hint ? fillCommands(failure.hint, project) : undefined,
+      hint: failure.hint
+        ? relativePaths(fillCommands(failure.hint, project))
+        : failure.code === 'unexpected' && !project.verbose
+          ? 'Run it again with --verbose for the full traceback.'
+          : undefined,
       detail: failure.traceback,
       exitCode: failure.code === 'usage' ? ExitCode.usage : ExitCode.failure,
     });
@@ -116,6 +129,13 @@ function alembicMissing(project: Project, what: string): FastkitError {
     code: 'alembic-missing',
     hint: 'Install it in the project: python3 -m venv .venv && .venv/bin/pip install alembic sqlalchemy (or set the alembic option).',
   });
+}
+
+/** Paths in a message as people read them: relative to where they are, when inside it. */
+function relativePaths(text: string): string {
+  const here = process.cwd() + sep;
+  if (here === sep + sep) return text;
+  return text.replace(new RegExp(`(?<![\\w.~/\\\\-])${here.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'g'), '');
 }
 
 /** Hints name the command in the door the user came through: `{run}`, `{alembic}`… */
