@@ -132,6 +132,28 @@ def _atomic_sqlite_migrations():
     event.listen(Engine, "engine_connect", engine_connect)
 
 
+def _no_new_sqlite_file():
+    """status, make and rollback never create a SQLite database that does not exist yet.
+
+    sqlite3 creates a missing file on connect; these commands would leave an empty database
+    behind (in the wrong folder, for a mistyped URL). A missing file is an empty database, so
+    they read an empty in-memory one instead, with the same result. `run` creates the file.
+    """
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    def do_connect(dialect, connection_record, cargs, cparams):
+        if dialect.name != "sqlite" or cparams.get("uri") or not cargs:
+            return
+        path = cargs[0]
+        if not isinstance(path, str) or not path or path == ":memory:" or os.path.exists(path):
+            return
+        if os.path.isdir(os.path.dirname(os.path.abspath(path))):  # else sqlite3 says it cannot open it
+            cargs[0] = ":memory:"
+
+    event.listen(Engine, "do_connect", do_connect)
+
+
 class _QuietMigrationLog:
     """Drops Alembic's per-run chatter; fastkit reports migrations itself (from events).
 
@@ -502,6 +524,9 @@ def explain(error, tb):
                     "Run `{run}` first, then make the revision.")
         if "Multiple head revisions" in text or "Multiple heads are present" in text:
             return ("multiple-heads", "FAILED: " + _first_line(text), MERGE_HINT)
+        lock = re.match(r"(Timed out after .* waiting for the migration lock[^;]*); (.+)$", _first_line(text))
+        if lock:  # the generated env.py's lock
+            return "lock-timeout", lock.group(1), lock.group(2)[0].upper() + lock.group(2)[1:].rstrip(".") + "."
         if "No 'script_location' key found" in text:
             return _missing_script_location()
         match = re.search(r"Can't locate revision identified by '([^']+)'", text)
@@ -563,7 +588,7 @@ def explain(error, tb):
 
     if isinstance(error, configparser.Error):
         return ("bad-config", "%s is not a valid ini file (%s)" % (
-                    os.path.basename(REQUEST.get("config", "alembic.ini")), _first_line(error).rstrip(".")),
+                    REQUEST.get("config", "alembic.ini"), _first_line(error).rstrip(".")),
                 "Fix it, or give the right file with --config.")
 
     return None
@@ -573,24 +598,26 @@ URL_HINT = "Fix DATABASE_URL, e.g. postgresql+psycopg://user@host:5432/dbname or
 
 
 def _missing_script_location():
-    """Alembic's "No 'script_location' key found": most often a wrong section name (-n)."""
+    """Alembic's "No 'script_location' key found": a wrong section name (-n), or not an Alembic config."""
     path, section = REQUEST.get("config", "alembic.ini"), REQUEST.get("name") or "alembic"
+    if path.endswith(".toml"):
+        return ("bad-config", "%s has no script_location in [tool.alembic]" % path,
+                "Add script_location = \"%(here)s/alembic\" there.")
     parser = configparser.ConfigParser(interpolation=None)
     try:
         parser.read(path, encoding="utf-8")
     except configparser.Error:
         pass
-    name = os.path.basename(path)
-    if path.endswith(".toml"):
-        return ("bad-config", "%s has no script_location in [tool.alembic]" % name,
-                "Add script_location = \"%(here)s/alembic\" there.")
+    usable = [other for other in parser.sections() if parser.has_option(other, "script_location")]
+    if not usable:
+        return ("bad-config", "%s is not an Alembic config: no section of it sets script_location" % path,
+                "Give the project's alembic.ini with --config, or set Alembic up with `nx g fastkit:alembic-setup`.")
     if not parser.has_section(section):
-        usable = [other for other in parser.sections() if parser.has_option(other, "script_location")]
-        return ("bad-config", "%s has no [%s] section" % (name, section),
-                "Check the section name given with -n/--name (%s)." % (
-                    "sections with a script_location: " + ", ".join(usable) if usable else "no section has a script_location"))
-    return ("bad-config", "%s has no script_location in [%s]" % (name, section),
-            "Add script_location = %(here)s/alembic, or set Alembic up with `nx g fastkit:alembic-setup`.")
+        return ("bad-config", "%s has no [%s] section" % (path, section),
+                "Check the section name given with -n/--name (sections with a script_location: %s)." % ", ".join(usable))
+    return ("bad-config", "%s has no script_location in [%s]" % (path, section),
+            "Add script_location = %%(here)s/alembic to it, or choose a section that has one with -n/--name (%s)."
+            % ", ".join(usable))
 
 
 def _driver_reason(detail):
@@ -636,6 +663,8 @@ def _perform(request):
     try:
         _import_alembic()
         _atomic_sqlite_migrations()
+        if request["action"] != "run":
+            _no_new_sqlite_file()
         ACTIONS[request["action"]](request)
     except Exception as error:  # noqa: BLE001 - every failure becomes one explained event
         report_failure(error, error.__traceback__)
