@@ -2,7 +2,7 @@
  * Real parts for tests: temporary copies of the example project, the built `fastkit` CLI run
  * as a user runs it, the repository's Python venv, and fresh PostgreSQL databases.
  */
-import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -30,6 +30,22 @@ export function run(file: string, args: string[], options: SpawnSyncOptions = {}
   const stderr = String(result.stderr ?? '');
   noteOutput([file, ...args], stdout + stderr);
   return { code: result.status, stdout, stderr, all: stdout + stderr };
+}
+
+/** `run`, without blocking: for commands that go side by side (twin databases, concurrency). */
+export function runAsync(file: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      noteOutput([file, ...args], stdout + stderr);
+      resolve({ code, stdout, stderr, all: stdout + stderr });
+    });
+  });
 }
 
 /** The `fastkit` binary as a user runs it, in `cwd`, with the repo's venv active. */
