@@ -3,11 +3,7 @@
  * password showed up in a captured output, or in the argv of a process fastkit started, fails.
  * See test/support/secrets.ts.
  */
-import { describeLeaks, startArgvWatch, stopArgvWatch, takeLeaks } from './secrets';
-
-beforeAll(() => {
-  startArgvWatch();
-});
+import { describeLeaks, stopArgvWatch, takeLeaks } from './secrets';
 
 afterEach(() => {
   const leaks = takeLeaks();

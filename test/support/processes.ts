@@ -1,7 +1,7 @@
 /** Long-running fastkit processes for tests that need concurrency or signals. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
-import { noteOutput } from './secrets';
+import { noteOutput, startArgvWatch } from './secrets';
 import { CLI, VENV } from './workspace';
 
 export interface Started {
@@ -14,6 +14,7 @@ export interface Started {
 }
 
 export function startFastkit(args: string[], options: { cwd: string; env?: Record<string, string | undefined> }): Started {
+  startArgvWatch();
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: options.cwd,
     env: { ...process.env, VIRTUAL_ENV: VENV, ...options.env },

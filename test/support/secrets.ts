@@ -51,8 +51,10 @@ interface ArgvWatch {
 let watcher: ArgvWatch | undefined;
 
 /**
- * Starts test/support/argv-watch.js for this test file: it reports any process that fastkit
- * started (its CLI, its Python helper, or their children) whose argv holds the sentinel.
+ * Starts test/support/argv-watch.js for this test file, once, before the first process the
+ * support helpers start (test files that start none, like the unit tests, never run it): it
+ * reports any process that fastkit started (its CLI, its Python helper, or their children)
+ * whose argv holds the sentinel.
  */
 export function startArgvWatch(): void {
   if (watcher || process.platform !== 'linux') return;
@@ -74,8 +76,8 @@ export function startArgvWatch(): void {
         .split('\n')
         .filter(Boolean)
         .map((line) => {
-          const found = JSON.parse(line) as { argv: string[]; fastkitAncestor: string };
-          return { where: `argv of a process started by ${found.fastkitAncestor}`, line: found.argv.join(' ') };
+          const found = JSON.parse(line) as { pid: number; argv: string[]; fastkitAncestor: string };
+          return { where: `argv of pid ${found.pid} (fastkit's own, or started by ${found.fastkitAncestor})`, line: found.argv.join(' ') };
         });
     },
     stop() {

@@ -6,7 +6,7 @@ import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { noteOutput, SENTINEL_PASSWORD } from './secrets';
+import { noteOutput, SENTINEL_PASSWORD, startArgvWatch } from './secrets';
 
 export const REPO = join(__dirname, '..', '..');
 export const CLI = join(REPO, 'dist', 'src', 'cli.js');
@@ -25,6 +25,7 @@ export interface Ran {
 }
 
 export function run(file: string, args: string[], options: SpawnSyncOptions = {}): Ran {
+  startArgvWatch();
   const result = spawnSync(file, args, { encoding: 'utf8', timeout: 240_000, maxBuffer: 256 * 1024 * 1024, ...options });
   const stdout = String(result.stdout ?? '');
   const stderr = String(result.stderr ?? '');
@@ -34,6 +35,7 @@ export function run(file: string, args: string[], options: SpawnSyncOptions = {}
 
 /** `run`, without blocking: for commands that go side by side (twin databases, concurrency). */
 export function runAsync(file: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Ran> {
+  startArgvWatch();
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
