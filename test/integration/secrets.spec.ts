@@ -157,6 +157,17 @@ describe('passwords that env.py lets out are masked', () => {
     expect(ran.all).not.toContain(SENTINEL_PASSWORD);
   });
 
+  test('a password with an unencoded @, and PGPASSWORD: each hidden whole, not cut at the @', () => {
+    withLines(['import os as _os', 'print("url", _os.environ["DATABASE_URL"])', 'print("pg", _os.environ["PGPASSWORD"])']);
+    const ran = fastkit(['migrate', 'status', '--verbose'], {
+      cwd: project,
+      env: { DATABASE_URL: `postgresql+psycopg://app:x@${SENTINEL_PASSWORD}@127.0.0.1:1/app`, PGPASSWORD: `${SENTINEL_PASSWORD}-pg` },
+    });
+    expect(ran.code).toBe(1);
+    expect(ran.stdout).toBe('url postgresql+psycopg://app:***@127.0.0.1:1/app\npg ***\n');
+    expect(ran.all).not.toContain(SENTINEL_PASSWORD);
+  });
+
   test('a percent-encoded password is hidden in both of its forms', () => {
     withLines([
       'import os as _os',
