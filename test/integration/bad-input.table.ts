@@ -10,6 +10,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startFastkit, type Started } from '../support/processes';
+import { revision } from '../support/revisions';
 import { SENTINEL_PASSWORD } from '../support/secrets';
 import { bareVenv, createPostgresDatabase, fastkit, PG_HOST, PG_USER, psql, tempDir, VENV } from '../support/workspace';
 
@@ -81,35 +82,6 @@ export const WILDCARDS: Record<string, string> = {
 };
 
 // --- situations ---------------------------------------------------------------------------
-
-/** A revision file with a fixed id, so the lines the table expects are the same on every run. */
-export function revision(id: string, down: string | string[] | null, message: string, upgrade = 'pass', downgrade = 'pass'): string {
-  return [
-    `"""${message}`,
-    '',
-    `Revision ID: ${id}`,
-    `Revises: ${Array.isArray(down) ? down.join(', ') : (down ?? '')}`,
-    'Create Date: 2026-01-01 00:00:00',
-    '',
-    '"""',
-    'from alembic import op',
-    'import sqlalchemy as sa',
-    '',
-    `revision = ${JSON.stringify(id)}`,
-    `down_revision = ${down === null ? 'None' : JSON.stringify(down)}`,
-    'branch_labels = None',
-    'depends_on = None',
-    '',
-    '',
-    'def upgrade():',
-    `    ${upgrade}`,
-    '',
-    '',
-    'def downgrade():',
-    `    ${downgrade}`,
-    '',
-  ].join('\n');
-}
 
 const CREATE_NOTES = revision('a1a1a1a1a1a1', null, 'create notes', 'op.create_table("notes", sa.Column("id", sa.Integer, primary_key=True))', 'op.drop_table("notes")');
 const ADD_TITLE = revision('b2b2b2b2b2b2', 'a1a1a1a1a1a1', 'add title to notes', 'op.add_column("notes", sa.Column("title", sa.String(200)))', 'op.drop_column("notes", "title")');
@@ -458,6 +430,18 @@ export const BAD_INPUTS: BadInput[] = [
   },
   {
     area: "The project's files",
+    mistake: 'env.py stops with an error of its own',
+    door: 'fastkit',
+    args: ['migrate', 'run'],
+    given: {
+      prepare: (context) =>
+        edit(context, 'alembic/env.py', (text) => text.replace('\nconfig = context.config\n', '\nraise RuntimeError("set APP_ENV first")\nconfig = context.config\n')),
+    },
+    exit: 1,
+    says: 'RuntimeError: set APP_ENV first (alembic/env.py, line 31). Run it again with --verbose for the full traceback.',
+  },
+  {
+    area: "The project's files",
     mistake: 'env.py is missing',
     door: 'fastkit',
     args: ['migrate', 'run'],
@@ -531,6 +515,27 @@ export const BAD_INPUTS: BadInput[] = [
       'Apply them with `fastkit migrate run`',
     ],
     says: 'The history has 2 heads. Merge them with `{python} -m alembic merge heads -m "merge heads"`, then `fastkit migrate run`.',
+  },
+  {
+    area: 'The history and the database',
+    mistake: 'A migration fails on the database (PostgreSQL rolls the whole run back)',
+    door: 'fastkit',
+    args: ['migrate', 'run'],
+    given: combine(
+      {
+        prepare: (context) =>
+          writeRevisions(context, {
+            '20260101_000001_create_notes.py': CREATE_NOTES,
+            '20260101_000002_backfill.py': revision('f6f6f6f6f6f6', 'a1a1a1a1a1a1', 'backfill', 'op.execute("UPDATE note SET title = \'x\'")'),
+          }),
+      },
+      onPostgres(),
+    ),
+    exit: 1,
+    prints: ['Running upgrade base -> a1a1a1a1a1a1, create notes', 'Running upgrade a1a1a1a1a1a1 -> f6f6f6f6f6f6, backfill'],
+    says:
+      'ProgrammingError: (psycopg.errors.UndefinedTable) relation "note" does not exist (alembic/versions/20260101_000002_backfill.py, line 18). ' +
+      'Run it again with --verbose for the full traceback.',
   },
   {
     area: 'The history and the database',

@@ -10,7 +10,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, createPostgresDatabase, exampleProject, PG_HOST, python, PYTHON, removeTempDirs, run, runAsync, tempDir, VENV, type Ran } from '../support/workspace';
-import { revision } from './bad-input.table';
+import { revision } from '../support/revisions';
 
 afterAll(removeTempDirs);
 
