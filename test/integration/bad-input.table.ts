@@ -83,9 +83,27 @@ export const WILDCARDS: Record<string, string> = {
 
 // --- situations ---------------------------------------------------------------------------
 
-const CREATE_NOTES = revision('a1a1a1a1a1a1', null, 'create notes', 'op.create_table("notes", sa.Column("id", sa.Integer, primary_key=True))', 'op.drop_table("notes")');
-const ADD_TITLE = revision('b2b2b2b2b2b2', 'a1a1a1a1a1a1', 'add title to notes', 'op.add_column("notes", sa.Column("title", sa.String(200)))', 'op.drop_column("notes", "title")');
-const OTHER_BRANCH = revision('c3c3c3c3c3c3', 'a1a1a1a1a1a1', 'add body to notes', 'op.add_column("notes", sa.Column("body", sa.Text))', 'op.drop_column("notes", "body")');
+const CREATE_NOTES = revision(
+  'a1a1a1a1a1a1',
+  null,
+  'create notes',
+  'op.create_table("notes", sa.Column("id", sa.Integer, primary_key=True))',
+  'op.drop_table("notes")',
+);
+const ADD_TITLE = revision(
+  'b2b2b2b2b2b2',
+  'a1a1a1a1a1a1',
+  'add title to notes',
+  'op.add_column("notes", sa.Column("title", sa.String(200)))',
+  'op.drop_column("notes", "title")',
+);
+const OTHER_BRANCH = revision(
+  'c3c3c3c3c3c3',
+  'a1a1a1a1a1a1',
+  'add body to notes',
+  'op.add_column("notes", sa.Column("body", sa.Text))',
+  'op.drop_column("notes", "body")',
+);
 const SLOW = revision('d4d4d4d4d4d4', null, 'slow data fix', 'op.execute("SELECT pg_sleep(120)")');
 
 function writeRevisions(context: Context, files: Record<string, string>): void {
@@ -702,11 +720,6 @@ export const BAD_INPUTS: BadInput[] = [
     says: 'The database is behind head: 1 pending migration. Apply it with `nx run api:migrate-run`.',
   },
 ];
-
-/** The placeholders of a text, in order. */
-export function placeholders(text: string): string[] {
-  return [...text.matchAll(/\{(\w+)\}/g)].map((match) => match[1]);
-}
 
 /** A text with its placeholders filled in from `values`. */
 export function fill(text: string, values: Record<string, string>): string {
