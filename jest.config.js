@@ -8,4 +8,5 @@ module.exports = {
   maxWorkers: 2,
   reporters: ['default', '<rootDir>/test/summary-reporter.js'],
   globalSetup: '<rootDir>/test/global-setup.js',
+  setupFilesAfterEnv: ['<rootDir>/test/support/no-leaks.ts'],
 };

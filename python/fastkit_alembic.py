@@ -11,6 +11,7 @@ The request comes as JSON in the FASTKIT_REQUEST environment variable:
      "args": ["-x", "k=v"], "message": "...", "autogenerate": true}
 """
 
+import configparser
 import json
 import os
 import re
@@ -129,6 +130,28 @@ def _atomic_sqlite_migrations():
             event.listen(engine, "begin", begin)
 
     event.listen(Engine, "engine_connect", engine_connect)
+
+
+def _no_new_sqlite_file():
+    """status, make and rollback never create a SQLite database that does not exist yet.
+
+    sqlite3 creates a missing file on connect; these commands would leave an empty database
+    behind (in the wrong folder, for a mistyped URL). A missing file is an empty database, so
+    they read an empty in-memory one instead, with the same result. `run` creates the file.
+    """
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    def do_connect(dialect, connection_record, cargs, cparams):
+        if dialect.name != "sqlite" or cparams.get("uri") or not cargs:
+            return
+        path = cargs[0]
+        if not isinstance(path, str) or not path or path == ":memory:" or os.path.exists(path):
+            return
+        if os.path.isdir(os.path.dirname(os.path.abspath(path))):  # else sqlite3 says it cannot open it
+            cargs[0] = ":memory:"
+
+    event.listen(Engine, "do_connect", do_connect)
 
 
 class _QuietMigrationLog:
@@ -549,6 +572,11 @@ def explain(error, tb):
                     "Run `{run}` first, then make the revision.")
         if "Multiple head revisions" in text or "Multiple heads are present" in text:
             return ("multiple-heads", "FAILED: " + _first_line(text), MERGE_HINT)
+        lock = re.match(r"(Timed out after .* waiting for the migration lock[^;]*); (.+)$", _first_line(text))
+        if lock:  # the generated env.py's lock
+            return "lock-timeout", lock.group(1), lock.group(2)[0].upper() + lock.group(2)[1:].rstrip(".") + "."
+        if "No 'script_location' key found" in text:
+            return _missing_script_location()
         match = re.search(r"Can't locate revision identified by '([^']+)'", text)
         if match:
             return ("unknown-revision",
@@ -559,7 +587,7 @@ def explain(error, tb):
     if sa_exc is not None and isinstance(error, (sa_exc.OperationalError, sa_exc.InterfaceError)) or (
         sa_exc is not None and isinstance(error, sa_exc.DBAPIError) and getattr(error, "connection_invalidated", False)
     ):
-        detail = _first_line(getattr(error, "orig", None) or error)
+        detail = _driver_reason(_first_line(getattr(error, "orig", None) or error))
         lowered = detail.lower()
         url = _database_url_in(tb)
         where = " at %s" % url if url else ""
@@ -570,8 +598,12 @@ def explain(error, tb):
             return "connect", "Cannot connect to the database%s: %s" % (where, detail), "Check DATABASE_URL."
 
     if sa_exc is not None and isinstance(error, sa_exc.ArgumentError) and "URL" in str(error):
-        return ("bad-url", "The database URL is not valid: %s" % _first_line(error),
-                "Fix DATABASE_URL, e.g. postgresql+psycopg://user:password@host:5432/dbname or sqlite:///app.db.")
+        return "bad-url", "The database URL is not valid: %s" % _first_line(error), URL_HINT
+
+    if isinstance(error, ValueError) and _frames_in(tb, lambda f: f.replace("\\", "/").endswith("sqlalchemy/engine/url.py")):
+        port = re.search(r"invalid literal for int\(\) with base 10: ('[^']*')", str(error))
+        what = "its port %s is not a number" % port.group(1) if port else _first_line(error)
+        return "bad-url", "The database URL is not valid: %s" % what, URL_HINT
 
     if sa_exc is not None and isinstance(error, sa_exc.NoSuchModuleError):
         match = re.search(r"sqlalchemy\.dialects:(\S+)", str(error))
@@ -592,12 +624,54 @@ def explain(error, tb):
 
     if isinstance(error, ImportError) and _frames_in(tb, _is_env_py):
         frame = _frames_in(tb, _is_env_py)[-1]
-        return ("env-import",
-                "alembic/env.py could not import %s (%s, line %s): %s" % (
-                    getattr(error, "name", None) or "a module", frame.filename, frame.lineno, error),
-                "Install the package in the project's Python environment or fix the import.")
+        where = "%s, line %s" % (frame.filename, frame.lineno)
+        if isinstance(error, ModuleNotFoundError):
+            return ("env-import", "%s: %s" % (where, _first_line(error)),
+                    "Install it in the project's Python environment, or fix the import.")
+        return "env-import", "%s: %s" % (where, _first_line(error)), "Fix the import."
+
+    if isinstance(error, ImportError) and str(error).startswith("Can't find Python file"):
+        return ("env-missing", _first_line(error).replace("Can't find Python file", "Alembic's env.py is missing:"),
+                "Restore it, or set Alembic up with `nx g fastkit:alembic-setup`.")
+
+    if isinstance(error, configparser.Error):
+        return ("bad-config", "%s is not a valid ini file (%s)" % (
+                    REQUEST.get("config", "alembic.ini"), _first_line(error).rstrip(".")),
+                "Fix it, or give the right file with --config.")
 
     return None
+
+
+URL_HINT = "Fix DATABASE_URL, e.g. postgresql+psycopg://user@host:5432/dbname or sqlite:///app.db."
+
+
+def _missing_script_location():
+    """Alembic's "No 'script_location' key found": a wrong section name (-n), or not an Alembic config."""
+    path, section = REQUEST.get("config", "alembic.ini"), REQUEST.get("name") or "alembic"
+    if path.endswith(".toml"):
+        return ("bad-config", "%s has no script_location in [tool.alembic]" % path,
+                "Add script_location = \"%(here)s/alembic\" there.")
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(path, encoding="utf-8")
+    except configparser.Error:
+        pass
+    usable = [other for other in parser.sections() if parser.has_option(other, "script_location")]
+    if not usable:
+        return ("bad-config", "%s is not an Alembic config: no section of it sets script_location" % path,
+                "Give the project's alembic.ini with --config, or set Alembic up with `nx g fastkit:alembic-setup`.")
+    if not parser.has_section(section):
+        return ("bad-config", "%s has no [%s] section" % (path, section),
+                "Check the section name given with -n/--name (sections with a script_location: %s)." % ", ".join(usable))
+    return ("bad-config", "%s has no script_location in [%s]" % (path, section),
+            "Add script_location = %%(here)s/alembic to it, or choose a section that has one with -n/--name (%s)."
+            % ", ".join(usable))
+
+
+def _driver_reason(detail):
+    """The driver's reason without libpq's preamble ("connection to server at …, port … failed: FATAL:  ")."""
+    reason = re.sub(r"^(FATAL|ERROR):\s+", "", detail.rsplit(" failed: ", 1)[-1].strip())
+    return reason or detail
 
 
 def report_failure(error, tb):
@@ -626,13 +700,19 @@ def main():
         return EXIT_TERMINATED
 
 
+REQUEST = {}
+
+
 def _perform(request):
+    REQUEST.update(request)
     cwd = os.getcwd()
     if cwd not in sys.path:
         sys.path.insert(0, cwd)  # as `python -m alembic` does: the ini's folder is importable
     try:
         _import_alembic()
         _atomic_sqlite_migrations()
+        if request["action"] != "run":
+            _no_new_sqlite_file()
         ACTIONS[request["action"]](request)
     except Exception as error:  # noqa: BLE001 - every failure becomes one explained event
         report_failure(error, error.__traceback__)

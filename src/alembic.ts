@@ -1,3 +1,4 @@
+import { sep } from 'node:path';
 import { ExitCode, FastkitError } from './errors';
 import { packageFile } from './package-root';
 import { runProcess } from './process';
@@ -93,9 +94,13 @@ export async function callAlembic<T>(project: Project, action: Action, options: 
   }
   if (failure) {
     if (failure.code === 'alembic-missing') throw alembicMissing(project, failure.message);
-    throw new FastkitError(failure.message, {
+    throw new FastkitError(relativePaths(failure.message), {
       code: failure.code,
-      hint: failure.hint ? fillCommands(failure.hint, project) : undefined,
+      hint: failure.hint
+        ? relativePaths(fillCommands(failure.hint, project))
+        : failure.code === 'unexpected' && !project.verbose
+          ? 'Run it again with --verbose for the full traceback.'
+          : undefined,
       detail: failure.traceback,
       exitCode: failure.code === 'usage' ? ExitCode.usage : ExitCode.failure,
     });
@@ -115,6 +120,13 @@ function alembicMissing(project: Project, what: string): FastkitError {
     code: 'alembic-missing',
     hint: 'Install it in the project: python3 -m venv .venv && .venv/bin/pip install alembic sqlalchemy (or set the alembic option).',
   });
+}
+
+/** Paths in a message as people read them: relative to where they are, when inside it. */
+function relativePaths(text: string): string {
+  const here = process.cwd() + sep;
+  if (here === sep + sep) return text;
+  return text.replace(new RegExp(`(?<![\\w.~/\\\\-])${here.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'g'), '');
 }
 
 /** Hints name the command in the door the user came through: `{run}`, `{alembic}`… */

@@ -123,6 +123,11 @@ function version(): string {
 }
 
 if (require.main === module) {
+  // `fastkit migrate status | head -1`: a reader that stops early is no failure, and a
+  // migration in progress goes on to the end; what is left to print is dropped.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+  });
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

@@ -51,7 +51,7 @@ export class UsageError extends FastkitError {
 /** The message a person reads: the problem, then the fix on the same line when there is one. */
 export function describeError(error: unknown): string {
   if (error instanceof FastkitError) {
-    return error.hint ? `${error.message}. ${error.hint}` : error.message;
+    return error.hint ? `${error.message.replace(/\.+$/, '')}. ${error.hint}` : error.message;
   }
   return error instanceof Error ? error.message : String(error);
 }

@@ -100,7 +100,14 @@ export function status(options: StatusOptions): Promise<StatusReport> {
         report.heads.length > 1
           ? `The history has ${report.heads.length} heads`
           : `The database is behind head: ${report.pending.length} pending ${plural(report.pending.length, 'migration')}`,
-        { exitCode: ExitCode.behindHead, code: 'behind-head', hint: `${applyThem(report.pending.length)} with \`${project.commands.run}\`.` },
+        {
+          exitCode: ExitCode.behindHead,
+          code: 'behind-head',
+          hint:
+            report.heads.length > 1
+              ? `Merge them with \`${project.python.alembic} merge heads -m "merge heads"\`, then \`${project.commands.run}\`.`
+              : `${applyThem(report.pending.length)} with \`${project.commands.run}\`.`,
+        },
       );
     }
     return report;

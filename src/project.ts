@@ -1,6 +1,8 @@
+import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { FastkitError } from './errors';
 import { findAlembic, type PythonCommand } from './find-alembic';
-import { findConfig } from './find-config';
+import { displayPath, findConfig } from './find-config';
 import { secretsIn } from './mask';
 import { CLI_COMMANDS, type CommandNames, type MigrateOptions } from './options';
 import { createOutput, type Output } from './output';
@@ -28,6 +30,12 @@ export function resolveProject(options: MigrateOptions): Project {
   const env = { ...process.env, ...options.env };
   const output = createOutput(secretsIn(env), options.streams);
   const givenCwd = options.cwd ? resolve(root, options.cwd) : undefined;
+  if (givenCwd && !existsSync(givenCwd)) {
+    throw new FastkitError(`The folder to run Alembic in does not exist: ${displayPath(givenCwd)}`, {
+      code: 'missing-cwd',
+      hint: "Check the cwd option (--cwd), or leave it out to run in the config's folder.",
+    });
+  }
   const config = options.config ? findConfig(root, options.config) : findConfig(givenCwd ?? root);
   const cwd = givenCwd ?? dirname(config);
   return {

@@ -1,9 +1,10 @@
 /** Fresh MariaDB databases for tests; the server and user are set up by scripts/setup.mjs. */
+import { MARIADB_PASSWORD } from './secrets';
 import { run } from './workspace';
 
 export const MARIADB_SOCKET = process.env.FASTKIT_MARIADB_SOCKET ?? '/run/mysqld/mysqld.sock';
 const USER = 'fastkit_test';
-const PASSWORD = 'fk-test-pw';
+const PASSWORD = MARIADB_PASSWORD;
 
 export function mariadb(database: string, sql: string): string {
   const result = run('mariadb', ['--socket', MARIADB_SOCKET, '-u', USER, `-p${PASSWORD}`, '-N', '-B', '-D', database, '-e', sql]);

@@ -1,6 +1,7 @@
 /** Long-running fastkit processes for tests that need concurrency or signals. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
+import { noteOutput, startArgvWatch } from './secrets';
 import { CLI, VENV } from './workspace';
 
 export interface Started {
@@ -13,6 +14,7 @@ export interface Started {
 }
 
 export function startFastkit(args: string[], options: { cwd: string; env?: Record<string, string | undefined> }): Started {
+  startArgvWatch();
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: options.cwd,
     env: { ...process.env, VIRTUAL_ENV: VENV, ...options.env },
@@ -27,7 +29,10 @@ export function startFastkit(args: string[], options: { cwd: string; env?: Recor
   child.stdout!.on('data', collect);
   child.stderr!.on('data', collect);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }>((resolve) =>
-    child.on('close', (code, signal) => resolve({ code, signal, output: text })),
+    child.on('close', (code, signal) => {
+      noteOutput(['fastkit', ...args], text);
+      resolve({ code, signal, output: text });
+    }),
   );
   const waitFor = (pattern: string | RegExp, timeoutMs = 60_000) =>
     new Promise<void>((resolve, reject) => {

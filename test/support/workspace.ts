@@ -2,10 +2,11 @@
  * Real parts for tests: temporary copies of the example project, the built `fastkit` CLI run
  * as a user runs it, the repository's Python venv, and fresh PostgreSQL databases.
  */
-import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { noteOutput, SENTINEL_PASSWORD, startArgvWatch } from './secrets';
 
 export const REPO = join(__dirname, '..', '..');
 export const CLI = join(REPO, 'dist', 'src', 'cli.js');
@@ -13,6 +14,7 @@ export const VENV = join(REPO, '.venv');
 export const PYTHON = join(VENV, 'bin', 'python');
 export const EXAMPLE = join(REPO, 'examples', 'api');
 export const PG_HOST = process.env.PGHOST ?? '/var/run/postgresql';
+export const PG_USER = process.env.PGUSER ?? userInfo().username;
 
 export interface Ran {
   code: number | null;
@@ -23,10 +25,29 @@ export interface Ran {
 }
 
 export function run(file: string, args: string[], options: SpawnSyncOptions = {}): Ran {
+  startArgvWatch();
   const result = spawnSync(file, args, { encoding: 'utf8', timeout: 240_000, maxBuffer: 256 * 1024 * 1024, ...options });
   const stdout = String(result.stdout ?? '');
   const stderr = String(result.stderr ?? '');
+  noteOutput([file, ...args], stdout + stderr);
   return { code: result.status, stdout, stderr, all: stdout + stderr };
+}
+
+/** `run`, without blocking: for commands that go side by side (twin databases, concurrency). */
+export function runAsync(file: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Ran> {
+  startArgvWatch();
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      noteOutput([file, ...args], stdout + stderr);
+      resolve({ code, stdout, stderr, all: stdout + stderr });
+    });
+  });
 }
 
 /** The `fastkit` binary as a user runs it, in `cwd`, with the repo's venv active. */
@@ -98,14 +119,18 @@ export function sqliteColumns(file: string, table: string): string[] {
   return JSON.parse(out);
 }
 
-/** A fresh, empty PostgreSQL database; returns its name and a SQLAlchemy URL over the socket. */
+/**
+ * A fresh, empty PostgreSQL database; returns its name and a SQLAlchemy URL over the socket.
+ * The URL carries the sentinel password (the socket's peer authentication ignores it), so
+ * every test on PostgreSQL also checks that fastkit never prints it (test/support/secrets.ts).
+ */
 export function createPostgresDatabase(prefix = 'fk'): { name: string; url: string; drop(): void } {
   const name = `${prefix}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
   const created = run('createdb', ['-h', PG_HOST, name]);
   if (created.code !== 0) throw new Error(`createdb ${name} failed: ${created.stderr}`);
   return {
     name,
-    url: `postgresql+psycopg:///${name}?host=${PG_HOST}`,
+    url: `postgresql+psycopg://${PG_USER}:${SENTINEL_PASSWORD}@/${name}?host=${PG_HOST}`,
     drop: () => {
       run('dropdb', ['-h', PG_HOST, '--if-exists', '--force', name]);
     },

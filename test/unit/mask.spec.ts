@@ -40,7 +40,31 @@ describe('maskSecrets: no database password in anything fastkit prints', () => {
   });
 });
 
+describe('passwords the URL pattern alone would cut short', () => {
+  test('a password with an unencoded @ is hidden whole, not cut at its first @', () => {
+    const DATABASE_URL = 'postgresql://app:p@ss-w0rd@db/app';
+    expect(maskSecrets(`url: ${DATABASE_URL}`, secretsIn({ DATABASE_URL }))).toBe('url: postgresql://app:***@db/app');
+  });
+
+  test('and so is its part after the @, which SQLAlchemy takes for the host and prints as such', () => {
+    const DATABASE_URL = 'postgresql://app:p@ss-w0rd@db/app';
+    expect(maskSecrets("failed to resolve host 'ss-w0rd@db'", secretsIn({ DATABASE_URL }))).toBe("failed to resolve host '***@db'");
+  });
+
+  test('a longer secret is hidden before a shorter one inside it', () => {
+    expect(maskSecrets('pw=S3cret-and-more', ['S3cret', 'S3cret-and-more'])).toBe('pw=***');
+  });
+});
+
 describe('secretsIn: the passwords to hide, read from the environment', () => {
+  test('takes the values of password variables too: PGPASSWORD, MYSQL_PWD, *_PASSWORD', () => {
+    expect(secretsIn({ PGPASSWORD: 'pg-secret', MYSQL_PWD: 'my-secret', DB_PASSWORD: 'db-secret', PASSWORDLESS: 'yes-no' }).sort()).toEqual([
+      'db-secret',
+      'my-secret',
+      'pg-secret',
+    ]);
+  });
+
   test('finds the password of each URL-like value', () => {
     expect(
       secretsIn({

@@ -198,13 +198,14 @@ def _mysql_lock(connection):
 @contextmanager
 def _sqlite_lock(connection):
     # An flock on the database file: independent of SQLite's own (fcntl) locks, released by
-    # the kernel when the process ends. In-memory databases need no lock.
+    # the kernel when the process ends. In-memory databases need no lock, nor does a file that
+    # does not exist yet (a make before the first run): opening it here would create it.
     path = connection.engine.url.database
     try:
         import fcntl
     except ImportError:
         fcntl = None
-    if not path or path == ":memory:" or fcntl is None:
+    if not path or path == ":memory:" or fcntl is None or not os.path.exists(path):
         yield
         return
     with open(path, "ab") as handle:
