@@ -9,7 +9,7 @@ export const HELPER = [join(__dirname, '..', 'python'), join(__dirname, '..', '.
   .map((folder) => join(folder, 'fastkit_alembic.py'))
   .find((file) => existsSync(file)) as string;
 
-export type Action = 'make' | 'run' | 'rollback' | 'status';
+export type Action = 'make' | 'run' | 'rollback' | 'status' | 'check' | 'sql';
 
 /** One migration Alembic is about to run (upgrade) or undo (downgrade). */
 export interface StepEvent {
@@ -119,7 +119,7 @@ function alembicMissing(project: Project, what: string): FastkitError {
 }
 
 /** Hints name the command in the door the user came through: `{run}`, `{alembic}`… */
-function fillCommands(hint: string, project: Project): string {
+export function fillCommands(hint: string, project: Project): string {
   const names: Record<string, string> = { ...project.commands, alembic: project.python.alembic };
   return hint.replace(/\{(\w+)\}/g, (whole, key: string) => names[key] ?? whole);
 }
