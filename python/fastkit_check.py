@@ -12,7 +12,8 @@ Errors (the check fails):
   duplicate-revision   two files set the same ``revision``
   missing-down-revision  ``down_revision`` names a revision no file defines
   cycle                the revisions revise each other in a circle
-  multiple-heads       more than one head: two branches each added a revision
+  multiple-heads       more than one head: two branches each added a revision (not reported
+                       while a down_revision is missing or unset: the broken link is the error)
   file-name            the file name is not one the project's ``file_template`` produces
 
 Warnings (printed, the check passes), in upgrade():
@@ -129,6 +130,7 @@ def check_history(files, file_template=None, run_module=None):
             revisions.append(read)
 
     by_id = {}
+    broken_links = False
     for rev in revisions:
         if rev.revision is None:
             legacy = LEGACY_REVISION_NAME.match(os.path.basename(rev.path))
@@ -139,6 +141,7 @@ def check_history(files, file_template=None, run_module=None):
                                          "Add `revision = '<id>'` at the top level, as `alembic revision` writes it."))
                 continue
         if "down_revision" not in rev.values:
+            broken_links = True
             findings.append(_finding("error", "no-down-revision", rev.path, rev.line_of("revision"),
                                      "sets no down_revision",
                                      "Add `down_revision = '<parent id>'` (None for the first revision)."))
@@ -153,6 +156,7 @@ def check_history(files, file_template=None, run_module=None):
     for rev in by_id.values():
         for down in rev.down_revisions:
             if down not in by_id:
+                broken_links = True
                 findings.append(_finding("error", "missing-down-revision", rev.path, rev.line_of("down_revision"),
                                          "down_revision %r names no revision of this history" % down,
                                          "Restore the missing revision file, or point down_revision at an existing revision."))
@@ -166,7 +170,7 @@ def check_history(files, file_template=None, run_module=None):
 
     revised = {down for rev in by_id.values() for down in rev.down_revisions}
     heads = [rev for rev in by_id.values() if rev.revision not in revised]
-    if len(heads) > 1:
+    if len(heads) > 1 and not broken_links:  # a missing link splits the history; that error says why
         findings.append(_finding("error", "multiple-heads", heads[0].path, heads[0].line_of("revision"),
                                  "the history has %d heads: %s" % (len(heads), ", ".join(
                                      "%s (%s)" % (h.revision, os.path.basename(h.path)) for h in heads)),
