@@ -362,9 +362,12 @@ function hashOf(...parts: string[]): string {
 
 let fingerprint: string | undefined;
 
-/** This module's own code, hashed: a fastkit upgrade never serves targets an older version computed. */
+/**
+ * The code that computes the targets (this module and the inputs module), hashed: a fastkit
+ * upgrade never serves targets an older version computed.
+ */
 function pluginFingerprint(): string {
-  fingerprint ??= hashOf(readFileSync(__filename, 'utf8'));
+  fingerprint ??= hashOf(...[__filename, require.resolve('./offline-inputs')].map((file) => readFileSync(file, 'utf8')));
   return fingerprint;
 }
 
