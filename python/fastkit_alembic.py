@@ -609,6 +609,10 @@ def explain(error, tb):
                     "Run `{run}` first, then make the revision.")
         if "Multiple head revisions" in text or "Multiple heads are present" in text:
             return ("multiple-heads", "FAILED: " + _first_line(text), MERGE_HINT)
+        if "cannot proceed in --sql mode" in text:
+            return ("sql-mode", "FAILED: " + _first_line(text),
+                    "Render the SQL for the database the migrations run on (the dialect option, e.g. postgresql): "
+                    "on SQLite, a batch operation needs a live database to read the table from.")
         match = re.search(r"Can't locate revision identified by '([^']+)'", text)
         if match:
             return ("unknown-revision",

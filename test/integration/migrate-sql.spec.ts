@@ -152,3 +152,35 @@ describe('fastkit migrate sql with other env.py files', () => {
     expect(readdirSync(join(project, 'dist', 'migrations'))).toEqual(['upgrade.sql']);
   });
 });
+
+describe('fastkit migrate sql where Alembic cannot render offline', () => {
+  test('a batch alter on SQLite needs a live database: one line with Alembic’s reason and the fix; for PostgreSQL it renders', () => {
+    const project = exampleProject();
+    const made = run(PYTHON, ['-m', 'alembic', 'revision', '-m', 'shorten numbers'], { cwd: project });
+    expect(made.code).toBe(0);
+    const file = join(project, 'alembic', 'versions', revisionFiles(project).find((name) => name.endsWith('_shorten_numbers.py'))!);
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8').replace(
+        /def upgrade\(\) -> None:\n    """Upgrade schema."""\n    pass/,
+        [
+          'def upgrade() -> None:',
+          '    """Upgrade schema."""',
+          '    with op.batch_alter_table("invoices") as batch_op:',
+          '        batch_op.alter_column("id", existing_type=sa.Integer(), type_=sa.BigInteger())',
+        ].join('\n'),
+      ),
+    );
+    const sqlite = fastkit(['migrate', 'sql', '--dialect', 'sqlite'], { cwd: project });
+    expect(sqlite.code).toBe(1);
+    expect(sqlite.stdout).toBe('');
+    expect(sqlite.stderr).toMatch(/^fastkit: FAILED: This operation cannot proceed in --sql mode; batch mode with dialect sqlite requires a live database connection/);
+    expect(sqlite.stderr).toMatch(/\. Render the SQL for the database the migrations run on \(the dialect option, e\.g\. postgresql\): on SQLite, a batch operation needs a live database to read the table from\.\n$/);
+    expect(sqlite.stderr.split('\n')).toHaveLength(2);
+    expect(existsSync(join(project, 'dist', 'migrations', 'upgrade.sql'))).toBe(false);
+
+    const postgresql = fastkit(['migrate', 'sql', '--dialect', 'postgresql'], { cwd: project });
+    expect(postgresql.code).toBe(0);
+    expect(readFileSync(join(project, 'dist', 'migrations', 'upgrade.sql'), 'utf8')).toContain('ALTER TABLE invoices ALTER COLUMN id TYPE BIGINT');
+  });
+});
