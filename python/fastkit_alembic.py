@@ -1,7 +1,7 @@
 """fastkit's bridge to Alembic.
 
 fastkit (Node) runs this file with the project's Python. It performs one action (make, run,
-rollback, status) through Alembic's own Python API, exactly as the ``alembic`` command would,
+rollback, status, check, sql) through Alembic's own Python API, exactly as the ``alembic`` command would,
 and reports facts and errors as JSON lines on the file descriptor named by FASTKIT_EVENTS_FD.
 Human output (Alembic's logs, prints from env.py and migrations) stays on stdout/stderr;
 fastkit streams it through its password masker and formats the events itself.
@@ -18,6 +18,8 @@ import re
 import signal
 import sys
 import traceback
+
+import fastkit_check  # beside this file; imported before the project's folder joins sys.path
 
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
@@ -161,7 +163,8 @@ class _QuietMigrationLog:
     that a typical env.py makes.
     """
 
-    NOISE = ("Context impl ", "Will assume ", "Running upgrade", "Running downgrade", "setting up autogenerate plugin")
+    NOISE = ("Context impl ", "Will assume ", "Running upgrade", "Running downgrade", "setting up autogenerate plugin",
+             "Generating static SQL")
 
     def filter(self, record):
         message = record.getMessage()
@@ -508,7 +511,112 @@ def _compile_or_remove(path):
         )
 
 
-ACTIONS = {"status": status, "run": run, "rollback": rollback, "make": make}
+# --- the offline actions: no database ------------------------------------------------------
+
+
+def check(request):
+    """The revision history verified from the files alone (see fastkit_check)."""
+    config = _config(request, "heads", [])
+    script = _script_directory(config)
+    from alembic.script import Script
+    from alembic.util import load_python_file
+
+    files = []
+    for location in script._version_locations:
+        location = os.path.abspath(str(location))
+        if not os.path.isdir(location):
+            continue
+        for path in Script._list_py_dir(script, _as_path(location)):
+            path = str(path)
+            if not path.endswith(".py") or os.path.basename(path).startswith((".#", "__init__")):
+                continue  # what Alembic loads from source; sourceless .pyc files cannot be read here
+            name = os.path.relpath(path, location)[: -len(".py")].replace(os.sep, "/")
+            files.append((path, name))
+
+    def run_module(path):
+        return load_python_file(os.path.dirname(path), os.path.basename(path))
+
+    report = fastkit_check.check_history(files, getattr(script, "file_template", None), run_module)
+    emit("result", **report)
+
+
+def _as_path(location):
+    from pathlib import Path
+
+    return Path(location)
+
+
+def sql(request):
+    """`alembic upgrade [FROM:]head --sql` into request["output"]: env.py's offline mode, no database."""
+    start = request.get("from") or None
+    if start == "base":
+        start = None
+    revision = "%s:head" % start if start else "head"
+    config = _config(request, "upgrade", [revision, "--sql"])
+    url = request.get("url")
+    if url:
+        _check_dialect_url(url, request.get("dialect"))
+        # the stock env.py's offline mode reads sqlalchemy.url; fastkit's reads DATABASE_URL (set by fastkit)
+        config.set_main_option("sqlalchemy.url", url)
+    script = _script_directory(config)
+    heads = _ensure_single_head(script)
+    shown_start = _known_revision(script, start) if start else None
+    state = {"dialect": None}
+    work, done = _stepper(lambda rev: script._upgrade_revs("head", rev), "upgrade")
+
+    def render(rev, context):
+        state["dialect"] = context.dialect.name
+        return work(rev, context)
+
+    with open(request["output"], "w", encoding="utf-8") as output:
+        config.output_buffer = output
+        _with_database(config, script, render, as_sql=True, starting_rev=start, destination_rev="head")
+    wanted = _dialect_name(url) if url else None
+    if wanted and state["dialect"] and state["dialect"] != wanted:
+        raise Failure(
+            "dialect-ignored",
+            "env.py rendered the SQL for %s, not %s: its offline mode does not use DATABASE_URL or sqlalchemy.url"
+            % (state["dialect"], wanted),
+            "Make run_migrations_offline() in env.py take the URL from DATABASE_URL (as fastkit's env.py does) "
+            "or from config.get_main_option(\"sqlalchemy.url\").",
+        )
+    emit("result", dialect=state["dialect"], applied=done, heads=heads, start=shown_start)
+
+
+def _dialect_name(url):
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).get_dialect().name
+
+
+def _check_dialect_url(url, dialect):
+    from sqlalchemy import exc as sa_exc
+
+    try:
+        _dialect_name(url)
+    except (sa_exc.NoSuchModuleError, sa_exc.ArgumentError):
+        raise Failure(
+            "usage",
+            "Unknown dialect %s" % (dialect or url),
+            "Use one SQLAlchemy knows, e.g. postgresql, mysql, mariadb, sqlite, mssql or oracle.",
+        )
+
+
+def _known_revision(script, revision):
+    from alembic.util import CommandError
+
+    try:
+        found = script.get_revisions(revision)
+    except CommandError as error:
+        raise Failure("unknown-revision", "--from %s: %s" % (revision, _first_line(error)),
+                      "Give a revision id of this history (or a unique prefix of one).")
+    if not found or found[0] is None:
+        raise Failure("unknown-revision", "--from %s names no revision of this history" % revision,
+                      "Give a revision id of this history (or a unique prefix of one).")
+    return found[0].revision
+
+
+ACTIONS = {"status": status, "run": run, "rollback": rollback, "make": make, "check": check, "sql": sql}
 
 
 # --- errors -------------------------------------------------------------------------------
@@ -577,6 +685,10 @@ def explain(error, tb):
             return "lock-timeout", lock.group(1), lock.group(2)[0].upper() + lock.group(2)[1:].rstrip(".") + "."
         if "No 'script_location' key found" in text:
             return _missing_script_location()
+        if "cannot proceed in --sql mode" in text:
+            return ("sql-mode", "FAILED: " + _first_line(text),
+                    "Render the SQL for the database the migrations run on (the dialect option, e.g. postgresql): "
+                    "on SQLite, a batch operation needs a live database to read the table from.")
         match = re.search(r"Can't locate revision identified by '([^']+)'", text)
         if match:
             return ("unknown-revision",

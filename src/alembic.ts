@@ -8,7 +8,7 @@ import { rememberRevisionGraph, type RevisionGraph } from './revision-graph';
 /** The helper fastkit runs with the project's Python; it speaks Alembic's Python API. */
 export const HELPER = packageFile('python', 'fastkit_alembic.py');
 
-export type Action = 'make' | 'run' | 'rollback' | 'status';
+export type Action = 'make' | 'run' | 'rollback' | 'status' | 'check' | 'sql';
 
 /** One migration Alembic is about to run (upgrade) or undo (downgrade). */
 export interface StepEvent {
@@ -130,7 +130,7 @@ function relativePaths(text: string): string {
 }
 
 /** Hints name the command in the door the user came through: `{run}`, `{alembic}`… */
-function fillCommands(hint: string, project: Project): string {
+export function fillCommands(hint: string, project: Project): string {
   const names: Record<string, string> = { ...project.commands, alembic: project.python.alembic };
   return hint.replace(/\{(\w+)\}/g, (whole, key: string) => names[key] ?? whole);
 }

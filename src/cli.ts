@@ -2,23 +2,30 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ExitCode, FastkitError, UsageError, describeError, printFailure } from './errors';
+import { check } from './check';
 import { make, rollback, run, status } from './migrate';
+import { sql } from './sql';
 import type { MigrateOptions } from './options';
 import { packageFile } from './package-root';
 
-const HELP = `fastkit: Alembic migrations in four short commands
+const HELP = `fastkit: Alembic migrations in four short commands, and two offline ones for CI
 
 Usage:
   fastkit migrate make -m "message"   alembic revision --autogenerate -m "message"
   fastkit migrate run                 alembic upgrade head
   fastkit migrate rollback            alembic downgrade -1
   fastkit migrate status              alembic current, plus what is pending
+  fastkit migrate check               the revision history checked without a database
+  fastkit migrate sql                 alembic upgrade head --sql, into a file
 
 Options:
   -m, --message TEXT     the revision message (make)
       --no-autogenerate  write an empty revision instead of comparing models (make)
       --check            exit 3 unless the database is at head (status)
-      --json             print only {current, heads, pending, upToDate} (status)
+      --json             print only the result as JSON (status, check)
+  -o, --output FILE      the SQL file (sql; default: dist/migrations/upgrade.sql in the project)
+      --dialect NAME     render for this dialect: postgresql, mysql, sqlite... (sql)
+      --from REV         render from this revision instead of base (sql)
   -c, --config PATH      alembic.ini or pyproject.toml (default: found here or above)
       --cwd PATH         folder to run Alembic in (default: the config's folder)
       --alembic CMD      the command that runs Alembic, e.g. "uv run alembic"
@@ -30,7 +37,8 @@ Options:
   -h, --help             show this help
   -v, --version          show the version
 
-Exit codes: 0 ok, 1 failure, 2 usage error, 3 status --check found the database behind head.
+Exit codes: 0 ok, 1 failure (check: an error in the history), 2 usage error,
+3 status --check found the database behind head.
 `;
 
 const MIGRATE_HELP = HELP.replace(/^fastkit: .*\n\n/, '');
@@ -40,6 +48,9 @@ const OPTIONS = {
   'no-autogenerate': { type: 'boolean' },
   check: { type: 'boolean' },
   json: { type: 'boolean' },
+  output: { type: 'string', short: 'o' },
+  dialect: { type: 'string' },
+  from: { type: 'string' },
   config: { type: 'string', short: 'c' },
   cwd: { type: 'string' },
   alembic: { type: 'string' },
@@ -51,7 +62,7 @@ const OPTIONS = {
   version: { type: 'boolean', short: 'v' },
 } satisfies ParseArgsConfig['options'];
 
-const ACTIONS = ['make', 'run', 'rollback', 'status'] as const;
+const ACTIONS = ['make', 'run', 'rollback', 'status', 'check', 'sql'] as const;
 
 /** Runs the CLI with these arguments and returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -101,7 +112,9 @@ export async function main(argv: string[]): Promise<number> {
     if (action === 'make') await make({ ...common, message: values.message, autogenerate: !values['no-autogenerate'] });
     else if (action === 'run') await run(common);
     else if (action === 'rollback') await rollback(common);
-    else await status({ ...common, check: values.check, json: values.json });
+    else if (action === 'status') await status({ ...common, check: values.check, json: values.json });
+    else if (action === 'check') await check({ ...common, json: values.json });
+    else await sql({ ...common, output: values.output, dialect: values.dialect, from: values.from });
     return ExitCode.ok;
   } catch (error) {
     return fail(error, values.verbose);

@@ -163,7 +163,7 @@ function plural(count: number, word: string): string {
  * Resolves the project and runs an action in it. Whatever it throws leaves with its
  * passwords masked, so every door can print or reject with the message as it is.
  */
-async function withProject<T>(options: MigrateOptions, action: (project: Project) => Promise<T>): Promise<T> {
+export async function withProject<T>(options: MigrateOptions, action: (project: Project) => Promise<T>): Promise<T> {
   try {
     return await action(resolveProject(options));
   } catch (error) {

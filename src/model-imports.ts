@@ -83,6 +83,59 @@ export function registerModelImport(source: string, entry: ModelImport, file = '
   return { source: result, changed: result !== source, blockAdded: false };
 }
 
+/** What {@link syncModelImports} did. */
+export interface ModelSync {
+  /** The env.py text afterwards; the same text when nothing changed. */
+  source: string;
+  changed: boolean;
+  /** Modules whose import was added to the block, and those whose import was dropped. */
+  added: string[];
+  removed: string[];
+}
+
+/** The block entries that stand for a `modules/<name>/models.py` and so follow the files. */
+const MODULE_MODELS = /^modules\.[A-Za-z_]\w*\.models$/;
+
+/**
+ * Makes the marked block import exactly the `modules/<name>/models.py` files that exist
+ * (`present`): a missing one is added (unless env.py imports it elsewhere), an entry whose file
+ * is gone is dropped. Other entries, and the names an entry already imports, stay as they are.
+ * An env.py without a block is left alone: its imports are the user's. Running it again
+ * changes nothing.
+ */
+export function syncModelImports(source: string, present: ModelImport[], file = 'env.py'): ModelSync {
+  const unchanged = { source, changed: false, added: [], removed: [] };
+  const parsed = readPythonSource(source);
+  const block = findBlock(parsed, file);
+  if (!block) return unchanged;
+  const wanted = new Set(present.map((entry) => entry.module));
+  const removed = block.entries.filter((entry) => MODULE_MODELS.test(entry.module) && !wanted.has(entry.module));
+  const imported = new Set([...block.entries.map((entry) => entry.module), ...importedOutside(parsed, block)]);
+  const added = present.filter((entry) => !imported.has(entry.module));
+  if (removed.length === 0 && added.length === 0) return unchanged;
+
+  const entries = [
+    ...block.entries.filter((entry) => !removed.includes(entry)),
+    ...added.map((entry) => ({ ...entry, lines: [modelImportLine(entry)] })),
+  ].sort((a, b) => compare(a.module, b.module));
+  const inside = [...entries.flatMap((entry) => entry.lines), ...block.other];
+  const lines = [...parsed.lines.slice(0, block.begin + 1), ...inside, ...parsed.lines.slice(block.end)];
+  return {
+    source: lines.join(parsed.eol),
+    changed: true,
+    added: added.map((entry) => entry.module),
+    removed: removed.map((entry) => entry.module),
+  };
+}
+
+/** Modules env.py imports at top level outside the block. */
+function importedOutside(parsed: PythonSource, block: Block): string[] {
+  return topLevel(parsed)
+    .filter((statement) => statement.lastLine < block.begin || statement.firstLine > block.end)
+    .map((statement) => parseImport(statement.code)?.module)
+    .filter((module): module is string => module !== undefined);
+}
+
 /** The imports in an env.py's marked block (none when it has no block). */
 export function registeredModels(source: string, file = 'env.py'): ModelImport[] {
   return findBlock(readPythonSource(source), file)?.entries.map(({ module, names }) => ({ module, names: names.map(boundName) })) ?? [];

@@ -7,8 +7,8 @@ import { FastkitError, UsageError, describeError } from './errors';
  * mistake to fix, not a crash). Nx writes the tree only when the generator succeeds, so a
  * refused run writes nothing.
  */
-export function nxGenerator<O>(generator: (tree: Tree, options: O) => Promise<GeneratorCallback | void>) {
-  return async function runGenerator(tree: Tree, options: O): Promise<GeneratorCallback | void> {
+export function nxGenerator<O, R = GeneratorCallback | void>(generator: (tree: Tree, options: O) => Promise<R>) {
+  return async function runGenerator(tree: Tree, options: O): Promise<R> {
     try {
       return await generator(tree, options);
     } catch (error) {

@@ -5,12 +5,17 @@
  *   "plugins": [{ "plugin": "fastkit/plugin", "options": { "runTargetName": "migrate-run" } }]
  *
  * Nx calls it on every graph computation, so it reads files only: no process is started, and
- * only node built-ins and two small modules of its own are loaded.
+ * only node built-ins and a few small modules of its own are loaded.
+ *
+ * The targets that touch a database (make, run, rollback, status) are never cached. The offline
+ * ones (check, sql) are, with inputs that hold exactly what their result depends on and no
+ * absolute path, so a cache shared between machines stays right.
  */
 import type { NxJsonConfiguration, ProjectConfiguration, TargetConfiguration } from '@nx/devkit';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, posix } from 'node:path';
+import { checkInputs, pythonPins, sqlInputs, type AlembicProjectFiles } from './offline-inputs';
 import { hasAlembicTable, PyprojectSyntaxError } from './pyproject';
 import { TargetsCache, workspaceDataDirectory } from './targets-cache';
 
@@ -36,6 +41,17 @@ export interface FastkitPluginOptions {
    * @default "migrate-status"
    */
   statusTargetName?: string;
+  /**
+   * The target that checks the revision history without a database (cached).
+   * @default "migrate-check"
+   */
+  checkTargetName?: string;
+  /**
+   * The target that writes the upgrade SQL into dist/migrations/upgrade.sql (`alembic upgrade
+   * head --sql`, cached).
+   * @default "migrate-sql"
+   */
+  sqlTargetName?: string;
 }
 
 export type NormalizedPluginOptions = Required<FastkitPluginOptions>;
@@ -73,7 +89,17 @@ interface MigrateTarget {
   description: string;
   /** How to set its options, shown by `nx show project --web` beside the `--help` command. */
   example: { options?: Record<string, unknown>; args?: string[] };
+  /** Only for targets whose result depends on files alone: how Nx caches it. Without it, never cached. */
+  cached?: (project: AlembicProjectFiles) => Pick<TargetConfiguration, 'inputs' | 'outputs' | 'options'>;
+  /** Sync generators Nx runs before the target (`nx sync` runs them too, `nx sync:check` verifies them). */
+  syncGenerators?: string[];
 }
+
+/** The sync generator that keeps env.py's model imports true to modules/*\/models.py. */
+export const SYNC_MODELS_GENERATOR = 'fastkit:sync-models';
+
+/** Where migrate-sql writes, relative to the project; also its cached output. */
+const SQL_OUTPUT = 'dist/migrations/upgrade.sql';
 
 /** The targets every Alembic project gets. A later target is one more row and one more option. */
 const MIGRATE_TARGETS: readonly MigrateTarget[] = [
@@ -81,29 +107,60 @@ const MIGRATE_TARGETS: readonly MigrateTarget[] = [
     option: 'makeTargetName',
     defaultName: 'migrate-make',
     executor: 'fastkit:migrate-make',
-    description: 'Writes a new Alembic revision from the model changes (alembic revision --autogenerate -m MESSAGE)',
+    description:
+      'Writes a new Alembic revision from the model changes (alembic revision --autogenerate -m MESSAGE). ' +
+      'fastkit:sync-models runs first, so env.py imports every modules/*/models.py. Never cached: it reads the database.',
     example: { args: ['-m', 'create_invoices'] },
+    syncGenerators: [SYNC_MODELS_GENERATOR],
   },
   {
     option: 'runTargetName',
     defaultName: 'migrate-run',
     executor: 'fastkit:migrate-run',
-    description: 'Applies every pending Alembic migration (alembic upgrade head)',
+    description: 'Applies every pending Alembic migration (alembic upgrade head). Never cached: it changes the database.',
     example: { options: { env: { DATABASE_URL: 'postgresql+psycopg://app@localhost/app' } } },
   },
   {
     option: 'rollbackTargetName',
     defaultName: 'migrate-rollback',
     executor: 'fastkit:migrate-rollback',
-    description: 'Undoes the last applied Alembic migration (alembic downgrade -1)',
+    description: 'Undoes the last applied Alembic migration (alembic downgrade -1). Never cached: it changes the database.',
     example: { options: { verbose: true } },
   },
   {
     option: 'statusTargetName',
     defaultName: 'migrate-status',
     executor: 'fastkit:migrate-status',
-    description: 'Shows the applied Alembic revision and the pending migrations (alembic current)',
+    description: 'Shows the applied Alembic revision and the pending migrations (alembic current). Never cached: it reads the database.',
     example: { options: { check: true } },
+  },
+  {
+    option: 'checkTargetName',
+    defaultName: 'migrate-check',
+    executor: 'fastkit:migrate-check',
+    description:
+      'Checks the Alembic revision history without a database: one head, no missing or duplicate revision, every file ' +
+      'compiles and follows file_template; warns about dropped tables and columns, lossy type changes, likely renames, ' +
+      'empty downgrades. Cached: the result depends only on the Alembic config, the revision files (read as text, not ' +
+      'run) and the files pinning Alembic (requirements*.txt, pyproject.toml, lock files).',
+    example: { options: { json: true } },
+    cached: (project) => ({ inputs: checkInputs(project) }),
+  },
+  {
+    option: 'sqlTargetName',
+    defaultName: 'migrate-sql',
+    executor: 'fastkit:migrate-sql',
+    description:
+      `Writes the upgrade SQL from base to head into ${SQL_OUTPUT} (alembic upgrade head --sql), without a database. ` +
+      'Cached, with that file as output: the result depends on the Alembic config, the Python files of the project ' +
+      '(env.py, the revisions, and the models and database.py they import), DATABASE_URL (its dialect, unless the ' +
+      'dialect option is set) and the files pinning Alembic and SQLAlchemy.',
+    example: { options: { dialect: 'postgresql' } },
+    cached: (project) => ({
+      inputs: sqlInputs(project),
+      outputs: ['{projectRoot}/{options.output}'],
+      options: { output: SQL_OUTPUT },
+    }),
   },
 ];
 
@@ -178,8 +235,10 @@ async function createAlembicProjects(
       if (!config) continue;
       const root = posix.dirname(file);
       const name = projectName(root, context.workspaceRoot);
-      const hash = hashOf(pluginFingerprint(), optionsKey, file, config.text, name, exec);
-      const targets = cache.get(hash, () => migrateTargets(normalized, { name, config: config.kind, exec }));
+      const pins = pythonPins(context.workspaceRoot, root);
+      const hash = hashOf(pluginFingerprint(), optionsKey, file, config.text, name, exec, pins.join('\n'));
+      const files: AlembicProjectFiles = { root, configFile: config.kind, configText: config.text, pins };
+      const targets = cache.get(hash, () => migrateTargets(normalized, { name, config: config.kind, exec, files }));
       results.push([file, { projects: { [root]: { root, name, targets } } }]);
     } catch (error) {
       errors.push([file, error instanceof Error ? error : new Error(String(error))]);
@@ -224,18 +283,25 @@ function readAlembicConfig(file: string, matched: ReadonlySet<string>, workspace
   }
 }
 
-/** The four targets of one project, as Nx shows them; none is cached, since each reads or changes a database. */
+/**
+ * The targets of one project, as Nx shows them: those that read or change a database are never
+ * cached; the offline ones are, on inputs computed from the project's files.
+ */
 function migrateTargets(
   options: NormalizedPluginOptions,
-  project: { name: string; config: AlembicConfig['kind']; exec: string },
+  project: { name: string; config: AlembicConfig['kind']; exec: string; files: AlembicProjectFiles },
 ): TargetsByName {
   const targets: TargetsByName = {};
   for (const target of MIGRATE_TARGETS) {
     const targetName = options[target.option];
+    const { options: cachedOptions, ...caching } = target.cached?.(project.files) ?? {};
+    const targetOptions = { ...(project.config === PYPROJECT ? { config: PYPROJECT } : {}), ...cachedOptions };
     targets[targetName] = {
       executor: target.executor,
-      cache: false,
-      ...(project.config === PYPROJECT ? { options: { config: PYPROJECT } } : {}),
+      cache: target.cached !== undefined,
+      ...caching,
+      ...(Object.keys(targetOptions).length ? { options: targetOptions } : {}),
+      ...(target.syncGenerators ? { syncGenerators: target.syncGenerators } : {}),
       metadata: {
         technologies: ['alembic'],
         description: target.description,
@@ -296,9 +362,12 @@ function hashOf(...parts: string[]): string {
 
 let fingerprint: string | undefined;
 
-/** This module's own code, hashed: a fastkit upgrade never serves targets an older version computed. */
+/**
+ * The code that computes the targets (this module and the inputs module), hashed: a fastkit
+ * upgrade never serves targets an older version computed.
+ */
 function pluginFingerprint(): string {
-  fingerprint ??= hashOf(readFileSync(__filename, 'utf8'));
+  fingerprint ??= hashOf(...[__filename, require.resolve('./offline-inputs')].map((file) => readFileSync(file, 'utf8')));
   return fingerprint;
 }
 

@@ -119,6 +119,8 @@ describe('nx g fastkit:… in a real Nx workspace', () => {
           runTargetName: 'migrate-run',
           rollbackTargetName: 'migrate-rollback',
           statusTargetName: 'migrate-status',
+          checkTargetName: 'migrate-check',
+          sqlTargetName: 'migrate-sql',
         },
       },
     ]);

@@ -9,7 +9,10 @@ import { dirname, join } from 'node:path';
 import { EXAMPLE, REPO, run, tempDir, VENV } from '../support/workspace';
 
 const NX = join(REPO, 'node_modules', '.bin', 'nx');
+/** The targets that read or change a database: never cached. */
 const TARGETS = ['migrate-make', 'migrate-run', 'migrate-rollback', 'migrate-status'];
+/** The offline targets: cached. */
+const OFFLINE = ['migrate-check', 'migrate-sql'];
 
 describe('fastkit/plugin under the real nx CLI', () => {
   const root = tempDir('fastkit-nx-');
@@ -66,10 +69,19 @@ describe('fastkit/plugin under the real nx CLI', () => {
     expect((JSON.parse(shown.stdout) as string[]).sort()).toEqual(['billing', 'ledger', 'orders']);
   });
 
-  test('a folder with only an alembic.ini gets the four targets, uncached and described', () => {
+  test('a folder with only an alembic.ini gets the six targets, described; only the offline ones cached', () => {
     const ledger = showProject('ledger');
     expect(ledger.root).toBe('services/ledger');
-    expect(Object.keys(ledger.targets).sort()).toEqual([...TARGETS].sort());
+    expect(Object.keys(ledger.targets).sort()).toEqual([...TARGETS, ...OFFLINE].sort());
+    for (const name of OFFLINE) {
+      expect(ledger.targets[name]).toMatchObject({
+        executor: `fastkit:${name}`,
+        cache: true,
+        inputs: expect.arrayContaining(['{projectRoot}/alembic.ini']),
+        metadata: { description: expect.stringMatching(/Alembic/), technologies: ['alembic'] },
+      });
+    }
+    expect(ledger.targets['migrate-sql'].outputs).toEqual(['{projectRoot}/{options.output}']);
     for (const name of TARGETS) {
       expect(ledger.targets[name]).toMatchObject({
         executor: `fastkit:${name}`,
@@ -90,14 +102,15 @@ describe('fastkit/plugin under the real nx CLI', () => {
       executor: 'fastkit:migrate-run',
       cache: false,
       options: { args: ['-x', 'tenant=acme'] },
-      metadata: { description: 'Applies every pending Alembic migration (alembic upgrade head)' },
+      metadata: { description: 'Applies every pending Alembic migration (alembic upgrade head). Never cached: it changes the database.' },
     });
     expect(billing.targets['migrate-make']).toMatchObject({ executor: 'fastkit:migrate-make', cache: false });
   });
 
   test('a pyproject.toml project runs its targets with config: "pyproject.toml"', () => {
     const orders = showProject('orders');
-    for (const name of TARGETS) expect(orders.targets[name].options).toEqual({ config: 'pyproject.toml' });
+    for (const name of [...TARGETS, 'migrate-check']) expect(orders.targets[name].options).toEqual({ config: 'pyproject.toml' });
+    expect(orders.targets['migrate-sql'].options).toEqual({ config: 'pyproject.toml', output: 'dist/migrations/upgrade.sql' });
   });
 
   test('an inferred target runs with no options: nx run ledger:migrate-status lists the pending migrations', () => {
@@ -132,6 +145,9 @@ describe('fastkit/plugin under the real nx CLI', () => {
     expect(api.root).toBe('examples/api');
     for (const name of TARGETS) {
       expect(api.targets[name]).toMatchObject({ executor: `fastkit:${name}`, cache: false, metadata: { technologies: ['alembic'] } });
+    }
+    for (const name of OFFLINE) {
+      expect(api.targets[name]).toMatchObject({ executor: `fastkit:${name}`, cache: true, metadata: { technologies: ['alembic'] } });
     }
   });
 });

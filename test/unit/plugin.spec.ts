@@ -23,7 +23,18 @@ afterEach(() => {
 
 const INI = '[alembic]\nscript_location = %(here)s/alembic\nprepend_sys_path = .\n';
 const TOOL_ALEMBIC = '[project]\nname = "orders"\n\n[tool.alembic]\nscript_location = "%(here)s/migrations"\n';
-const EXECUTORS = ['fastkit:migrate-make', 'fastkit:migrate-run', 'fastkit:migrate-rollback', 'fastkit:migrate-status'];
+const EXECUTORS = [
+  'fastkit:migrate-make',
+  'fastkit:migrate-run',
+  'fastkit:migrate-rollback',
+  'fastkit:migrate-status',
+  'fastkit:migrate-check',
+  'fastkit:migrate-sql',
+];
+const TARGETS = ['migrate-make', 'migrate-run', 'migrate-rollback', 'migrate-status', 'migrate-check', 'migrate-sql'];
+/** The targets that read or change a database, never cached. */
+const DATABASE_TARGETS = ['migrate-make', 'migrate-run', 'migrate-rollback', 'migrate-status'];
+const RUN_DESCRIPTION = 'Applies every pending Alembic migration (alembic upgrade head). Never cached: it changes the database.';
 
 const folders: string[] = [];
 afterAll(() => {
@@ -75,7 +86,7 @@ describe('fastkit/plugin createNodes on real folders', () => {
     expect(createNodes[0]).toBe('**/{alembic.ini,pyproject.toml}');
   });
 
-  test('every folder with an alembic.ini, or a pyproject.toml with [tool.alembic], becomes a project with the four targets', async () => {
+  test('every folder with an alembic.ini, or a pyproject.toml with [tool.alembic], becomes a project with the six targets', async () => {
     const root = workspace({
       'services/billing/alembic.ini': INI,
       'services/billing/tenants/acme/alembic.ini': INI,
@@ -88,11 +99,13 @@ describe('fastkit/plugin createNodes on real folders', () => {
     expect(Object.keys(found).sort()).toEqual(['services/billing', 'services/billing/tenants/acme', 'services/orders']);
     for (const [projectRoot, project] of Object.entries(found)) {
       expect(project.root).toBe(projectRoot);
-      expect(Object.keys(project.targets ?? {})).toEqual(['migrate-make', 'migrate-run', 'migrate-rollback', 'migrate-status']);
+      expect(Object.keys(project.targets ?? {})).toEqual(TARGETS);
       expect(Object.values(project.targets ?? {}).map((target) => target.executor)).toEqual(EXECUTORS);
-      for (const target of Object.values(project.targets ?? {})) {
-        expect(target.cache).toBe(false);
-        expect(target.metadata?.description).toMatch(/alembic (revision --autogenerate|upgrade head|downgrade -1|current)/);
+      for (const [name, target] of Object.entries(project.targets ?? {})) {
+        expect(target.cache).toBe(!DATABASE_TARGETS.includes(name));
+        expect(target.metadata?.description).toMatch(
+          /alembic (revision --autogenerate|upgrade head|downgrade -1|current)|revision history without a database/,
+        );
         expect(target.metadata?.technologies).toEqual(['alembic']);
       }
     }
@@ -138,11 +151,13 @@ describe('fastkit/plugin createNodes on real folders', () => {
   test('a pyproject.toml project passes config: "pyproject.toml"; an ini project needs no options', async () => {
     const root = workspace({ 'services/orders/pyproject.toml': TOOL_ALEMBIC, 'services/billing/alembic.ini': INI });
     const found = projects(await infer(root));
-    for (const target of Object.values(found['services/orders'].targets ?? {})) {
-      expect(target.options).toEqual({ config: 'pyproject.toml' });
+    for (const [name, target] of Object.entries(found['services/orders'].targets ?? {})) {
+      const sqlOutput = name === 'migrate-sql' ? { output: 'dist/migrations/upgrade.sql' } : {};
+      expect(target.options).toEqual({ config: 'pyproject.toml', ...sqlOutput });
     }
-    for (const target of Object.values(found['services/billing'].targets ?? {})) {
-      expect(target.options).toBeUndefined();
+    for (const [name, target] of Object.entries(found['services/billing'].targets ?? {})) {
+      if (name === 'migrate-sql') expect(target.options).toEqual({ output: 'dist/migrations/upgrade.sql' });
+      else expect(target.options).toBeUndefined();
     }
   });
 
@@ -153,26 +168,30 @@ describe('fastkit/plugin createNodes on real folders', () => {
     expect(projects(results)['services/api'].targets?.['migrate-run'].options).toBeUndefined();
   });
 
-  test('options rename the targets; the executors, descriptions and cache: false stay', async () => {
+  test('options rename the targets; the executors, descriptions and caching stay', async () => {
     const root = workspace({ 'services/billing/alembic.ini': INI });
     const options = {
       makeTargetName: 'db-revision',
       runTargetName: 'db-upgrade',
       rollbackTargetName: 'db-downgrade',
       statusTargetName: 'db-current',
+      checkTargetName: 'db-check',
+      sqlTargetName: 'db-sql',
     };
     const { targets } = projects(await infer(root, options))['services/billing'];
-    expect(Object.keys(targets ?? {})).toEqual(['db-revision', 'db-upgrade', 'db-downgrade', 'db-current']);
+    expect(Object.keys(targets ?? {})).toEqual(['db-revision', 'db-upgrade', 'db-downgrade', 'db-current', 'db-check', 'db-sql']);
+    expect(targets?.['db-check']).toMatchObject({ cache: true, inputs: expect.arrayContaining(['{projectRoot}/alembic.ini']) });
+    expect(targets?.['db-sql']).toMatchObject({ cache: true, outputs: ['{projectRoot}/{options.output}'] });
     expect(Object.values(targets ?? {}).map((target) => target.executor)).toEqual(EXECUTORS);
     expect(targets?.['db-upgrade']).toMatchObject({ cache: false, metadata: { description: expect.stringContaining('upgrade head') } });
     expect(targets?.['db-current'].metadata?.help?.command).toBe('npx nx run billing:db-current --help');
 
     const partly = projects(await infer(root, { statusTargetName: 'db-status' }))['services/billing'];
-    expect(Object.keys(partly.targets ?? {})).toEqual(['migrate-make', 'migrate-run', 'migrate-rollback', 'db-status']);
+    expect(Object.keys(partly.targets ?? {})).toEqual(['migrate-make', 'migrate-run', 'migrate-rollback', 'db-status', 'migrate-check', 'migrate-sql']);
   });
 
   test.each([
-    [{ makeTarget: 'x' }, 'fastkit/plugin: unknown option "makeTarget" in nx.json. Use one of makeTargetName, runTargetName, rollbackTargetName, statusTargetName.'],
+    [{ makeTarget: 'x' }, 'fastkit/plugin: unknown option "makeTarget" in nx.json. Use one of makeTargetName, runTargetName, rollbackTargetName, statusTargetName, checkTargetName, sqlTargetName.'],
     [{ runTargetName: 'migrate-make' }, 'fastkit/plugin: options makeTargetName and runTargetName both name the target "migrate-make". Give each target its own name in nx.json.'],
     [{ statusTargetName: '' }, 'fastkit/plugin: option statusTargetName must be a target name without spaces or colons, got "". Fix it in nx.json, or remove it to use "migrate-status".'],
     [{ runTargetName: 'api:run' }, 'fastkit/plugin: option runTargetName must be a target name without spaces or colons, got "api:run". Fix it in nx.json, or remove it to use "migrate-run".'],
@@ -210,7 +229,7 @@ describe('fastkit/plugin createNodes on real folders', () => {
     ]);
     const found = projects(partialResults);
     expect(Object.keys(found).sort()).toEqual(['services/billing', 'services/orders']);
-    expect(Object.keys(found['services/orders'].targets ?? {})).toHaveLength(4);
+    expect(Object.keys(found['services/orders'].targets ?? {})).toHaveLength(6);
   });
 
   test('where Nx has no AggregateCreateNodesError, the error still has its name and shape, which Nx matches by name', async () => {
@@ -280,7 +299,7 @@ describe('fastkit/plugin caches the computed targets', () => {
     expect(readFileSync(cache, 'utf8')).toBe(marked); // nothing changed, nothing written
 
     appendFileSync(join(root, 'services', 'billing', 'alembic.ini'), '\n[post_write_hooks]\n');
-    expect(await descriptionOf(root)).toBe('Applies every pending Alembic migration (alembic upgrade head)');
+    expect(await descriptionOf(root)).toBe(RUN_DESCRIPTION);
     const entries = JSON.parse(readFileSync(cache, 'utf8'));
     expect(Object.keys(entries)).toHaveLength(1); // the stale entry is dropped
     expect(JSON.stringify(entries)).not.toContain('read from the cache');
@@ -290,7 +309,7 @@ describe('fastkit/plugin caches the computed targets', () => {
     const root = workspace({ 'services/billing/alembic.ini': INI });
     await infer(root);
     markCachedTargets(cacheFiles(root)[0]);
-    expect(await descriptionOf(root, { runTargetName: 'db-upgrade' })).toBe('Applies every pending Alembic migration (alembic upgrade head)');
+    expect(await descriptionOf(root, { runTargetName: 'db-upgrade' })).toBe(RUN_DESCRIPTION);
     expect(cacheFiles(root)).toHaveLength(2);
   });
 
@@ -302,6 +321,95 @@ describe('fastkit/plugin caches the computed targets', () => {
     markCachedTargets(cache);
     expect(await descriptionOf(root)).toBe('read from the cache');
     process.env.NX_CACHE_PROJECT_GRAPH = 'false';
-    expect(await descriptionOf(root)).toBe('Applies every pending Alembic migration (alembic upgrade head)');
+    expect(await descriptionOf(root)).toBe(RUN_DESCRIPTION);
+  });
+});
+
+describe('the offline targets are cached on exactly what their result depends on', () => {
+  const targetsOf = async (root: string, project: string) => projects(await infer(root))[project].targets ?? {};
+
+  test('migrate-check: the ini, the versions folder and the Python pins; migrate-sql: the project Python, DATABASE_URL, an output', async () => {
+    const root = workspace({
+      'uv.lock': '',
+      'services/billing/alembic.ini': INI,
+      'services/billing/requirements.txt': 'alembic==1.20.0\n',
+      'services/billing/requirements-dev.txt': 'pytest\n',
+      'services/billing/README.md': 'not a pin\n',
+    });
+    const targets = await targetsOf(root, 'services/billing');
+    expect(targets['migrate-check']).toMatchObject({
+      cache: true,
+      inputs: [
+        '{projectRoot}/alembic.ini',
+        '{projectRoot}/alembic/versions/**/*.py',
+        '{projectRoot}/requirements-dev.txt',
+        '{projectRoot}/requirements.txt',
+        '{workspaceRoot}/uv.lock',
+      ],
+    });
+    expect(targets['migrate-check'].outputs).toBeUndefined();
+    expect(targets['migrate-sql']).toMatchObject({
+      cache: true,
+      inputs: [
+        '{projectRoot}/alembic.ini',
+        '{projectRoot}/**/*.py',
+        '{projectRoot}/requirements-dev.txt',
+        '{projectRoot}/requirements.txt',
+        '{workspaceRoot}/uv.lock',
+        { env: 'DATABASE_URL' },
+      ],
+      outputs: ['{projectRoot}/{options.output}'],
+      options: { output: 'dist/migrations/upgrade.sql' },
+    });
+    for (const name of DATABASE_TARGETS) {
+      expect(targets[name].cache).toBe(false);
+      expect(targets[name].inputs).toBeUndefined();
+      expect(targets[name].outputs).toBeUndefined();
+    }
+    expect(JSON.stringify(targets)).not.toContain(root); // no absolute path: a shared cache stays valid
+  });
+
+  test('version_locations and prepend_sys_path outside the project become workspace inputs; what cannot be mapped falls back to all project Python', async () => {
+    const root = workspace({
+      'services/billing/alembic.ini':
+        '[alembic]\nscript_location = migrations\nversion_locations = %(here)s/migrations/versions\n    ../../shared/versions\nprepend_sys_path = . ../../libs/models\n',
+      'services/odd/alembic.ini': '[alembic]\nscript_location = myapp:migrations\n',
+      'services/orders/pyproject.toml': '[tool.alembic]\nscript_location = "%(here)s/migrations"\nversion_locations = [\n  "%(here)s/migrations/versions",\n]\n',
+    });
+    const found = projects(await infer(root));
+    expect(found['services/billing'].targets?.['migrate-check'].inputs).toEqual([
+      '{projectRoot}/alembic.ini',
+      '{projectRoot}/migrations/versions/**/*.py',
+      '{workspaceRoot}/shared/versions/**/*.py',
+    ]);
+    expect(found['services/billing'].targets?.['migrate-sql'].inputs).toEqual([
+      '{projectRoot}/alembic.ini',
+      '{projectRoot}/**/*.py',
+      '{workspaceRoot}/shared/versions/**/*.py',
+      '{workspaceRoot}/libs/models/**/*.py',
+      { env: 'DATABASE_URL' },
+    ]);
+    expect(found['services/odd'].targets?.['migrate-check'].inputs).toEqual(['{projectRoot}/alembic.ini', '{projectRoot}/**/*.py']);
+    expect(found['services/orders'].targets?.['migrate-check'].inputs).toEqual([
+      '{projectRoot}/pyproject.toml',
+      '{projectRoot}/migrations/versions/**/*.py',
+    ]);
+  });
+
+  test('a pin file added later changes the inputs (the targets are computed again)', async () => {
+    const root = workspace({ 'services/billing/alembic.ini': INI });
+    expect((await targetsOf(root, 'services/billing'))['migrate-check'].inputs).toEqual([
+      '{projectRoot}/alembic.ini',
+      '{projectRoot}/alembic/versions/**/*.py',
+    ]);
+    writeFileSync(join(root, 'services', 'billing', 'poetry.lock'), '');
+    expect((await targetsOf(root, 'services/billing'))['migrate-check'].inputs).toContain('{projectRoot}/poetry.lock');
+  });
+
+  test('migrate-make runs the sync-models sync generator first; no other target has one', async () => {
+    const root = workspace({ 'services/billing/alembic.ini': INI });
+    const targets = await targetsOf(root, 'services/billing');
+    expect(targets['migrate-make'].syncGenerators).toEqual(['fastkit:sync-models']);
+    for (const name of TARGETS.filter((target) => target !== 'migrate-make')) expect(targets[name].syncGenerators).toBeUndefined();
   });
 });

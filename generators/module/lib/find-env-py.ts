@@ -7,7 +7,7 @@ import type { ProjectInfo } from '../../../src/nx-generator';
  * as script_location, else in alembic/.
  */
 export function findEnvPy(tree: Tree, project: ProjectInfo): string {
-  const envPy = joinPathFragments(project.root, scriptLocation(tree, project.root) ?? 'alembic', 'env.py');
+  const envPy = envPyPath(tree, project.root);
   if (!tree.exists(envPy)) {
     throw new UsageError(
       `${envPy} not found, so there is no env.py to register the model in`,
@@ -15,6 +15,11 @@ export function findEnvPy(tree: Tree, project: ProjectInfo): string {
     );
   }
   return envPy;
+}
+
+/** Where the env.py of the project in `root` is (whether or not it exists). */
+export function envPyPath(tree: Tree, root: string): string {
+  return joinPathFragments(root, scriptLocation(tree, root) ?? 'alembic', 'env.py');
 }
 
 /** script_location relative to the project folder, where it is a plain folder there. */

@@ -13,6 +13,8 @@ const ENTRY = {
     runTargetName: 'migrate-run',
     rollbackTargetName: 'migrate-rollback',
     statusTargetName: 'migrate-status',
+    checkTargetName: 'migrate-check',
+    sqlTargetName: 'migrate-sql',
   },
 };
 
@@ -22,7 +24,7 @@ describe('init (nx add fastkit)', () => {
   beforeEach(() => jest.spyOn(logger, 'info').mockImplementation(() => undefined));
   afterEach(() => jest.restoreAllMocks());
 
-  test('registers fastkit/plugin in nx.json with the four target names, keeping the other plugins', async () => {
+  test('registers fastkit/plugin in nx.json with the six target names, keeping the other plugins', async () => {
     const tree = workspace();
     updateNxJson(tree, { ...readNxJson(tree), plugins: ['@nx/js/typescript'] });
     await init(tree, {});
@@ -69,8 +71,8 @@ describe('init (nx add fastkit)', () => {
 describe('generators.json', () => {
   const collection = JSON.parse(readFileSync(join(REPO, 'generators.json'), 'utf8')).generators;
 
-  test('lists init (alias ng-add, which nx add runs), alembic-setup and module, each built and with its schema', () => {
-    expect(Object.keys(collection).sort()).toEqual(['alembic-setup', 'init', 'module']);
+  test('lists init (alias ng-add, which nx add runs), alembic-setup, module and sync-models, each built and with its schema', () => {
+    expect(Object.keys(collection).sort()).toEqual(['alembic-setup', 'init', 'module', 'sync-models']);
     expect(collection.init.aliases).toEqual(['ng-add']);
     for (const [name, entry] of Object.entries<{ factory: string; schema: string }>(collection)) {
       expect(entry.factory).toBe(`./dist/generators/${name}/generator`);

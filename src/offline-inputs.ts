@@ -1,0 +1,166 @@
+/**
+ * What the results of the offline targets depend on, as Nx `inputs`: tokens (`{projectRoot}`,
+ * `{workspaceRoot}`) and relative globs only, never an absolute path, so a hash computed on one
+ * machine is valid on every other (a shared or remote cache). Worked out from files alone, for
+ * the plugin: no process is started.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { join, posix } from 'node:path';
+
+type Input = string | { env: string };
+
+export interface AlembicProjectFiles {
+  /** The project folder, relative to the workspace root (`.` for the root). */
+  root: string;
+  /** `alembic.ini` or `pyproject.toml`. */
+  configFile: string;
+  configText: string;
+  /** The Python pin files found for the project: see {@link pythonPins}. */
+  pins: string[];
+}
+
+/**
+ * migrate-check reads the config (script_location, version_locations, file_template) and the
+ * revision files as text; it imports nothing and does not run env.py. Alembic's version (the
+ * pins) decides how the config is read.
+ */
+export function checkInputs(project: AlembicProjectFiles): Input[] {
+  const versions = versionFolders(project);
+  return unique([
+    `{projectRoot}/${project.configFile}`,
+    ...(versions ? versions.map((folder) => `${folder}/**/*.py`) : ['{projectRoot}/**/*.py']),
+    ...project.pins,
+  ]);
+}
+
+/**
+ * migrate-sql runs env.py in offline mode and every revision file: env.py imports the models and
+ * database.py, and revisions may import project modules too, so every Python file of the project
+ * counts (and those of folders prepend_sys_path adds). DATABASE_URL gives the dialect when the
+ * target sets no `dialect`. Alembic's and SQLAlchemy's versions (the pins) shape the SQL.
+ */
+export function sqlInputs(project: AlembicProjectFiles): Input[] {
+  const outside = [...(versionFolders(project) ?? []), ...importedFolders(project)].filter(
+    (folder) => !folder.startsWith('{projectRoot}'),
+  );
+  return unique([
+    `{projectRoot}/${project.configFile}`,
+    '{projectRoot}/**/*.py',
+    ...outside.map((folder) => `${folder}/**/*.py`),
+    ...project.pins,
+    { env: 'DATABASE_URL' },
+  ]);
+}
+
+const PROJECT_PINS = /^(requirements.*\.txt|pyproject\.toml|uv\.lock|poetry\.lock|Pipfile\.lock)$/;
+const ABOVE_PINS = ['uv.lock', 'poetry.lock', 'Pipfile.lock'];
+
+/**
+ * The files that pin the project's Alembic and SQLAlchemy: its requirements*.txt, pyproject.toml
+ * and lock files, and the lock files of the folders above it up to the workspace root (where
+ * uv and poetry workspaces keep theirs). The installed venv itself cannot be hashed; these are
+ * what decide what gets installed.
+ */
+export function pythonPins(workspaceRoot: string, root: string): string[] {
+  const pins: string[] = [];
+  let names: string[] = [];
+  try {
+    names = readdirSync(join(workspaceRoot, root));
+  } catch {
+    // an unreadable folder has no pins to find
+  }
+  for (const name of names.filter((candidate) => PROJECT_PINS.test(candidate)).sort()) pins.push(`{projectRoot}/${name}`);
+  const parts = root === '.' ? [] : root.split('/');
+  for (let depth = parts.length - 1; depth >= 0; depth--) {
+    const folder = parts.slice(0, depth).join('/');
+    for (const name of ABOVE_PINS) {
+      if (existsSync(join(workspaceRoot, folder, name))) pins.push(`{workspaceRoot}/${folder ? `${folder}/` : ''}${name}`);
+    }
+  }
+  return pins;
+}
+
+/**
+ * The folders Alembic reads revisions from, as input tokens: version_locations, else
+ * `<script_location>/versions`. Undefined when a location cannot be mapped into the workspace
+ * (an absolute path, a package resource, another interpolation), so the caller falls back.
+ */
+export function versionFolders(project: AlembicProjectFiles): string[] | undefined {
+  const settings = alembicSettings(project.configText, project.configFile);
+  const locations = settings.version_locations
+    ? splitPaths(settings.version_locations)
+    : [posix.join(settings.script_location ?? 'alembic', 'versions')];
+  const folders = locations.map((location) => workspaceFolder(project.root, location));
+  return folders.every((folder): folder is string => folder !== undefined) ? folders : undefined;
+}
+
+/** The folders prepend_sys_path puts on sys.path besides the project itself. */
+function importedFolders(project: AlembicProjectFiles): string[] {
+  const value = alembicSettings(project.configText, project.configFile).prepend_sys_path;
+  if (!value) return [];
+  return splitPaths(value)
+    .map((location) => workspaceFolder(project.root, location))
+    .filter((folder): folder is string => folder !== undefined && folder !== '{projectRoot}');
+}
+
+/** A location from the config, relative to the project (`%(here)s/x` or `x`), as an input token. */
+function workspaceFolder(root: string, location: string): string | undefined {
+  const relative = location.replace(/^%\(here\)s(?=[\\/]|$)/, '.').replace(/\\/g, '/');
+  if (relative.includes('%(') || relative.includes(':') || relative.startsWith('/')) return undefined;
+  const inProject = posix.normalize(relative).replace(/\/+$/, '');
+  if (inProject === '.') return '{projectRoot}';
+  if (!inProject.startsWith('..')) return `{projectRoot}/${inProject}`;
+  const inWorkspace = posix.normalize(posix.join(root, inProject));
+  if (inWorkspace === '..' || inWorkspace.startsWith('../')) return undefined;
+  return inWorkspace === '.' ? '{workspaceRoot}' : `{workspaceRoot}/${inWorkspace}`;
+}
+
+function splitPaths(value: string): string[] {
+  return value.split(/[\s,;]+/).filter(Boolean);
+}
+
+type Settings = Partial<Record<'script_location' | 'version_locations' | 'prepend_sys_path', string>>;
+
+/** The few settings of the [alembic] section (or [tool.alembic] table) the inputs depend on. */
+function alembicSettings(text: string, configFile: string): Settings {
+  const section = configFile === 'pyproject.toml' ? 'tool.alembic' : 'alembic';
+  const settings: Settings = {};
+  let inSection = false;
+  let lastKey: keyof Settings | undefined;
+  for (const line of text.split(/\r?\n/)) {
+    const header = /^\s*\[([^\]]+)\]\s*$/.exec(line);
+    if (header) {
+      inSection = header[1].trim() === section;
+      lastKey = undefined;
+      continue;
+    }
+    if (!inSection || /^\s*[#;]/.test(line)) continue;
+    const setting = /^(script_location|version_locations|prepend_sys_path)\s*[=:]\s*(.*)$/.exec(line);
+    if (setting) {
+      lastKey = setting[1] as keyof Settings;
+      settings[lastKey] = unquoted(setting[2]);
+    } else if (lastKey && /^\s+\S/.test(line)) {
+      settings[lastKey] = `${settings[lastKey]} ${unquoted(line.trim())}`.trim(); // an ini continuation line
+    } else {
+      lastKey = undefined;
+    }
+  }
+  return settings;
+}
+
+/** TOML strings and arrays of strings, as the plain space-separated value an ini would hold. */
+function unquoted(value: string): string {
+  const strings = value.match(/"([^"]*)"|'([^']*)'/g);
+  if (!strings) return value.replace(/^[\s[\]]+$/, '').trim(); // a TOML array's own bracket line
+  return strings.map((quoted) => quoted.slice(1, -1)).join(' ');
+}
+
+function unique(inputs: Input[]): Input[] {
+  const seen = new Set<string>();
+  return inputs.filter((input) => {
+    const key = JSON.stringify(input);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}

@@ -1,0 +1,106 @@
+import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { callAlembic } from './alembic';
+import { FastkitError, UsageError } from './errors';
+import { displayPath } from './find-config';
+import { withProject, type RevisionInfo } from './migrate';
+import type { MigrateOptions } from './options';
+
+export interface SqlOptions extends MigrateOptions {
+  /**
+   * The file to write, relative to `root`.
+   * @default "dist/migrations/upgrade.sql" in the project (the config's folder)
+   */
+  output?: string;
+  /**
+   * The SQLAlchemy dialect to render for: `postgresql`, `mysql`, `mariadb`, `sqlite`, `mssql`,
+   * `oracle`, optionally with a driver (`postgresql+psycopg`). env.py gets a URL of that dialect
+   * without a host (`DATABASE_URL=postgresql://`), so no server is needed.
+   * @default the dialect of the URL env.py uses (DATABASE_URL in fastkit's env.py)
+   */
+  dialect?: string;
+  /**
+   * Render from this revision (already applied) to head, instead of from base.
+   * @default base
+   */
+  from?: string;
+}
+
+export interface SqlResult {
+  /** The SQL file written. */
+  path: string;
+  /** The dialect the SQL is for, e.g. `postgresql`. */
+  dialect: string;
+  /** The migrations it holds, in order. */
+  migrations: Array<Pick<RevisionInfo, 'revision' | 'message'>>;
+}
+
+export const DEFAULT_SQL_OUTPUT = join('dist', 'migrations', 'upgrade.sql');
+
+/**
+ * `alembic upgrade [FROM:]head --sql`: the upgrade SQL rendered by env.py's offline mode into a
+ * file, for reviewers and DBAs; no database is contacted. The file is replaced whole or not at
+ * all (written beside it, then renamed).
+ */
+export async function sql(options: SqlOptions): Promise<SqlResult> {
+  const dialect = checkDialect(options.dialect);
+  const from = checkFrom(options.from);
+  const url = dialect ? `${dialect}://` : undefined;
+  const env = url ? { ...options.env, DATABASE_URL: url } : options.env;
+  return withProject({ ...options, env }, async (project) => {
+    const output = options.output
+      ? resolve(options.root ?? process.cwd(), options.output)
+      : join(dirname(project.config), DEFAULT_SQL_OUTPUT);
+    const temporary = join(dirname(output), `.${basename(output)}.${process.pid}.tmp`);
+    try {
+      writable(output, () => mkdirSync(dirname(output), { recursive: true }));
+      const facts = await callAlembic<{ dialect: string; applied: RevisionInfo[]; heads: string[]; start: string | null }>(
+        project,
+        'sql',
+        { request: { output: temporary, url, dialect, from } },
+      );
+      writable(output, () => renameSync(temporary, output));
+      const migrations = facts.applied.map(({ revision, message }) => ({ revision, message }));
+      project.output.out(`Wrote ${displayPath(output)} (${describe(facts.dialect, facts.start, facts.heads, migrations.length)})`);
+      return { path: output, dialect: facts.dialect, migrations };
+    } finally {
+      rmSync(temporary, { force: true });
+    }
+  });
+}
+
+function describe(dialect: string, start: string | null, heads: string[], count: number): string {
+  if (count === 0) return `${dialect}, no migrations to apply`;
+  return `${dialect}, ${start ?? 'base'} -> ${heads.join(', ')}, ${count} ${count === 1 ? 'migration' : 'migrations'}`;
+}
+
+function checkDialect(dialect: string | undefined): string | undefined {
+  if (dialect === undefined || dialect === '') return undefined;
+  if (!/^[A-Za-z][A-Za-z0-9_]*(\+[A-Za-z0-9_]+)?$/.test(dialect)) {
+    throw new UsageError(
+      /[:@/]/.test(dialect) ? 'The dialect option holds a URL, not a dialect name' : `"${dialect}" is not a dialect name`,
+      'Give a SQLAlchemy dialect such as postgresql, mysql, mariadb or sqlite (optionally with a driver: postgresql+psycopg).',
+    );
+  }
+  return dialect;
+}
+
+function checkFrom(from: string | undefined): string | undefined {
+  if (from === undefined) return undefined;
+  if (!/^[\w.@+-]+$/.test(from)) {
+    throw new UsageError(`"${from}" is not a revision`, 'Give a revision id (or a unique prefix of one), e.g. --from a719d4f7b98f.');
+  }
+  return from;
+}
+
+function writable(output: string, write: () => void): void {
+  try {
+    write();
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new FastkitError(`Cannot write ${displayPath(output)} (${reason})`, {
+      code: 'output',
+      hint: 'Choose another output file, or make its folder writable.',
+    });
+  }
+}
