@@ -23,7 +23,7 @@ export interface QuickStatus {
 export async function quickStatus(project: Project): Promise<QuickStatus | undefined> {
   const answer = await tryQuickStatus(project);
   if (project.verbose) {
-    project.output.err(typeof answer === 'string' ? `fastkit: asking Alembic (${answer})` : 'fastkit: answered without Python (fast path)');
+    project.output.err(typeof answer === 'string' ? `fast path: asking Alembic (${answer})` : 'fast path: answered without Python');
   }
   return typeof answer === 'string' ? undefined : answer;
 }

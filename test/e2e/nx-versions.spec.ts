@@ -19,7 +19,10 @@ import { createPostgresDatabase, psql, PYTHON, removeTempDirs, revisionFiles, ru
  */
 const NX_VERSIONS = ['22.7.12', '23.3.2', '24.0.6'];
 
-const TARGETS = ['migrate-make', 'migrate-rollback', 'migrate-run', 'migrate-status'];
+/** The targets that touch a database: never cached. */
+const DATABASE_TARGETS = ['migrate-make', 'migrate-rollback', 'migrate-run', 'migrate-status'];
+/** The offline ones (issue 5): cached. */
+const OFFLINE_TARGETS = ['migrate-check', 'migrate-sql'];
 
 const workspaces = new Map<string, NxWorkspace>();
 
@@ -78,6 +81,8 @@ describe.each(NX_VERSIONS)('a new user on Nx %s', (nxVersion) => {
           runTargetName: 'migrate-run',
           rollbackTargetName: 'migrate-rollback',
           statusTargetName: 'migrate-status',
+          checkTargetName: 'migrate-check',
+          sqlTargetName: 'migrate-sql',
         },
       },
     ]);
@@ -128,16 +133,16 @@ describe.each(NX_VERSIONS)('a new user on Nx %s', (nxVersion) => {
     );
   });
 
-  test('nx show project api --json lists the four inferred targets, none cached', () => {
+  test('nx show project api --json lists the four migrate targets, none cached, and the two offline ones, cached', () => {
     const shown = ws.nx(['show', 'project', 'api', '--json']);
     expect(shown.stderr).toBe('');
     expect(shown.code).toBe(0);
     const { targets } = JSON.parse(shown.stdout) as { targets: Record<string, Record<string, unknown>> };
-    expect(Object.keys(targets).sort()).toEqual(TARGETS);
-    for (const name of TARGETS) {
+    expect(Object.keys(targets).sort()).toEqual([...DATABASE_TARGETS, ...OFFLINE_TARGETS].sort());
+    for (const name of [...DATABASE_TARGETS, ...OFFLINE_TARGETS]) {
       expect(targets[name]).toMatchObject({
         executor: `fastkit:${name}`,
-        cache: false,
+        cache: OFFLINE_TARGETS.includes(name),
         metadata: { description: expect.stringContaining('Alembic') },
       });
     }

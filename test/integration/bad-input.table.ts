@@ -167,7 +167,7 @@ const CONNECT_REFUSED =
   'Cannot connect to the database at postgresql+psycopg://app:***@127.0.0.1:1/app: the server is not reachable (Connection refused). ' +
   'Start the database server or fix the host and port in DATABASE_URL.';
 const MESSAGE_REQUIRED = 'A message is required. Describe the change with -m, e.g. -m "create_invoices".';
-const SUBCOMMANDS = 'Use one of: migrate make, migrate run, migrate rollback, migrate status.';
+const SUBCOMMANDS = 'Use one of: migrate make, migrate run, migrate rollback, migrate status, migrate check, migrate sql.';
 const MERGE = 'Merge them into one with `{python} -m alembic merge heads -m "merge heads"`, then `fastkit migrate run`.';
 
 export const BAD_INPUTS: BadInput[] = [

@@ -205,7 +205,7 @@ describe.each(engines)('the fast path agrees with Alembic on $name', (engine) =>
       const fast = cli('status', '--json', '--verbose');
       expect(slow.code).toBe(0);
       expect(JSON.parse(fast.stdout)).toEqual(JSON.parse(slow.stdout));
-      expect(fast.stderr).toContain('answered without Python');
+      expect(fast.stderr).toContain('fast path: answered without Python');
     }
     db.drop();
   });
