@@ -8,5 +8,5 @@ module.exports = {
   maxWorkers: 2,
   reporters: ['default', '<rootDir>/test/summary-reporter.js'],
   globalSetup: '<rootDir>/test/global-setup.js',
-  setupFilesAfterEnv: ['<rootDir>/test/support/no-leaks.ts'],
+  setupFilesAfterEnv: ['<rootDir>/test/support/no-leaks.ts', '<rootDir>/test/support/cleanup.ts'],
 };
