@@ -703,6 +703,14 @@ export const BAD_INPUTS: BadInput[] = [
   },
   {
     area: 'Nx targets',
+    mistake: 'migrate-make without a message',
+    door: 'nx',
+    args: ['run', 'api:migrate-make'],
+    exit: 1,
+    says: MESSAGE_REQUIRED,
+  },
+  {
+    area: 'Nx targets',
     mistake: 'migrate-make with an empty message',
     door: 'nx',
     args: ['run', 'api:migrate-make', '-m', ''],
