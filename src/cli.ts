@@ -63,6 +63,17 @@ const OPTIONS = {
 } satisfies ParseArgsConfig['options'];
 
 const ACTIONS = ['make', 'run', 'rollback', 'status', 'check', 'sql'] as const;
+type Action = (typeof ACTIONS)[number];
+
+/** The options each subcommand takes beyond the common ones; any other is a usage error. */
+const ACTION_OPTIONS: Record<Action, Array<keyof typeof OPTIONS>> = {
+  make: ['message', 'no-autogenerate'],
+  run: ['no-fast'],
+  rollback: [],
+  status: ['check', 'json', 'no-fast'],
+  check: ['json'],
+  sql: ['output', 'dialect', 'from'],
+};
 
 /** Runs the CLI with these arguments and returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -98,6 +109,8 @@ export async function main(argv: string[]): Promise<number> {
   if (rest.length > 0) {
     return fail(new UsageError(`Unexpected argument \`${rest[0]}\``, 'Quote a message with spaces: -m "add status".'));
   }
+  const misplaced = misplacedOption(action as Action, Object.keys(values) as Array<keyof typeof OPTIONS>);
+  if (misplaced) return fail(misplaced);
 
   const common: MigrateOptions = {
     config: values.config,
@@ -119,6 +132,14 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     return fail(error, values.verbose);
   }
+}
+
+function misplacedOption(action: Action, given: Array<keyof typeof OPTIONS>): UsageError | undefined {
+  const specific = new Set(Object.values(ACTION_OPTIONS).flat());
+  const option = given.find((name) => specific.has(name) && !ACTION_OPTIONS[action].includes(name));
+  if (!option) return undefined;
+  const owners = ACTIONS.filter((name) => ACTION_OPTIONS[name].includes(option)).map((name) => `migrate ${name}`);
+  return new UsageError(`--${option} does not apply to \`migrate ${action}\``, `It is an option of ${owners.join(' and ')}.`);
 }
 
 function fail(error: unknown, verbose = false): number {

@@ -200,6 +200,14 @@ export const BAD_INPUTS: BadInput[] = [
   },
   {
     area: 'Using the CLI',
+    mistake: "An option of another subcommand",
+    door: 'fastkit',
+    args: ['migrate', 'status', '-m', 'add status'],
+    exit: 2,
+    says: '--message does not apply to `migrate status`. It is an option of migrate make.',
+  },
+  {
+    area: 'Using the CLI',
     mistake: '-x without its KEY=VALUE',
     door: 'fastkit',
     args: ['migrate', 'run', '-x'],
