@@ -61,7 +61,7 @@ const ABOVE_PINS = ['uv.lock', 'poetry.lock', 'Pipfile.lock'];
  * uv and poetry workspaces keep theirs). The installed venv itself cannot be hashed; these are
  * what decide what gets installed.
  */
-export function pythonPins(workspaceRoot: string, root: string): string[] {
+export function pythonPins(workspaceRoot: string, root: string, aboveCache = new Map<string, string[]>()): string[] {
   const pins: string[] = [];
   let names: string[] = [];
   try {
@@ -72,12 +72,21 @@ export function pythonPins(workspaceRoot: string, root: string): string[] {
   for (const name of names.filter((candidate) => PROJECT_PINS.test(candidate)).sort()) pins.push(`{projectRoot}/${name}`);
   const parts = root === '.' ? [] : root.split('/');
   for (let depth = parts.length - 1; depth >= 0; depth--) {
-    const folder = parts.slice(0, depth).join('/');
-    for (const name of ABOVE_PINS) {
-      if (existsSync(join(workspaceRoot, folder, name))) pins.push(`{workspaceRoot}/${folder ? `${folder}/` : ''}${name}`);
-    }
+    pins.push(...pinsIn(workspaceRoot, parts.slice(0, depth).join('/'), aboveCache));
   }
   return pins;
+}
+
+/** The lock files in one folder above projects; many projects share these folders, so each is looked at once. */
+function pinsIn(workspaceRoot: string, folder: string, cache: Map<string, string[]>): string[] {
+  let found = cache.get(folder);
+  if (!found) {
+    found = ABOVE_PINS.filter((name) => existsSync(join(workspaceRoot, folder, name))).map(
+      (name) => `{workspaceRoot}/${folder ? `${folder}/` : ''}${name}`,
+    );
+    cache.set(folder, found);
+  }
+  return found;
 }
 
 /**

@@ -90,7 +90,7 @@ interface MigrateTarget {
   /** How to set its options, shown by `nx show project --web` beside the `--help` command. */
   example: { options?: Record<string, unknown>; args?: string[] };
   /** Only for targets whose result depends on files alone: how Nx caches it. Without it, never cached. */
-  cached?: (project: AlembicProjectFiles) => Pick<TargetConfiguration, 'inputs' | 'outputs' | 'options'>;
+  cached?: (inputs: OfflineInputs) => Pick<TargetConfiguration, 'inputs' | 'outputs' | 'options'>;
   /** Sync generators Nx runs before the target (`nx sync` runs them too, `nx sync:check` verifies them). */
   syncGenerators?: string[];
 }
@@ -107,9 +107,7 @@ const MIGRATE_TARGETS: readonly MigrateTarget[] = [
     option: 'makeTargetName',
     defaultName: 'migrate-make',
     executor: 'fastkit:migrate-make',
-    description:
-      'Writes a new Alembic revision from the model changes (alembic revision --autogenerate -m MESSAGE). ' +
-      'fastkit:sync-models runs first, so env.py imports every modules/*/models.py. Never cached: it reads the database.',
+    description: 'Writes an Alembic revision from the model changes (alembic revision --autogenerate). Never cached.',
     example: { args: ['-m', 'create_invoices'] },
     syncGenerators: [SYNC_MODELS_GENERATOR],
   },
@@ -117,47 +115,39 @@ const MIGRATE_TARGETS: readonly MigrateTarget[] = [
     option: 'runTargetName',
     defaultName: 'migrate-run',
     executor: 'fastkit:migrate-run',
-    description: 'Applies every pending Alembic migration (alembic upgrade head). Never cached: it changes the database.',
+    description: 'Applies every pending Alembic migration (alembic upgrade head). Never cached.',
     example: { options: { env: { DATABASE_URL: 'postgresql+psycopg://app@localhost/app' } } },
   },
   {
     option: 'rollbackTargetName',
     defaultName: 'migrate-rollback',
     executor: 'fastkit:migrate-rollback',
-    description: 'Undoes the last applied Alembic migration (alembic downgrade -1). Never cached: it changes the database.',
+    description: 'Undoes the last applied Alembic migration (alembic downgrade -1). Never cached.',
     example: { options: { verbose: true } },
   },
   {
     option: 'statusTargetName',
     defaultName: 'migrate-status',
     executor: 'fastkit:migrate-status',
-    description: 'Shows the applied Alembic revision and the pending migrations (alembic current). Never cached: it reads the database.',
+    description: 'Shows the applied Alembic revision and what is pending (alembic current). Never cached.',
     example: { options: { check: true } },
   },
   {
     option: 'checkTargetName',
     defaultName: 'migrate-check',
     executor: 'fastkit:migrate-check',
-    description:
-      'Checks the Alembic revision history without a database: one head, no missing or duplicate revision, every file ' +
-      'compiles and follows file_template; warns about dropped tables and columns, lossy type changes, likely renames, ' +
-      'empty downgrades. Cached: the result depends only on the Alembic config, the revision files (read as text, not ' +
-      'run) and the files pinning Alembic (requirements*.txt, pyproject.toml, lock files).',
+    description: 'Checks the Alembic revision history without a database. Cached on the config and revision files.',
     example: { options: { json: true } },
-    cached: (project) => ({ inputs: checkInputs(project) }),
+    cached: (inputs) => ({ inputs: inputs.check }),
   },
   {
     option: 'sqlTargetName',
     defaultName: 'migrate-sql',
     executor: 'fastkit:migrate-sql',
-    description:
-      `Writes the upgrade SQL from base to head into ${SQL_OUTPUT} (alembic upgrade head --sql), without a database. ` +
-      'Cached, with that file as output: the result depends on the Alembic config, the Python files of the project ' +
-      '(env.py, the revisions, and the models and database.py they import), DATABASE_URL (its dialect, unless the ' +
-      'dialect option is set) and the files pinning Alembic and SQLAlchemy.',
+    description: `Writes the Alembic upgrade SQL into ${SQL_OUTPUT} (alembic upgrade head --sql), without a database. Cached.`,
     example: { options: { dialect: 'postgresql' } },
-    cached: (project) => ({
-      inputs: sqlInputs(project),
+    cached: (inputs) => ({
+      inputs: inputs.sql,
       outputs: ['{projectRoot}/{options.output}'],
       options: { output: SQL_OUTPUT },
     }),
@@ -221,10 +211,11 @@ async function createAlembicProjects(
 ): Promise<CreateNodesResults> {
   const normalized = normalizeOptions(options);
   const optionsKey = JSON.stringify(normalized);
-  const cache = new TargetsCache<TargetsByName>(
+  const cache = new TargetsCache<OfflineInputs>(
     join(workspaceDataDirectory(context.workspaceRoot), `fastkit-${hashOf(optionsKey)}.hash`),
   );
   const exec = packageManagerExec(context);
+  const pinsAbove = new Map<string, string[]>();
   const matched = new Set(configFiles);
   const results: CreateNodesResults = [];
   const errors: Array<[file: string, error: Error]> = [];
@@ -235,10 +226,12 @@ async function createAlembicProjects(
       if (!config) continue;
       const root = posix.dirname(file);
       const name = projectName(root, context.workspaceRoot);
-      const pins = pythonPins(context.workspaceRoot, root);
-      const hash = hashOf(pluginFingerprint(), optionsKey, file, config.text, name, exec, pins.join('\n'));
+      const pins = pythonPins(context.workspaceRoot, root, pinsAbove);
+      const hash = hashOf(pluginFingerprint(), optionsKey, file, config.text, pins.join('\n'));
       const files: AlembicProjectFiles = { root, configFile: config.kind, configText: config.text, pins };
-      const targets = cache.get(hash, () => migrateTargets(normalized, { name, config: config.kind, exec, files }));
+      // only what takes parsing is kept between runs; the targets around it are plain data
+      const inputs = cache.get(hash, () => ({ check: checkInputs(files), sql: sqlInputs(files) }));
+      const targets = migrateTargets(normalized, { name, config: config.kind, exec, inputs });
       results.push([file, { projects: { [root]: { root, name, targets } } }]);
     } catch (error) {
       errors.push([file, error instanceof Error ? error : new Error(String(error))]);
@@ -251,6 +244,12 @@ async function createAlembicProjects(
 }
 
 type TargetsByName = Record<string, TargetConfiguration>;
+
+/** The inputs of the offline targets, worked out from the project's config and files. */
+interface OfflineInputs {
+  check: TargetConfiguration['inputs'];
+  sql: TargetConfiguration['inputs'];
+}
 
 interface AlembicConfig {
   kind: typeof ALEMBIC_INI | typeof PYPROJECT;
@@ -289,12 +288,12 @@ function readAlembicConfig(file: string, matched: ReadonlySet<string>, workspace
  */
 function migrateTargets(
   options: NormalizedPluginOptions,
-  project: { name: string; config: AlembicConfig['kind']; exec: string; files: AlembicProjectFiles },
+  project: { name: string; config: AlembicConfig['kind']; exec: string; inputs: OfflineInputs },
 ): TargetsByName {
   const targets: TargetsByName = {};
   for (const target of MIGRATE_TARGETS) {
     const targetName = options[target.option];
-    const { options: cachedOptions, ...caching } = target.cached?.(project.files) ?? {};
+    const { options: cachedOptions, ...caching } = target.cached?.(project.inputs) ?? {};
     const targetOptions = { ...(project.config === PYPROJECT ? { config: PYPROJECT } : {}), ...cachedOptions };
     targets[targetName] = {
       executor: target.executor,

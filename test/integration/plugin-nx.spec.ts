@@ -102,7 +102,7 @@ describe('fastkit/plugin under the real nx CLI', () => {
       executor: 'fastkit:migrate-run',
       cache: false,
       options: { args: ['-x', 'tenant=acme'] },
-      metadata: { description: 'Applies every pending Alembic migration (alembic upgrade head). Never cached: it changes the database.' },
+      metadata: { description: 'Applies every pending Alembic migration (alembic upgrade head). Never cached.' },
     });
     expect(billing.targets['migrate-make']).toMatchObject({ executor: 'fastkit:migrate-make', cache: false });
   });
