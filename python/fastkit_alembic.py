@@ -19,7 +19,17 @@ import signal
 import sys
 import traceback
 
-import fastkit_check  # beside this file; imported before the project's folder joins sys.path
+
+def _fastkit_check():
+    """The static checks, beside this file: loaded by path (a project module of the same name
+    on sys.path cannot stand in for it), and only by `check`, which alone needs them."""
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fastkit_check.py")
+    spec = importlib.util.spec_from_file_location("fastkit_check", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
@@ -536,7 +546,7 @@ def check(request):
     def run_module(path):
         return load_python_file(os.path.dirname(path), os.path.basename(path))
 
-    report = fastkit_check.check_history(files, getattr(script, "file_template", None), run_module)
+    report = _fastkit_check().check_history(files, getattr(script, "file_template", None), run_module)
     emit("result", **report)
 
 

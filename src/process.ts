@@ -34,7 +34,7 @@ const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
  * fastkit (once), and never twice while it is cleaning up.
  */
 export async function runProcess(argv: readonly string[], options: ProcessOptions): Promise<ProcessResult> {
-  const { execa } = await import('execa');
+  const execa = await loadExeca();
   const [file, ...args] = argv;
   const child = execa(file, args, {
     cwd: options.cwd,
@@ -74,6 +74,20 @@ export async function runProcess(argv: readonly string[], options: ProcessOption
     for (const signal of FORWARDED_SIGNALS) process.off(signal, forward);
   }
 }
+
+/**
+ * execa, from the one-file bundle the build makes (dist/vendor/execa.cjs, ~30 ms to load), or
+ * from the package itself where there is no bundle (running from source; ~120 ms of ES modules).
+ */
+async function loadExeca(): Promise<Execa> {
+  try {
+    return (require('../vendor/execa.cjs') as { execa: Execa }).execa;
+  } catch {
+    return (await import('execa')).execa;
+  }
+}
+
+type Execa = typeof import('execa', { with: { 'resolution-mode': 'import' } }).execa;
 
 function signalExitCode(signal: string | undefined): number {
   if (signal === 'SIGINT') return ExitCode.interrupted;
