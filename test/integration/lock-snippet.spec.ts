@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createMariaDatabase, mariadb } from '../support/mariadb';
 import { startFastkit } from '../support/processes';
+import { SLOW_REVISION } from '../support/revisions';
 import { createPostgresDatabase, psql, python, PYTHON, REPO, removeTempDirs, run, tempDir } from '../support/workspace';
 
 afterAll(removeTempDirs);
@@ -40,29 +41,6 @@ function withLock(envPy: string): string {
   );
 }
 
-/** A migration that takes a while and fails if it ever runs twice (its table exists). */
-const SLOW_REVISION = `"""slow migration"""
-import os
-import time
-
-import sqlalchemy as sa
-from alembic import op
-
-revision = "slow0001"
-down_revision = None
-branch_labels = None
-depends_on = None
-
-
-def upgrade():
-    time.sleep(float(os.environ.get("SLOW_SECONDS", "2")))
-    op.create_table("ran_once", sa.Column("id", sa.Integer, primary_key=True))
-    op.execute("INSERT INTO ran_once (id) VALUES (1)")
-
-
-def downgrade():
-    op.drop_table("ran_once")
-`;
 
 /** A project exactly as `alembic init alembic` leaves it, pointed at `url`, with the slow revision. */
 function alembicInitProject(url: string, lock: boolean): string {
@@ -78,7 +56,7 @@ function alembicInitProject(url: string, lock: boolean): string {
 }
 
 async function eightRunsAtOnce(project: string) {
-  const runs = Array.from({ length: 8 }, () => startFastkit(['migrate', 'run'], { cwd: project }));
+  const runs = Array.from({ length: 8 }, () => startFastkit(['migrate', 'run'], { cwd: project, env: { ALL_RUNS: '8' } }));
   return Promise.all(runs.map((started) => started.exited));
 }
 

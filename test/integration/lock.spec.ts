@@ -2,37 +2,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createMariaDatabase, mariadb } from '../support/mariadb';
 import { childrenOf, startFastkit } from '../support/processes';
+import { SLOW_REVISION } from '../support/revisions';
 import { createPostgresDatabase, exampleProject, fastkit, psql, python } from '../support/workspace';
 
-/** A migration that takes a while and fails if it ever runs twice (its table exists). */
-const SLOW_REVISION = `"""slow migration
-
-Revision ID: slow0001
-Revises:
-Create Date: 2026-01-01 00:00:00
-
-"""
-import os
-import time
-
-import sqlalchemy as sa
-from alembic import op
-
-revision = "slow0001"
-down_revision = None
-branch_labels = None
-depends_on = None
-
-
-def upgrade():
-    time.sleep(float(os.environ.get("SLOW_SECONDS", "2")))
-    op.create_table("ran_once", sa.Column("id", sa.Integer, primary_key=True))
-    op.execute("INSERT INTO ran_once (id) VALUES (1)")
-
-
-def downgrade():
-    op.drop_table("ran_once")
-`;
 
 interface Engine {
   name: string;
@@ -78,7 +50,7 @@ describe.each(engines)('the migration lock on $name', (engine) => {
   afterEach(() => db.drop());
 
   test('8 simultaneous runs all exit 0, the migration runs once, one row in the version table', async () => {
-    const runs = Array.from({ length: 8 }, () => startFastkit(['migrate', 'run'], { cwd: project, env: env() }));
+    const runs = Array.from({ length: 8 }, () => startFastkit(['migrate', 'run'], { cwd: project, env: env({ ALL_RUNS: '8' }) }));
     const results = await Promise.all(runs.map((started) => started.exited));
 
     for (const result of results) expect(result).toMatchObject({ code: 0 });

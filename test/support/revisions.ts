@@ -31,3 +31,53 @@ export function revision(id: string, down: string | string[] | null, message: st
     '',
   ].join('\n');
 }
+
+/**
+ * A migration that takes a while and fails if it ever runs twice (its table exists), for lock
+ * tests. It sleeps SLOW_SECONDS (default 2); with ALL_RUNS=N it first waits (30 s at most)
+ * until N fastkit helpers run in its folder, so every one of N simultaneous runs has really
+ * started, and meets the lock, before the first finishes, however loaded the machine is.
+ */
+export const SLOW_REVISION = `"""slow migration
+
+Revision ID: slow0001
+Revises:
+Create Date: 2026-01-01 00:00:00
+
+"""
+import os
+import time
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "slow0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def _helpers_here():
+    here, count = os.getcwd(), 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as handle:
+                if b"fastkit_alembic.py" in handle.read() and os.readlink("/proc/%s/cwd" % pid) == here:
+                    count += 1
+        except OSError:
+            pass
+    return count
+
+
+def upgrade():
+    limit = time.time() + 30
+    while _helpers_here() < int(os.environ.get("ALL_RUNS", "1")) and time.time() < limit:
+        time.sleep(0.1)
+    time.sleep(float(os.environ.get("SLOW_SECONDS", "2")))
+    op.create_table("ran_once", sa.Column("id", sa.Integer, primary_key=True))
+    op.execute("INSERT INTO ran_once (id) VALUES (1)")
+
+
+def downgrade():
+    op.drop_table("ran_once")
+`;
