@@ -1,7 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { helpersRunningIn, startFastkit } from '../support/processes';
-import { exampleProject, fastkit, PYTHON, removeTempDirs, REPO, revisionFiles, run, sqliteColumns, VENV } from '../support/workspace';
+import { revision } from '../support/revisions';
+import { createPostgresDatabase, exampleProject, fastkit, psql, PYTHON, removeTempDirs, REPO, revisionFiles, run, sqliteColumns, VENV } from '../support/workspace';
 
 afterAll(removeTempDirs);
 
@@ -121,5 +122,50 @@ describe('signals during a long migration (real Alembic, SQLite)', () => {
     });
     expect(ran.stderr).toBe('');
     expect(ran.code).toBe(code);
+  });
+});
+
+/**
+ * The same on PostgreSQL, where DDL is transactional: a migration interrupted half-way (its
+ * column added, its data fix still running) rolls back as a whole, version and column.
+ */
+describe('signals during a long migration (real Alembic, PostgreSQL)', () => {
+  const db = createPostgresDatabase('fksignal');
+  const project = exampleProject({ revisions: false });
+  const env = { DATABASE_URL: db.url };
+  const cli = (...args: string[]) => fastkit(['migrate', ...args], { cwd: project, env });
+  afterAll(() => db.drop());
+
+  beforeAll(() => {
+    const versions = join(project, 'alembic', 'versions');
+    const create = revision('a1a1a1a1a1a1', null, 'create notes', 'op.create_table("notes", sa.Column("id", sa.Integer, primary_key=True))', 'op.drop_table("notes")');
+    writeFileSync(join(versions, '20260101_000001_create_notes.py'), create);
+    expect(cli('run').code).toBe(0);
+    // then a migration that adds a column and goes on with a long data fix
+    const slowFix = revision(
+      'b2b2b2b2b2b2',
+      'a1a1a1a1a1a1',
+      'slow data fix',
+      'op.add_column("notes", sa.Column("paid", sa.Boolean())); __import__("time").sleep(30)',
+      'op.drop_column("notes", "paid")',
+    );
+    writeFileSync(join(versions, '20260101_000002_slow_data_fix.py'), slowFix);
+  });
+
+  test.each([
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const)('%s: exit %i, no Python left, the version and the new column both rolled back', async (signal, code) => {
+    const started = startFastkit(['migrate', 'run'], { cwd: project, env });
+    await started.waitFor('Running upgrade a1a1a1a1a1a1 -> b2b2b2b2b2b2, slow data fix', 30_000);
+    // the column is added inside the migration's transaction before the sleep
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    started.child.kill(signal);
+    const exited = await started.exited;
+    expect(exited.code).toBe(code);
+    expect(exited.output).not.toContain('Traceback');
+    expect(helpersRunningIn(project)).toEqual([]);
+    expect(psql(db.name, 'SELECT version_num FROM alembic_version')).toBe('a1a1a1a1a1a1');
+    expect(psql(db.name, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'notes' AND column_name = 'paid'")).toBe('0');
   });
 });
