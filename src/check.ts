@@ -1,9 +1,9 @@
 import { callAlembic, fillCommands } from './alembic';
 import { FastkitError } from './errors';
 import { displayPath } from './find-config';
-import { withProject } from './migrate';
 import type { MigrateOptions } from './options';
-import type { Project } from './project';
+import { counted } from './output';
+import { withProject, type Project } from './project';
 
 export interface CheckOptions extends MigrateOptions {
   /** Print only the {@link CheckReport} as JSON. @default false */
@@ -64,7 +64,7 @@ export function check(options: CheckOptions): Promise<CheckReport> {
     if (options.json) project.output.out(JSON.stringify(report));
     else printReport(report, findings, project);
     if (!report.ok) {
-      throw new FastkitError(`Migration check failed: ${count(report.errors.length, 'error')}`, {
+      throw new FastkitError(`Migration check failed: ${counted(report.errors.length, 'error')}`, {
         code: 'check-failed',
         hint: options.json ? 'The errors are in the JSON result.' : 'Each is listed above with its file and line.',
       });
@@ -83,9 +83,9 @@ function printReport(report: CheckReport, findings: ShownFinding[], project: Pro
     return;
   }
   const heads = report.heads.length === 1 ? ` (head ${report.heads[0]})` : '';
-  const errors = report.errors.length ? count(report.errors.length, 'error') : 'no errors';
-  const warnings = report.warnings.length ? count(report.warnings.length, 'warning') : 'no warnings';
-  out(`Checked ${count(report.revisions, 'revision')}${heads}: ${errors}, ${warnings}`);
+  const errors = report.errors.length ? counted(report.errors.length, 'error') : 'no errors';
+  const warnings = report.warnings.length ? counted(report.warnings.length, 'warning') : 'no warnings';
+  out(`Checked ${counted(report.revisions, 'revision')}${heads}: ${errors}, ${warnings}`);
 }
 
 function shown(finding: RawFinding, project: Project): ShownFinding {
@@ -100,6 +100,3 @@ function withoutLevel({ level: _level, hint, ...finding }: ShownFinding): CheckF
   return hint ? { ...finding, hint } : finding;
 }
 
-function count(n: number, word: string): string {
-  return `${n} ${n === 1 ? word : `${word}s`}`;
-}

@@ -2,9 +2,9 @@ import { callAlembic, type StepEvent } from './alembic';
 import { ExitCode, FastkitError, UsageError } from './errors';
 import { quickStatus } from './fast-path';
 import { displayPath } from './find-config';
-import { maskSecrets, secretsIn } from './mask';
 import type { MakeOptions, MigrateOptions, StatusOptions } from './options';
-import { resolveProject, type Project } from './project';
+import { counted } from './output';
+import { withProject, type Project } from './project';
 
 /** A revision as fastkit reports it. */
 export interface RevisionInfo {
@@ -99,7 +99,7 @@ export function status(options: StatusOptions): Promise<StatusReport> {
       throw new FastkitError(
         report.heads.length > 1
           ? `The history has ${report.heads.length} heads`
-          : `The database is behind head: ${report.pending.length} pending ${plural(report.pending.length, 'migration')}`,
+          : `The database is behind head: ${counted(report.pending.length, 'pending migration')}`,
         {
           exitCode: ExitCode.behindHead,
           code: 'behind-head',
@@ -127,7 +127,7 @@ function printStatus(report: StatusReport, project: Project): void {
     out(report.heads.includes(revision) ? `${revision} (head)` : revision);
   }
   if (report.pending.length > 0) {
-    out(`${report.pending.length} pending ${plural(report.pending.length, 'migration')}:`);
+    out(`${counted(report.pending.length, 'pending migration')}:`);
     const width = Math.max(...report.pending.map(({ revision }) => revision.length));
     for (const { revision, message } of report.pending) out(`  ${revision.padEnd(width)}  ${message}`);
     out(`${applyThem(report.pending.length)} with \`${project.commands.run}\``);
@@ -155,34 +155,3 @@ function applyThem(count: number): string {
   return count === 1 ? 'Apply it' : 'Apply them';
 }
 
-function plural(count: number, word: string): string {
-  return count === 1 ? word : `${word}s`;
-}
-
-/**
- * Resolves the project and runs an action in it. Whatever it throws leaves with its
- * passwords masked, so every door can print or reject with the message as it is.
- */
-export async function withProject<T>(options: MigrateOptions, action: (project: Project) => Promise<T>): Promise<T> {
-  try {
-    return await action(resolveProject(options));
-  } catch (error) {
-    throw masked(error, secretsIn({ ...process.env, ...options.env }));
-  }
-}
-
-function masked(error: unknown, secrets: string[]): unknown {
-  if (!(error instanceof FastkitError)) {
-    if (error instanceof Error) error.message = maskSecrets(error.message, secrets);
-    return error;
-  }
-  const mask = (text: string | undefined) => (text === undefined ? undefined : maskSecrets(text, secrets));
-  const copy = new FastkitError(mask(error.message) as string, {
-    hint: mask(error.hint),
-    exitCode: error.exitCode,
-    code: error.code,
-    detail: mask(error.detail),
-  });
-  copy.name = error.name;
-  return Object.setPrototypeOf(copy, Object.getPrototypeOf(error)); // a UsageError stays one
-}

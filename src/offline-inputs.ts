@@ -6,6 +6,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join, posix } from 'node:path';
+import { alembicSettings } from './alembic-settings';
 
 type Input = string | { env: string };
 
@@ -126,42 +127,6 @@ function workspaceFolder(root: string, location: string): string | undefined {
 
 function splitPaths(value: string): string[] {
   return value.split(/[\s,;]+/).filter(Boolean);
-}
-
-type Settings = Partial<Record<'script_location' | 'version_locations' | 'prepend_sys_path', string>>;
-
-/** The few settings of the [alembic] section (or [tool.alembic] table) the inputs depend on. */
-function alembicSettings(text: string, configFile: string): Settings {
-  const section = configFile === 'pyproject.toml' ? 'tool.alembic' : 'alembic';
-  const settings: Settings = {};
-  let inSection = false;
-  let lastKey: keyof Settings | undefined;
-  for (const line of text.split(/\r?\n/)) {
-    const header = /^\s*\[([^\]]+)\]\s*$/.exec(line);
-    if (header) {
-      inSection = header[1].trim() === section;
-      lastKey = undefined;
-      continue;
-    }
-    if (!inSection || /^\s*[#;]/.test(line)) continue;
-    const setting = /^(script_location|version_locations|prepend_sys_path)\s*[=:]\s*(.*)$/.exec(line);
-    if (setting) {
-      lastKey = setting[1] as keyof Settings;
-      settings[lastKey] = unquoted(setting[2]);
-    } else if (lastKey && /^\s+\S/.test(line)) {
-      settings[lastKey] = `${settings[lastKey]} ${unquoted(line.trim())}`.trim(); // an ini continuation line
-    } else {
-      lastKey = undefined;
-    }
-  }
-  return settings;
-}
-
-/** TOML strings and arrays of strings, as the plain space-separated value an ini would hold. */
-function unquoted(value: string): string {
-  const strings = value.match(/"([^"]*)"|'([^']*)'/g);
-  if (!strings) return value.replace(/^[\s[\]]+$/, '').trim(); // a TOML array's own bracket line
-  return strings.map((quoted) => quoted.slice(1, -1)).join(' ');
 }
 
 function unique(inputs: Input[]): Input[] {

@@ -22,3 +22,8 @@ export function createOutput(
     err: (line) => streams.stderr.write(maskSecrets(line, secrets) + '\n'),
   };
 }
+
+/** `1 migration`, `3 migrations`: a count as people say it. */
+export function counted(count: number, word: string): string {
+  return `${count} ${count === 1 ? word : `${word}s`}`;
+}

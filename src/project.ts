@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { FastkitError } from './errors';
 import { findAlembic, type PythonCommand } from './find-alembic';
 import { displayPath, findConfig } from './find-config';
-import { secretsIn } from './mask';
+import { maskSecrets, secretsIn } from './mask';
 import { CLI_COMMANDS, type CommandNames, type MigrateOptions } from './options';
 import { createOutput, type Output } from './output';
 
@@ -50,4 +50,32 @@ export function resolveProject(options: MigrateOptions): Project {
     verbose: options.verbose ?? false,
     fast: (options.fast ?? true) && !env.FASTKIT_NO_FAST,
   };
+}
+
+/**
+ * Resolves the project and runs an action in it. Whatever it throws leaves with its
+ * passwords masked, so every door can print or reject with the message as it is.
+ */
+export async function withProject<T>(options: MigrateOptions, action: (project: Project) => Promise<T>): Promise<T> {
+  try {
+    return await action(resolveProject(options));
+  } catch (error) {
+    throw masked(error, secretsIn({ ...process.env, ...options.env }));
+  }
+}
+
+function masked(error: unknown, secrets: string[]): unknown {
+  if (!(error instanceof FastkitError)) {
+    if (error instanceof Error) error.message = maskSecrets(error.message, secrets);
+    return error;
+  }
+  const mask = (text: string | undefined) => (text === undefined ? undefined : maskSecrets(text, secrets));
+  const copy = new FastkitError(mask(error.message) as string, {
+    hint: mask(error.hint),
+    exitCode: error.exitCode,
+    code: error.code,
+    detail: mask(error.detail),
+  });
+  copy.name = error.name;
+  return Object.setPrototypeOf(copy, Object.getPrototypeOf(error)); // a UsageError stays one
 }

@@ -3,8 +3,10 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { callAlembic } from './alembic';
 import { FastkitError, UsageError } from './errors';
 import { displayPath } from './find-config';
-import { withProject, type RevisionInfo } from './migrate';
+import type { RevisionInfo } from './migrate';
 import type { MigrateOptions } from './options';
+import { counted } from './output';
+import { withProject } from './project';
 
 export interface SqlOptions extends MigrateOptions {
   /**
@@ -71,7 +73,7 @@ export async function sql(options: SqlOptions): Promise<SqlResult> {
 
 function describe(dialect: string, start: string | null, heads: string[], count: number): string {
   if (count === 0) return `${dialect}, no migrations to apply`;
-  return `${dialect}, ${start ?? 'base'} -> ${heads.join(', ')}, ${count} ${count === 1 ? 'migration' : 'migrations'}`;
+  return `${dialect}, ${start ?? 'base'} -> ${heads.join(', ')}, ${counted(count, 'migration')}`;
 }
 
 function checkDialect(dialect: string | undefined): string | undefined {

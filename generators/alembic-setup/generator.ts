@@ -3,7 +3,7 @@ import { findDeclarativeBase, type DeclarativeBase } from '../../src/declarative
 import { nxGenerator, projectInfo, type ProjectInfo } from '../../src/nx-generator';
 import { alembicTemplates } from './lib/alembic-templates';
 import { declarativeBaseTemplates, newDeclarativeBase } from './lib/declarative-base-file';
-import { projectModelImports } from './lib/project-models';
+import { projectModelImports } from '../../src/alembic-tree';
 import { keepVersionsFolder } from './lib/versions-folder';
 import { writeOrRefuse } from './lib/write-or-refuse';
 import type { AlembicSetupGeneratorSchema } from './schema';

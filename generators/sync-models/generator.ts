@@ -2,7 +2,7 @@ import type { Tree } from '@nx/devkit';
 import { findDeclarativeBase } from '../../src/declarative-base';
 import { syncModelImports } from '../../src/model-imports';
 import { nxGenerator } from '../../src/nx-generator';
-import { projectModelImports } from '../alembic-setup/lib/project-models';
+import { projectModelImports } from '../../src/alembic-tree';
 import { alembicProjects } from './lib/alembic-projects';
 
 /** What Nx prints when `nx sync:check` (or a task) finds env.py out of date (Nx's SyncGeneratorResult). */

@@ -1,6 +1,6 @@
 import { globAsync, type Tree } from '@nx/devkit';
 import { hasAlembicTable } from '../../../src/pyproject';
-import { envPyPath } from '../../module/lib/find-env-py';
+import { envPyPath } from '../../../src/alembic-tree';
 
 /** A project with Alembic set up, as the sync generator sees it. */
 export interface AlembicProject {
