@@ -337,7 +337,9 @@ def _stepper(steps_of, direction):
                 facts["from"] = list(revision._all_down_revisions)
             else:
                 facts["to"] = list(revision._all_down_revisions)
-            emit("step", direction=direction, **facts)
+            # a migration cut short rolls back whole unless DDL commits as it runs (MySQL); SQLite's is atomic by _atomic_sqlite_migrations
+            atomic = bool(context.impl.transactional_ddl) or context.dialect.driver == "pysqlite"
+            emit("step", direction=direction, dialect=context.dialect.name, transactionalDdl=atomic, **facts)
             yield step
             done.append(facts)
 
