@@ -60,11 +60,13 @@ export function alembicProjectFiles(
   pins: string[],
 ): AlembicProjectFiles {
   const other = config.kind === 'pyproject.toml' ? 'alembic.ini' : 'pyproject.toml';
+  // the pins list a pyproject.toml that is there; an alembic.ini beside a pyproject.toml project is rare
+  const there = other === 'pyproject.toml' ? pins.includes('{projectRoot}/pyproject.toml') : existsSync(join(workspaceRoot, root, other));
   let companion: AlembicProjectFiles['companion'];
   try {
-    companion = { file: other, text: readFileSync(join(workspaceRoot, root, other), 'utf8') };
+    companion = there ? { file: other, text: readFileSync(join(workspaceRoot, root, other), 'utf8') } : undefined;
   } catch {
-    companion = undefined; // none (or unreadable, which Alembic skips for the ini; the toml is a pin either way)
+    companion = undefined; // unreadable: Alembic skips such an ini, and the toml is a pin either way
   }
   return { workspaceRoot, root, configFile: config.kind, configText: config.text, companion, pins };
 }
@@ -108,7 +110,7 @@ function revisionGlobs(project: AlembicProjectFiles, readings: AlembicLocations[
     for (const location of reading.versionLocations as string[]) {
       const folder = workspaceFolder(project, location);
       if (isUncertain(folder)) return { uncached: `version_locations ${folder.uncertain}` };
-      folders.add(folder.path);
+      if (folder.path) folders.add(folder.path);
       globs.push(`${folder.token}/${reading.recursive ? '**/' : ''}*.py`);
     }
   }
@@ -129,7 +131,7 @@ function foldersOutsideProject(project: AlembicProjectFiles, readings: AlembicLo
     for (const [setting, location] of named) {
       const folder = workspaceFolder(project, location);
       if (isUncertain(folder)) return { uncached: `${setting} ${folder.uncertain}` };
-      folders.add(folder.path);
+      if (folder.path) folders.add(folder.path);
       if (!folder.token.startsWith('{projectRoot}')) globs.push(`${folder.token}/**/*.py`);
     }
   }
@@ -146,32 +148,52 @@ function isUncached(value: unknown): value is Uncached {
  * every graph computation (a link can appear without the config changing).
  */
 export function followedByNx(workspaceRoot: string, inputs: OfflineInputs): OfflineInputs {
-  let physicalRoot: string;
-  try {
-    physicalRoot = realpathSync(workspaceRoot);
-  } catch {
-    return inputs;
+  const physicalRoot = physicalPath(workspaceRoot);
+  if (physicalRoot === undefined) return inputs;
+  const checked = new Map<string, { there: boolean; linked?: string }>();
+  // deepest first: a folder that is there without a link vouches for the folders it is in
+  for (const folder of [...new Set([...inputs.folders.check, ...inputs.folders.sql])].sort((a, b) => b.length - a.length)) {
+    const vouched = [...checked].some(
+      ([other, seen]) => seen.there && !seen.linked && other.startsWith(`${folder}/`) && !other.slice(folder.length).includes('/..'),
+    );
+    checked.set(folder, vouched ? { there: true } : seenBySystem(folder, workspaceRoot, physicalRoot));
   }
   const linked = (folders: string[]): Uncached | undefined => {
-    for (const folder of folders) {
-      let physical: string;
-      try {
-        physical = realpathSync.native(folder); // as the system resolves it: a link before `..` counts
-      } catch {
-        continue; // not there: Alembic reads nothing from it, Nx hashes nothing
-      }
-      const inWorkspace = relative(workspaceRoot, resolve(folder));
-      if (physical !== resolve(physicalRoot, inWorkspace)) {
-        return { uncached: `${inWorkspace.split(sep).join('/') || 'the workspace root'} is reached through a symbolic link, which Nx does not follow` };
-      }
-    }
-    return undefined;
+    const reason = folders.map((folder) => checked.get(folder)?.linked).find(Boolean);
+    return reason ? { uncached: reason } : undefined;
   };
   return {
     check: (Array.isArray(inputs.check) && linked(inputs.folders.check)) || inputs.check,
     sql: (Array.isArray(inputs.sql) && linked(inputs.folders.sql)) || inputs.sql,
     folders: inputs.folders,
   };
+}
+
+/** Whether a folder Alembic opens is there, and why Nx would not hash it (a symbolic link on its way). */
+function seenBySystem(folder: string, workspaceRoot: string, physicalRoot: string): { there: boolean; linked?: string } {
+  let physical: string;
+  try {
+    physical = realpathSync.native(folder); // as the system resolves it: a link before `..` counts
+  } catch {
+    return { there: false }; // not there: Alembic reads nothing from it, Nx hashes nothing
+  }
+  const inWorkspace = relative(workspaceRoot, resolve(folder));
+  if (physical === resolve(physicalRoot, inWorkspace)) return { there: true };
+  return { there: true, linked: `${inWorkspace.split(sep).join('/') || 'the workspace root'} is reached through a symbolic link, which Nx does not follow` };
+}
+
+const physicalPaths = new Map<string, string | undefined>();
+
+/** The workspace root as the system resolves it, looked up once per process. */
+function physicalPath(folder: string): string | undefined {
+  if (!physicalPaths.has(folder)) {
+    try {
+      physicalPaths.set(folder, realpathSync(folder));
+    } catch {
+      physicalPaths.set(folder, undefined);
+    }
+  }
+  return physicalPaths.get(folder);
 }
 
 /** What each ini section (`-n`) makes Alembic read; sections on which Alembic fails read nothing. */
@@ -220,7 +242,7 @@ function workspaceFolder(project: AlembicProjectFiles, location: string): { toke
     return { uncertain: `names ${location}, in a folder Nx does not hash` };
   }
   const inProject = project.root === '.' ? inWorkspace : posix.relative(project.root, inWorkspace);
-  if (inProject === '' || inProject === '.') return { token: '{projectRoot}', path: opened };
+  if (inProject === '' || inProject === '.') return { token: '{projectRoot}', path: location.includes('..') ? opened : '' }; // Nx found the project folder itself
   if (!inProject.startsWith('../') && inProject !== '..') return { token: `{projectRoot}/${inProject}`, path: opened };
   return { token: inWorkspace === '.' ? '{workspaceRoot}' : `{workspaceRoot}/${inWorkspace}`, path: opened };
 }
