@@ -73,6 +73,16 @@ const OPTION = new RegExp(`^([^\\n]*?)[${PY_SPACE}]*(=|:)[${PY_SPACE}]*([^\\n]*)
  * inside them), option names in lower case, duplicates refused (strict).
  */
 export function readIni(text: string, defaults: Record<string, string> = {}): IniFile {
+  if (lastRead?.text === text && Object.keys(defaults).length === 0) return lastRead.ini;
+  const ini = parseIni(text, defaults);
+  if (Object.keys(defaults).length === 0) lastRead = { text, ini };
+  return ini;
+}
+
+/** The last text read without defaults: the plugin reads each project's ini for its sections, then for each of them. */
+let lastRead: { text: string; ini: IniFile } | undefined;
+
+function parseIni(text: string, defaults: Record<string, string>): IniFile {
   const sections = new Map<string, Map<string, string[]>>();
   const defaultOptions = new Map<string, string[]>();
   const added = new Set<string>();
@@ -136,8 +146,10 @@ export function readIni(text: string, defaults: Record<string, string> = {}): In
   };
 }
 
+const PY_TRAILING_SPACE = new RegExp(`[${PY_SPACE}]+$`);
+
 function pyStripEnd(text: string): string {
-  return text.replace(new RegExp(`[${PY_SPACE}]+$`), '');
+  return text.replace(PY_TRAILING_SPACE, '');
 }
 
 /** ConfigParser.has_option: a section of the file (not [DEFAULT]) holding the option, itself or through [DEFAULT]. */
@@ -278,7 +290,9 @@ class AlembicConfigReader {
       } else {
         if (this.config.ini.text.includes('\ufffd')) throw new Uncertainty('the ini is not plain UTF-8');
         try {
-          this.iniFile = readIni(this.config.ini.text, { here: this.config.ini.here });
+          const ini = readIni(this.config.ini.text);
+          // Alembic's `here` is a default of the parser: [DEFAULT] in the file overrides it
+          this.iniFile = { sections: ini.sections, defaults: new Map([['here', this.config.ini.here], ...ini.defaults]) };
         } catch (error) {
           if (error instanceof IniUnreadable) throw new AlembicRefuses(error.message);
           throw error;

@@ -5,7 +5,7 @@
  * the plugin: no process is started. Where Alembic would read a folder that no Nx input can
  * stand for, the target is not cached at all (see {@link Uncached}) rather than cached stale.
  */
-import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 import {
   alembicLocations,
@@ -171,11 +171,13 @@ export function followedByNx(workspaceRoot: string, inputs: OfflineInputs): Offl
 
 /** Whether a folder Alembic opens is there, and why Nx would not hash it (a symbolic link on its way). */
 function seenBySystem(folder: string, workspaceRoot: string, physicalRoot: string): { there: boolean; linked?: string } {
+  // not there: Alembic reads nothing from it, Nx hashes nothing (asked without an exception, which costs)
+  if (!statSync(folder, { throwIfNoEntry: false })) return { there: false };
   let physical: string;
   try {
     physical = realpathSync.native(folder); // as the system resolves it: a link before `..` counts
   } catch {
-    return { there: false }; // not there: Alembic reads nothing from it, Nx hashes nothing
+    return { there: false };
   }
   const inWorkspace = relative(workspaceRoot, resolve(folder));
   if (physical === resolve(physicalRoot, inWorkspace)) return { there: true };
