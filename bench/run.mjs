@@ -216,6 +216,13 @@ function rows() {
       a: nx('nx run api:migrate-status', 'run', 'api:migrate-status'),
       b: nx('nx run api:alembic-current', 'run', 'api:alembic-current'),
     },
+    {
+      id: 'mask-1mb',
+      title: 'masking four 1 MB lines (half-URLs, scheme chains, letters, JSON)',
+      maxSeconds: 1,
+      a: { label: 'build and mask', file: process.execPath, args: [join(REPO, 'bench', 'mask-line.mjs'), 'mask'], cwd: REPO, env: baseEnv },
+      b: { label: 'build only', file: process.execPath, args: [join(REPO, 'bench', 'mask-line.mjs'), 'plain'], cwd: REPO, env: baseEnv },
+    },
     ...graphRows,
   ];
 }

@@ -337,7 +337,9 @@ def _stepper(steps_of, direction):
                 facts["from"] = list(revision._all_down_revisions)
             else:
                 facts["to"] = list(revision._all_down_revisions)
-            emit("step", direction=direction, **facts)
+            # a migration cut short rolls back whole unless DDL commits as it runs (MySQL); SQLite's is atomic by _atomic_sqlite_migrations
+            atomic = bool(context.impl.transactional_ddl) or context.dialect.driver == "pysqlite"
+            emit("step", direction=direction, dialect=context.dialect.name, transactionalDdl=atomic, **facts)
             yield step
             done.append(facts)
 
@@ -528,32 +530,12 @@ def check(request):
     """The revision history verified from the files alone (see fastkit_check)."""
     config = _config(request, "heads", [])
     script = _script_directory(config)
-    from alembic.script import Script
     from alembic.util import load_python_file
-
-    files = []
-    for location in script._version_locations:
-        location = os.path.abspath(str(location))
-        if not os.path.isdir(location):
-            continue
-        for path in Script._list_py_dir(script, _as_path(location)):
-            path = str(path)
-            if not path.endswith(".py") or os.path.basename(path).startswith((".#", "__init__")):
-                continue  # what Alembic loads from source; sourceless .pyc files cannot be read here
-            name = os.path.relpath(path, location)[: -len(".py")].replace(os.sep, "/")
-            files.append((path, name))
 
     def run_module(path):
         return load_python_file(os.path.dirname(path), os.path.basename(path))
 
-    report = _fastkit_check().check_history(files, getattr(script, "file_template", None), run_module)
-    emit("result", **report)
-
-
-def _as_path(location):
-    from pathlib import Path
-
-    return Path(location)
+    emit("result", **_fastkit_check().check_script(script, request["config"], run_module))
 
 
 def sql(request):

@@ -6,6 +6,7 @@ data (warnings). ``check_history`` returns the findings; fastkit_alembic.py find
 the way Alembic does and reports them.
 
 Errors (the check fails):
+  missing-version-location  a folder version_locations names does not exist
   syntax               the file does not compile
   no-revision          the file sets no ``revision`` (nor has a legacy hex file name)
   no-down-revision     the file sets no ``down_revision`` (Alembic cannot load it)
@@ -14,9 +15,16 @@ Errors (the check fails):
   cycle                the revisions revise each other in a circle
   multiple-heads       more than one head: two branches each added a revision (not reported
                        while a down_revision is missing or unset: the broken link is the error)
-  file-name            the file name is not one the project's ``file_template`` produces
 
-Warnings (printed, the check passes), in upgrade():
+Branch points (two revisions on one parent), merge revisions (several down_revisions) and
+revision ids chosen by hand are valid history, as Alembic runs them.
+
+Warnings (printed, the check passes):
+  file-name            the file name is not one the project's ``file_template`` produces, for a
+                       revision whose id Alembic generated (12 hex digits); Alembic never reads
+                       names, and ids chosen by hand (``0001_initial_schema``) come with names
+                       chosen by hand, as do names that start with a revision id
+In upgrade():
   drop-table           op.drop_table: the table's rows are lost
   drop-column          op.drop_column (or batch_op.drop_column): the column's data is lost
   type-change          alter_column(type_=...) that can lose data, by TYPE_RULES below
@@ -179,10 +187,11 @@ def check_history(files, file_template=None, run_module=None):
     if file_template:
         pattern, readable = template_pattern(file_template)
         for rev in by_id.values():
-            if not pattern(rev.revision).match(rev.name):
-                findings.append(_finding("error", "file-name", rev.path, 1,
-                                         "the file name does not follow the project's file_template (%s.py)" % readable,
-                                         "Rename the file to match, e.g. as `alembic revision` would have named it."))
+            if _named_by_hand(rev, by_id) or pattern(rev.revision).match(rev.name):
+                continue
+            findings.append(_finding("warning", "file-name", rev.path, 1,
+                                     "the file name does not follow the project's file_template (%s.py)" % readable,
+                                     "Alembic does not mind; rename it to match if the project keeps to its template."))
 
     for rev in by_id.values():
         findings.extend(review_operations(rev))
@@ -193,6 +202,66 @@ def check_history(files, file_template=None, run_module=None):
         "heads": [h.revision for h in heads],
         "findings": findings,
     }
+
+
+GENERATED_ID = re.compile(r"[0-9a-f]{12}\Z")  # alembic.util.rev_id(): uuid4().hex[-12:]
+
+
+def _named_by_hand(rev, by_id):
+    """A revision named outside the template on purpose: its id chosen by hand, or its file name
+    starting with a revision id (its own or another's: a scheme of the project's own)."""
+    if not GENERATED_ID.match(rev.revision):
+        return True
+    name = rev.name.rsplit("/", 1)[-1]
+    return any(name == other or name.startswith(other + "_") for other in by_id)
+
+
+def check_script(script, config_file, run_module=None):
+    """The check of an Alembic ScriptDirectory: its revision files found as Alembic finds them
+    (every version location, subfolders when recursive_version_locations), read without running
+    them, and each folder version_locations names that does not exist reported as an error."""
+    from alembic.script import Script
+
+    findings, files = [], []
+    explicit = bool(script.version_locations)
+    for location in script._version_locations:
+        location = os.path.abspath(str(location))
+        if not os.path.isdir(location):
+            if explicit:
+                findings.append(_missing_location(config_file, location))
+            continue
+        for path in Script._list_py_dir(script, _as_path(location)):
+            path = str(path)
+            if not path.endswith(".py") or os.path.basename(path).startswith((".#", "__init__")):
+                continue  # what Alembic loads from source; sourceless .pyc files cannot be read here
+            name = os.path.relpath(path, location)[: -len(".py")].replace(os.sep, "/")
+            files.append((path, name))
+    report = check_history(files, getattr(script, "file_template", None), run_module)
+    report["findings"] = findings + report["findings"]
+    return report
+
+
+def _as_path(location):
+    from pathlib import Path
+
+    return Path(location)
+
+
+def _missing_location(config_file, location):
+    """A version location that is not a folder: Alembic would quietly read no revisions from it."""
+    line = 1
+    try:
+        with open(config_file, encoding="utf-8") as handle:
+            for number, text in enumerate(handle, start=1):
+                if re.match(r"\s*version_locations\s*[=:]", text, re.IGNORECASE):
+                    line = number
+                    break
+    except (OSError, UnicodeDecodeError):
+        pass
+    shown = os.path.relpath(location) if not os.path.relpath(location).startswith("..") else location
+    return _finding("error", "missing-version-location", config_file, line,
+                    "version_locations names %s, which is not a folder" % shown,
+                    "Create it, or fix version_locations in %s." % os.path.basename(config_file))
 
 
 def _cycle(by_id):

@@ -20,6 +20,10 @@ export interface StepEvent {
   from?: string[];
   /** Downgrade: the revision(s) it returns to. */
   to?: string[];
+  /** SQLAlchemy's name of the database's dialect: `postgresql`, `mysql`, `mariadb`, `sqlite`… */
+  dialect?: string;
+  /** Whether a migration cut short rolls back whole; false where DDL commits as it runs (MySQL, MariaDB). */
+  transactionalDdl?: boolean;
 }
 
 interface ErrorEvent {

@@ -28,9 +28,9 @@ export interface CheckReport {
   /** How many revisions the history has. */
   revisions: number;
   heads: string[];
-  /** Each fails the check: more than one head, a missing or duplicate revision, a file that does not compile or breaks the file_template. */
+  /** Each fails the check: more than one head, a missing or duplicate revision, a file that does not compile, a version_locations folder that is not there. */
   errors: CheckFinding[];
-  /** Printed, the check passes: dropped tables and columns, lossy type changes, likely renames, downgrades that do nothing. */
+  /** Printed, the check passes: dropped tables and columns, lossy type changes, likely renames, downgrades that do nothing, file names off the file_template. */
   warnings: CheckFinding[];
 }
 

@@ -6,6 +6,7 @@ import { check } from './check';
 import { make, rollback, run, status } from './migrate';
 import { sql } from './sql';
 import type { MigrateOptions } from './options';
+import { writeError, writeFailed, writeTo } from './output';
 import { packageFile } from './package-root';
 
 const HELP = `fastkit: Alembic migrations in four short commands, and two offline ones for CI
@@ -85,12 +86,12 @@ export async function main(argv: string[]): Promise<number> {
   }
   const { values, positionals } = parsed;
   if (values.version) {
-    process.stdout.write(`${version()}\n`);
+    writeTo(process.stdout, `${version()}\n`);
     return ExitCode.ok;
   }
   const [group, action, ...rest] = positionals;
   if (values.help || group === 'help') {
-    process.stdout.write(group === 'migrate' ? MIGRATE_HELP : HELP);
+    writeTo(process.stdout, group === 'migrate' ? MIGRATE_HELP : HELP);
     return ExitCode.ok;
   }
   if (group !== 'migrate') {
@@ -156,18 +157,45 @@ function version(): string {
   return JSON.parse(readFileSync(packageFile('package.json'), 'utf8')).version;
 }
 
-if (require.main === module) {
-  // `fastkit migrate status | head -1`: a reader that stops early is no failure, and a
-  // migration in progress goes on to the end; what is left to print is dropped.
-  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+/**
+ * A stdout that could not be written (a full disk: `fastkit migrate run > /dev/full`) after the
+ * action itself succeeded, as the one line of a failure; a reader that stopped early
+ * (`fastkit migrate status | head -1`) is no failure.
+ */
+function lostOutput(): FastkitError | undefined {
+  const error = writeError(process.stdout);
+  if (!error || error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') return undefined;
+  const reason = error.message.replace(/, write$/, '');
+  return new FastkitError(`Could not write the output (${reason}); the command itself ran to the end`, {
+    hint: 'Send the output where it can be written, and see the database with `fastkit migrate status`.',
   });
+}
+
+if (require.main === module) {
+  // Output that cannot be written never stops a migration midway: the error is kept (src/output.ts)
+  // and said once the action has finished.
+  let finished = false;
+  let reported = false;
+  const reportLostOutput = () => {
+    const lost = finished && !reported && process.exitCode === ExitCode.ok ? lostOutput() : undefined;
+    if (!lost) return;
+    reported = true;
+    printFailure(lost);
+    process.exitCode = lost.exitCode;
+  };
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    writeFailed(process.stdout, error);
+    reportLostOutput();
+  });
+  process.stderr.on('error', (error: NodeJS.ErrnoException) => writeFailed(process.stderr, error));
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
+      finished = true;
+      reportLostOutput();
     },
     (error) => {
-      process.stderr.write(`fastkit: ${describeError(error)}\n`);
+      writeTo(process.stderr, `fastkit: ${describeError(error)}\n`);
       process.exitCode = ExitCode.failure;
     },
   );

@@ -1,3 +1,5 @@
+import { writeTo } from './output';
+
 /** Exit codes of the `fastkit` CLI; the other doors map them to `{ success: false }` or a rejection. */
 export const ExitCode = {
   ok: 0,
@@ -62,6 +64,6 @@ export function describeError(error: unknown): string {
  */
 export function printFailure(error: unknown, verbose = false, stderr: { write(chunk: string): unknown } = process.stderr): void {
   const detail = error instanceof FastkitError ? error.detail : error instanceof Error && !(error instanceof FastkitError) ? error.stack : undefined;
-  if (verbose && detail) stderr.write(detail.trimEnd() + '\n');
-  stderr.write(`fastkit: ${describeError(error)}\n`);
+  if (verbose && detail) writeTo(stderr, detail.trimEnd() + '\n');
+  writeTo(stderr, `fastkit: ${describeError(error)}\n`);
 }

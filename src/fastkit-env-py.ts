@@ -13,6 +13,8 @@ const VALUES: Record<string, string> = {
   databaseFile: '[A-Za-z0-9_.-]+',
   baseImport: 'from [\\w.]+ import \\w+',
   baseName: '\\w+',
+  // a per-project table (alembic-setup --versionTable) is left to Alembic: the fast path reads alembic_version
+  versionTable: 'alembic_version',
   // comments and plain `from x import A, B  # noqa` lines: nothing that runs code of its own
   modelBlock: '(?:#[^\\n]*|from [\\w.]+ import \\w+(?:, \\w+)*(?: +#[^\\n]*)?)(?:\\n(?:#[^\\n]*|from [\\w.]+ import \\w+(?:, \\w+)*(?: +#[^\\n]*)?))*',
 };

@@ -58,9 +58,8 @@ export function make(options: MakeOptions): Promise<MakeResult> {
 export function run(options: MigrateOptions): Promise<RunResult> {
   return withProject(options, async (project) => {
     if ((await quickStatus(project))?.upToDate) return { applied: [] };
-    const facts = await callAlembic<{ applied: RevisionInfo[]; heads: string[] }>(project, 'run', {
-      onStep: (step) => project.output.out(describeStep(step)),
-    });
+    const steps = stepsOf(project);
+    const facts = await steps.saying(callAlembic<{ applied: RevisionInfo[]; heads: string[] }>(project, 'run', { onStep: steps.onStep }));
     if (facts.applied.length > 0) {
       const last = facts.applied[facts.applied.length - 1];
       project.output.out(`Now at ${last.revision}${facts.heads.includes(last.revision) ? ' (head)' : ''}`);
@@ -72,9 +71,10 @@ export function run(options: MigrateOptions): Promise<RunResult> {
 /** `alembic downgrade -1`: exactly one step, on purpose. */
 export function rollback(options: MigrateOptions): Promise<RollbackResult> {
   return withProject(options, async (project) => {
-    const facts = await callAlembic<{ reverted: Array<RevisionInfo & { to: string[] }> }>(project, 'rollback', {
-      onStep: (step) => project.output.out(describeStep(step)),
-    });
+    const steps = stepsOf(project);
+    const facts = await steps.saying(
+      callAlembic<{ reverted: Array<RevisionInfo & { to: string[] }> }>(project, 'rollback', { onStep: steps.onStep }),
+    );
     const [undone] = facts.reverted;
     if (undone) project.output.out(`Now at ${undone.to.length ? undone.to.join(', ') : 'base (no migration applied)'}`);
     return { reverted: facts.reverted };
@@ -132,6 +132,45 @@ function printStatus(report: StatusReport, project: Project): void {
     for (const { revision, message } of report.pending) out(`  ${revision.padEnd(width)}  ${message}`);
     out(`${applyThem(report.pending.length)} with \`${project.commands.run}\``);
   }
+}
+
+/**
+ * Each migration printed as Alembic starts it; and, should the run fail or be interrupted
+ * where DDL commits as it runs (MySQL, MariaDB), which revision may be left partly applied and
+ * how to look at it: Alembic's version table still names the one before.
+ */
+function stepsOf(project: Project) {
+  let current: StepEvent | undefined;
+  return {
+    onStep(step: StepEvent) {
+      current = step;
+      project.output.out(describeStep(step));
+    },
+    async saying<T>(running: Promise<T>): Promise<T> {
+      try {
+        return await running;
+      } catch (error) {
+        if (!(error instanceof FastkitError) || current?.transactionalDdl !== false) throw error;
+        throw new FastkitError(
+          `${error.message.replace(/\.+$/, '')}. ${databaseName(current.dialect)} commits DDL as it runs: ` +
+            `revision ${current.revision} (${current.message}) may be partly applied`,
+          {
+            hint:
+              `Compare the database with ${displayPath(current.path)} (SHOW CREATE TABLE for each table it changes) and finish or undo its changes by hand; ` +
+              `\`${project.commands.status}\` names the last revision applied in full.`,
+            exitCode: error.exitCode,
+            code: error.code,
+            detail: error.detail,
+          },
+        );
+      }
+    },
+  };
+}
+
+function databaseName(dialect: string | undefined): string {
+  const names: Record<string, string> = { mysql: 'MySQL/MariaDB', mariadb: 'MariaDB', oracle: 'Oracle', mssql: 'SQL Server', sqlite: 'SQLite' };
+  return (dialect && names[dialect]) ?? 'This database';
 }
 
 function describeStep(step: StepEvent): string {

@@ -15,7 +15,7 @@ import type { NxJsonConfiguration, ProjectConfiguration, TargetConfiguration } f
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, posix } from 'node:path';
-import { checkInputs, pythonPins, sqlInputs, type AlembicProjectFiles } from './offline-inputs';
+import { alembicProjectFiles, followedByNx, offlineInputs, pythonPins, type OfflineInputs } from './offline-inputs';
 import { hasAlembicTable, PyprojectSyntaxError } from './pyproject';
 import { TargetsCache, workspaceDataDirectory } from './targets-cache';
 
@@ -89,8 +89,11 @@ interface MigrateTarget {
   description: string;
   /** How to set its options, shown by `nx show project --web` beside the `--help` command. */
   example: { options?: Record<string, unknown>; args?: string[] };
-  /** Only for targets whose result depends on files alone: how Nx caches it. Without it, never cached. */
-  cached?: (inputs: OfflineInputs) => Pick<TargetConfiguration, 'inputs' | 'outputs' | 'options'>;
+  /**
+   * Only for targets whose result depends on files alone: which of the offline inputs are its
+   * own, and how Nx caches it. Without it, never cached.
+   */
+  cached?: { inputs: 'check' | 'sql' } & Pick<TargetConfiguration, 'outputs' | 'options'>;
   /** Sync generators Nx runs before the target (`nx sync` runs them too, `nx sync:check` verifies them). */
   syncGenerators?: string[];
 }
@@ -138,7 +141,7 @@ const MIGRATE_TARGETS: readonly MigrateTarget[] = [
     executor: 'fastkit:migrate-check',
     description: 'Checks the Alembic revision history without a database. Cached on the config and revision files.',
     example: { options: { json: true } },
-    cached: (inputs) => ({ inputs: inputs.check }),
+    cached: { inputs: 'check' },
   },
   {
     option: 'sqlTargetName',
@@ -146,11 +149,7 @@ const MIGRATE_TARGETS: readonly MigrateTarget[] = [
     executor: 'fastkit:migrate-sql',
     description: `Writes the Alembic upgrade SQL into ${SQL_OUTPUT} (alembic upgrade head --sql), without a database. Cached.`,
     example: { options: { dialect: 'postgresql' } },
-    cached: (inputs) => ({
-      inputs: inputs.sql,
-      outputs: ['{projectRoot}/{options.output}'],
-      options: { output: SQL_OUTPUT },
-    }),
+    cached: { inputs: 'sql', outputs: ['{projectRoot}/{options.output}'], options: { output: SQL_OUTPUT } },
   },
 ];
 
@@ -227,10 +226,10 @@ async function createAlembicProjects(
       const root = posix.dirname(file);
       const name = projectName(root, context.workspaceRoot);
       const pins = pythonPins(context.workspaceRoot, root, pinsAbove);
-      const hash = hashOf(pluginFingerprint(), optionsKey, file, config.text, pins.join('\n'));
-      const files: AlembicProjectFiles = { root, configFile: config.kind, configText: config.text, pins };
+      const files = alembicProjectFiles(context.workspaceRoot, root, config, pins);
+      const hash = hashOf(pluginFingerprint(), optionsKey, file, JSON.stringify(files));
       // only what takes parsing is kept between runs; the targets around it are plain data
-      const inputs = cache.get(hash, () => ({ check: checkInputs(files), sql: sqlInputs(files) }));
+      const inputs = followedByNx(context.workspaceRoot, cache.get(hash, () => offlineInputs(files)));
       const targets = migrateTargets(normalized, { name, config: config.kind, exec, inputs });
       results.push([file, { projects: { [root]: { root, name, targets } } }]);
     } catch (error) {
@@ -244,12 +243,6 @@ async function createAlembicProjects(
 }
 
 type TargetsByName = Record<string, TargetConfiguration>;
-
-/** The inputs of the offline targets, worked out from the project's config and files. */
-interface OfflineInputs {
-  check: TargetConfiguration['inputs'];
-  sql: TargetConfiguration['inputs'];
-}
 
 interface AlembicConfig {
   kind: typeof ALEMBIC_INI | typeof PYPROJECT;
@@ -293,17 +286,20 @@ function migrateTargets(
   const targets: TargetsByName = {};
   for (const target of MIGRATE_TARGETS) {
     const targetName = options[target.option];
-    const { options: cachedOptions, ...caching } = target.cached?.(project.inputs) ?? {};
+    const { inputs: which, options: cachedOptions, ...caching } = target.cached ?? {};
+    const inputs = which && project.inputs[which];
+    const uncached = inputs && !Array.isArray(inputs) ? inputs.uncached : undefined;
     const targetOptions = { ...(project.config === PYPROJECT ? { config: PYPROJECT } : {}), ...cachedOptions };
     targets[targetName] = {
       executor: target.executor,
-      cache: target.cached !== undefined,
-      ...caching,
+      cache: Array.isArray(inputs),
+      ...(Array.isArray(inputs) ? { inputs, ...caching } : {}),
       ...(Object.keys(targetOptions).length ? { options: targetOptions } : {}),
       ...(target.syncGenerators ? { syncGenerators: target.syncGenerators } : {}),
       metadata: {
         technologies: ['alembic'],
-        description: target.description,
+        // a target that cannot be cached says why, in place of how it is cached
+        description: uncached ? target.description.replace(/ Cached[^.]*\.$/, ` Not cached: ${uncached}.`) : target.description,
         help: {
           command: `${project.exec} nx run ${project.name}:${targetName} --help`,
           example: target.example,
@@ -362,11 +358,15 @@ function hashOf(...parts: string[]): string {
 let fingerprint: string | undefined;
 
 /**
- * The code that computes the targets (this module and the inputs module), hashed: a fastkit
+ * The code that computes the targets (this module and the config readers), hashed: a fastkit
  * upgrade never serves targets an older version computed.
  */
 function pluginFingerprint(): string {
-  fingerprint ??= hashOf(...[__filename, require.resolve('./offline-inputs')].map((file) => readFileSync(file, 'utf8')));
+  fingerprint ??= hashOf(
+    ...[__filename, ...['./offline-inputs', './alembic-settings', './pyproject'].map((name) => require.resolve(name))].map((file) =>
+      readFileSync(file, 'utf8'),
+    ),
+  );
   return fingerprint;
 }
 

@@ -1,7 +1,7 @@
 import { formatFiles, logger, type GeneratorCallback, type Tree } from '@nx/devkit';
 import { findDeclarativeBase, type DeclarativeBase } from '../../src/declarative-base';
 import { nxGenerator, projectInfo, type ProjectInfo } from '../../src/nx-generator';
-import { alembicTemplates } from './lib/alembic-templates';
+import { alembicTemplates, versionTableName } from './lib/alembic-templates';
 import { declarativeBaseTemplates, newDeclarativeBase } from './lib/declarative-base-file';
 import { projectModelImports } from '../../src/alembic-tree';
 import { keepVersionsFolder } from './lib/versions-folder';
@@ -15,13 +15,14 @@ import type { AlembicSetupGeneratorSchema } from './schema';
  */
 export async function alembicSetupGenerator(tree: Tree, options: AlembicSetupGeneratorSchema): Promise<GeneratorCallback> {
   const project = await projectInfo(tree, options.project);
+  const versionTable = versionTableName(options.versionTable);
   const foundBase = findDeclarativeBase(tree, project.root);
   const base = foundBase ?? newDeclarativeBase(project);
   const models = projectModelImports(tree, project.root, base.name);
 
   const written = writeOrRefuse(
     tree,
-    [alembicTemplates(project, base, models), ...(foundBase ? [] : [declarativeBaseTemplates(project)])],
+    [alembicTemplates(project, base, models, versionTable), ...(foundBase ? [] : [declarativeBaseTemplates(project)])],
     options.force,
   );
   const keptVersions = keepVersionsFolder(tree, project);

@@ -8,6 +8,7 @@
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createNxWorkspace, type NxWorkspace } from '../support/nx-workspace';
+import { revision as revisionSource } from '../support/revisions';
 import { EXAMPLE, removeTempDirs, run, tempDir, type Ran } from '../support/workspace';
 
 afterAll(removeTempDirs);
@@ -131,6 +132,34 @@ describe('migrate-check and migrate-sql in the Nx task graph (Nx 24, from the pa
     }
     const status = nx(['run', 'ledger:migrate-status']);
     expect(status.stdout).toContain('a719d4f7b98f (head)');
+  });
+
+  test('a revision added in the second folder of version_locations = a:b (named through a [DEFAULT] variable) that makes a second head is not served from the cache', () => {
+    const orders = join(ws.root, 'services', 'orders');
+    const ini = join(orders, 'alembic.ini');
+    const text = readFileSync(ini, 'utf8');
+    expect(text).toContain('path_separator = os\n'); // fastkit's ini: `:` separates folders
+    writeFileSync(
+      ini,
+      '[DEFAULT]\nshared = %(here)s/shared_versions\n\n' +
+        text.replace('path_separator = os\n', 'path_separator = os\nversion_locations = %(here)s/alembic/versions:%(shared)s\n'),
+    );
+    mkdirSync(join(orders, 'shared_versions'));
+    const check = () => nx(['run', 'orders:migrate-check', '--output-style=static']);
+    const first = check();
+    expect(first.code).toBe(0);
+    expect(tasks(first)).toEqual({ 'orders:migrate-check': 'ran' });
+    expect(tasks(check())).toEqual({ 'orders:migrate-check': 'cache' });
+
+    writeFileSync(
+      join(orders, 'shared_versions', '20261201_000000_add_notes.py'),
+      revisionSource('e1e1e1e1e1e1', '3e51a29c4cf9', 'add notes', 'op.create_table("notes", sa.Column("id", sa.Integer, primary_key=True))', 'op.drop_table("notes")'),
+    );
+    const ran = check();
+    expect(tasks(ran)).toEqual({ 'orders:migrate-check': 'ran' });
+    expect(ran.code).toBe(1);
+    expect(ran.all).toContain('error: the history has 2 heads: ');
+    expect(ran.all).toContain('e1e1e1e1e1e1 (20261201_000000_add_notes.py)');
   });
 
   test('a stale env.py fails nx sync:check (the CI gate) until nx sync fixes it', () => {

@@ -735,6 +735,44 @@ export const BAD_INPUTS: BadInput[] = [
     prints: ['No migration applied (base)', '1 pending migration:', '  a1a1a1a1a1a1  create notes', 'Apply it with `nx run api:migrate-run`'],
     says: 'The database is behind head: 1 pending migration. Apply it with `nx run api:migrate-run`.',
   },
+
+  // --- issue 9: a password in the URL's query, a version folder that is not there, a bad version table name ---
+  {
+    area: 'The database connection',
+    mistake: 'The server is down, with the password in the URL query (?password=)',
+    door: 'fastkit',
+    args: ['migrate', 'run'],
+    env: { DATABASE_URL: 'postgresql+psycopg://app@127.0.0.1:1/app?password={password}' },
+    exit: 1,
+    says:
+      'Cannot connect to the database at postgresql+psycopg://app@127.0.0.1:1/app?password=***: the server is not reachable (Connection refused). ' +
+      'Start the database server or fix the host and port in DATABASE_URL.',
+  },
+  {
+    area: 'Configuration',
+    mistake: 'version_locations names a folder that is not there (check)',
+    door: 'fastkit',
+    args: ['migrate', 'check'],
+    given: {
+      prepare: (context) =>
+        edit(context, 'alembic.ini', (text) => text.replace('path_separator = os\n', 'path_separator = os\nversion_locations = %(here)s/alembic/versions:shared/versions\n')),
+    },
+    exit: 1,
+    prints: [
+      'alembic.ini:15: error: version_locations names shared/versions, which is not a folder. Create it, or fix version_locations in alembic.ini.',
+      'Checked 0 revisions: 1 error, no warnings',
+    ],
+    says: 'Migration check failed: 1 error. Each is listed above with its file and line.',
+  },
+  {
+    area: 'Generators',
+    mistake: 'A version table name that is not a plain table name',
+    door: 'nx',
+    args: ['g', 'fastkit:alembic-setup', '--project', 'api', '--versionTable', 'orders-version'],
+    exit: 1,
+    says:
+      'versionTable "orders-version" is not a plain table name. Use letters, digits and underscores, at most 63, not starting with a digit, e.g. orders_alembic_version',
+  },
 ];
 
 /** A text with its placeholders filled in from `values`. */

@@ -5,6 +5,7 @@
  */
 import { copyFileSync, cpSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { revision as revisionSource } from '../support/revisions';
 import { exampleProject, fastkit, PYTHON, removeTempDirs, revisionFiles, run, tempDir, type Ran } from '../support/workspace';
 
 afterAll(removeTempDirs);
@@ -121,17 +122,35 @@ describe('fastkit migrate check: errors fail the check (exit 1)', () => {
     );
   });
 
-  test("a file name that breaks the project's file_template (YYYYMMDD_HHMMSS_slug)", () => {
+  test('a version_locations folder that does not exist: an error naming it and the fix, not "No revisions yet"', () => {
+    const project = exampleProject({ revisions: false });
+    const ini = join(project, 'alembic.ini');
+    writeFileSync(ini, readFileSync(ini, 'utf8').replace('path_separator = os\n', 'path_separator = os\nversion_locations = %(here)s/alembic/versions:shared/versions\n'));
+    const line = readFileSync(ini, 'utf8').split('\n').findIndex((text) => text.startsWith('version_locations')) + 1;
+    const ran = check(project);
+    expectClean(ran);
+    expect(ran.code).toBe(1);
+    expect(lines(ran)).toEqual([
+      `alembic.ini:${line}: error: version_locations names shared/versions, which is not a folder. Create it, or fix version_locations in alembic.ini.`,
+      'Checked 0 revisions: 1 error, no warnings',
+    ]);
+    expect(ran.stderr).toBe('fastkit: Migration check failed: 1 error. Each is listed above with its file and line.\n');
+  });
+});
+
+describe('fastkit migrate check: histories Alembic runs are valid, however they are named and branched', () => {
+  test("a file name off the project's file_template (YYYYMMDD_HHMMSS_slug) is a warning: Alembic never reads names", () => {
     const project = exampleProject();
     const made = revision(project, 'add notes');
     renameSync(join(versions(project), made), join(versions(project), 'add_notes.py'));
     const ran = check(project);
     expectClean(ran);
-    expect(ran.code).toBe(1);
-    expect(lines(ran)[0]).toBe(
-      "alembic/versions/add_notes.py:1: error: the file name does not follow the project's file_template (YYYYMMDD_HHMMSS_<slug>.py). " +
-        'Rename the file to match, e.g. as `alembic revision` would have named it.',
-    );
+    expect(ran.code).toBe(0);
+    expect(lines(ran)).toEqual([
+      "alembic/versions/add_notes.py:1: warning: the file name does not follow the project's file_template (YYYYMMDD_HHMMSS_<slug>.py). " +
+        'Alembic does not mind; rename it to match if the project keeps to its template.',
+      `Checked 3 revisions (head ${revisionId(project, 'add_notes.py')}): no errors, 1 warning`,
+    ]);
   });
 
   test("the names follow whatever template the project has: Alembic's default <rev>_<slug>", () => {
@@ -143,8 +162,35 @@ describe('fastkit migrate check: errors fail the check (exit 1)', () => {
     expect(check(project).code).toBe(0);
     renameSync(join(versions(project), first), join(versions(project), `20260101_000000_${first}`));
     const ran = check(project);
-    expect(ran.code).toBe(1);
-    expect(ran.stdout).toContain("error: the file name does not follow the project's file_template (<rev>_<slug>.py)");
+    expect(ran.code).toBe(0);
+    expect(ran.stdout).toContain("warning: the file name does not follow the project's file_template (<rev>_<slug>.py)");
+  });
+
+  test('revision ids chosen by hand (0001_initial_schema in 0001_initial_schema.py), and a file named after another revision, check clean, as Alembic runs them', () => {
+    const project = exampleProject({ revisions: false });
+    const write = (file: string, text: string) => writeFileSync(join(versions(project), file), text);
+    write('0001_initial_schema.py', revisionSource('0001_initial_schema', null, 'initial schema', 'op.create_table("notes", sa.Column("id", sa.Integer, primary_key=True))', 'op.drop_table("notes")'));
+    write('0002_add_title.py', revisionSource('0002', '0001_initial_schema', 'add title', 'op.add_column("notes", sa.Column("title", sa.Text))', 'op.drop_column("notes", "title")'));
+    write('0002_add_title_index.py', revisionSource('0003', '0002', 'index the title', 'op.create_index("ix_title", "notes", ["title"])', 'op.drop_index("ix_title", "notes")'));
+    const ran = check(project);
+    expectClean(ran);
+    expect({ code: ran.code, stdout: ran.stdout }).toEqual({ code: 0, stdout: 'Checked 3 revisions (head 0003): no errors, no warnings\n' });
+    const alembicHeads = alembic(project, 'heads');
+    expect(alembicHeads.stdout.trim()).toBe('0003 (head)');
+  });
+
+  test('a branch point and the merge revision Alembic makes check clean, with the one head Alembic reports', () => {
+    const project = exampleProject();
+    const base = revisionId(project, revisionFiles(project)[1]);
+    const ours = revisionId(project, revision(project, 'add notes'));
+    const theirs = revisionId(project, revision(project, 'add tags', '--head', base, '--splice')); // a second branch from the same parent
+    expect(check(project).stdout).toContain(`error: the history has 2 heads: `); // before the merge
+    const merged = alembic(project, 'merge', '-m', 'merge notes and tags', ours, theirs);
+    expect(merged.code).toBe(0);
+    const ran = check(project);
+    expectClean(ran);
+    const head = alembic(project, 'heads').stdout.trim().replace(/ \(head\)$/, '');
+    expect({ code: ran.code, stdout: ran.stdout }).toEqual({ code: 0, stdout: `Checked 5 revisions (head ${head}): no errors, no warnings\n` });
   });
 });
 

@@ -11,7 +11,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { argvOf, childrenOf, processesMatching, startFastkit } from '../support/processes';
 import { SENTINEL_PASSWORD, takeLeaks } from '../support/secrets';
-import { createPostgresDatabase, exampleProject, fastkit, psql, removeTempDirs, run } from '../support/workspace';
+import { createPostgresDatabase, exampleProject, fastkit, PG_HOST, PG_USER, psql, removeTempDirs, run } from '../support/workspace';
 
 afterAll(removeTempDirs);
 
@@ -180,5 +180,65 @@ describe('passwords that env.py lets out are masked', () => {
     expect(ran.stdout).toBe('raw postgresql+psycopg://app:***@127.0.0.1:1/app decoded ***\n');
     expect(ran.all).not.toContain(SENTINEL_PASSWORD);
   });
+});
 
+/**
+ * Real runs on PostgreSQL (its socket takes the user's own login, so any password goes): a
+ * password in the URL's query is hidden, and a password that is an ordinary word is hidden
+ * where a credential stands and nowhere else.
+ */
+describe('passwords in the query, and passwords that are ordinary words, on real runs', () => {
+  const database = createPostgresDatabase('fk_words');
+  afterAll(() => database.drop());
+  const url = (password: string) => `postgresql+psycopg://${PG_USER}:${password}@/${database.name}?host=${PG_HOST}`;
+
+  test('?password= in the URL: hidden in the one-line error, and in what env.py prints', () => {
+    const project = exampleProject();
+    const envPy = join(project, 'alembic', 'env.py');
+    writeFileSync(envPy, readFileSync(envPy, 'utf8').replace('\nconfig = context.config\n', '\nimport os as _os\nprint("url:", _os.environ["DATABASE_URL"])\nconfig = context.config\n'));
+    const down = fastkit(['migrate', 'run'], { cwd: project, env: { DATABASE_URL: `postgresql+psycopg://app@127.0.0.1:1/app?password=${SENTINEL_PASSWORD}` } });
+    expect(down.code).toBe(1);
+    expect(down.stdout).toBe('url: postgresql+psycopg://app@127.0.0.1:1/app?password=***\n');
+    expect(down.stderr).toBe(
+      'fastkit: Cannot connect to the database at postgresql+psycopg://app@127.0.0.1:1/app?password=***: the server is not reachable (Connection refused). ' +
+        'Start the database server or fix the host and port in DATABASE_URL.\n',
+    );
+    const applied = fastkit(['migrate', 'run'], {
+      cwd: project,
+      env: { DATABASE_URL: `postgresql+psycopg:///${database.name}?host=${PG_HOST}&user=${PG_USER}&password=${SENTINEL_PASSWORD}` },
+    });
+    expect(applied.code).toBe(0);
+    expect(applied.stdout).toContain(`url: postgresql+psycopg:///${database.name}?host=${PG_HOST}&user=${PG_USER}&password=***\n`);
+    expect(applied.all).not.toContain(SENTINEL_PASSWORD);
+    psql(database.name, 'DROP TABLE invoices; DROP TABLE clients; DROP TABLE alembic_version');
+  });
+
+  test('password "invoices": the migration still reads "create invoices"; the URL env.py prints is masked', () => {
+    const project = exampleProject();
+    const envPy = join(project, 'alembic', 'env.py');
+    writeFileSync(envPy, readFileSync(envPy, 'utf8').replace('\nconfig = context.config\n', '\nimport os as _os\nprint("url:", _os.environ["DATABASE_URL"])\nconfig = context.config\n'));
+    const ran = fastkit(['migrate', 'run'], { cwd: project, env: { DATABASE_URL: url('invoices') } });
+    expect(ran.code).toBe(0);
+    expect(ran.stdout.split('\n')).toEqual([
+      `url: postgresql+psycopg://${PG_USER}:***@/${database.name}?host=${PG_HOST}`,
+      'Running upgrade base -> 3e51a29c4cf9, create clients',
+      'Running upgrade 3e51a29c4cf9 -> a719d4f7b98f, create invoices',
+      'Now at a719d4f7b98f (head)',
+      '',
+    ]);
+    expect(psql(database.name, "SELECT to_regclass('invoices') IS NOT NULL")).toBe('t');
+    psql(database.name, 'DROP TABLE invoices; DROP TABLE clients; DROP TABLE alembic_version');
+  });
+
+  test('password "true" (in the URL and PGPASSWORD): status --json is the same valid JSON', () => {
+    const project = exampleProject();
+    const env = { DATABASE_URL: url('true'), PGPASSWORD: 'true' };
+    expect(fastkit(['migrate', 'run'], { cwd: project, env }).code).toBe(0);
+    for (const fast of [[], ['--no-fast']]) {
+      const ran = fastkit(['migrate', 'status', '--json', ...fast], { cwd: project, env });
+      expect(ran.code).toBe(0);
+      expect(JSON.parse(ran.stdout)).toEqual({ current: ['a719d4f7b98f'], heads: ['a719d4f7b98f'], pending: [], upToDate: true });
+    }
+    psql(database.name, 'DROP TABLE invoices; DROP TABLE clients; DROP TABLE alembic_version');
+  });
 });

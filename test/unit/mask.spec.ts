@@ -33,7 +33,7 @@ describe('maskSecrets: no database password in anything fastkit prints', () => {
     }
   });
 
-  test('hides known secrets wherever they appear, even outside a URL', () => {
+  test('hides known secrets that cannot be ordinary words wherever they appear, even outside a URL', () => {
     expect(maskSecrets('FATAL: password "S3cretSentinel" rejected; S3cretSentinel again', ['S3cretSentinel'])).toBe(
       'FATAL: password "***" rejected; *** again',
     );
@@ -106,5 +106,74 @@ describe('secretsIn: the passwords to hide, read from the environment', () => {
     const masked = maskSecrets(text, secretsIn(env));
     expect(masked).not.toMatch(/S3cret/);
     expect(masked).toBe('tried *** and *** at postgresql://app:***@db/app');
+  });
+});
+
+describe('passwords in URL queries and settings: hidden by where they stand', () => {
+  test.each([
+    ['postgresql+psycopg://app@db/app?password=Hunter2pw', 'postgresql+psycopg://app@db/app?password=***'],
+    ['mysql+pymysql://root@db/app?charset=utf8mb4&passwd=Hunter2pw&ssl=1', 'mysql+pymysql://root@db/app?charset=utf8mb4&passwd=***&ssl=1'],
+    ['mysql://root@db/app?pwd=x', 'mysql://root@db/app?pwd=***'],
+    ['postgresql://app@db/app?sslpassword=k3y&sslmode=require', 'postgresql://app@db/app?sslpassword=***&sslmode=require'],
+    ["connection to 'host=db user=app password=invoices dbname=app' failed", "connection to 'host=db user=app password=*** dbname=app' failed"],
+    ['DB_PASSWORD=true PGPASSWORD=x', 'DB_PASSWORD=*** PGPASSWORD=***'],
+    ["{'host': 'db', 'password': 'invoices'}", "{'host': 'db', 'password': '***'}"],
+    ['{"user": "app", "passwd":"true"}', '{"user": "app", "passwd":"***"}'],
+  ])('%s', (text, masked) => {
+    expect(maskSecrets(text)).toBe(masked);
+  });
+
+  test('leaves words that only look like the keys alone', () => {
+    for (const text of [
+      'FATAL:  password authentication failed for user "app"',
+      'passwords=2 compass=north bypass: yes',
+      'Running upgrade a1 -> b2, add password_hash column',
+    ]) {
+      expect(maskSecrets(text)).toBe(text);
+    }
+  });
+
+  test('secretsIn finds a password given in the query of an environment URL', () => {
+    expect(secretsIn({ DATABASE_URL: 'postgresql+psycopg://app@db/app?sslmode=require&password=Hunter2pw' })).toEqual(['Hunter2pw']);
+  });
+});
+
+describe('a password that is an ordinary word is hidden only where a credential stands', () => {
+  test('password "invoices": the URL is masked, "create invoices" is not rewritten', () => {
+    const DATABASE_URL = 'postgresql+psycopg://app:invoices@db/app';
+    const secrets = secretsIn({ DATABASE_URL });
+    expect(secrets).toEqual(['invoices']);
+    expect(maskSecrets('Running upgrade 3e51a29c4cf9 -> a719d4f7b98f, create invoices', secrets)).toBe(
+      'Running upgrade 3e51a29c4cf9 -> a719d4f7b98f, create invoices',
+    );
+    expect(maskSecrets(`Cannot connect to the database at ${DATABASE_URL}`, secrets)).toBe(
+      'Cannot connect to the database at postgresql+psycopg://app:***@db/app',
+    );
+  });
+
+  test('password "true": status --json stays the same, valid JSON', () => {
+    const secrets = secretsIn({ DATABASE_URL: 'postgresql://app:true@db/app', PGPASSWORD: 'true' });
+    const json = JSON.stringify({ current: ['a719d4f7b98f'], heads: ['a719d4f7b98f'], pending: [], upToDate: true });
+    expect(maskSecrets(json, secrets)).toBe(json);
+    expect(JSON.parse(maskSecrets(json, secrets)).upToDate).toBe(true);
+  });
+
+  test.each(['postgres', 'app', 'secret', '12345678', 'my-app_db', '1e10'])('%s is not hidden in free text', (password) => {
+    expect(maskSecrets(`connected as app to ${password} (${password})`, [password])).toBe(`connected as app to ${password} (${password})`);
+  });
+
+  test.each(['Hunter2pw', 's3cr3t!', 'p@ss-w0rd', 'FkSentinel-7q2Wx9'])('%s is hidden wherever it stands', (password) => {
+    expect(maskSecrets(`echo ${password}; "${password}"`, [password])).toBe('echo ***; "***"');
+  });
+});
+
+describe('long lines', () => {
+  test('a line of a megabyte full of half-URLs is masked right: every password that ends in @, nothing else', () => {
+    const unit = 'pg://u:no-at-here ';
+    const line = unit.repeat(40_000) + 'a://b:c://d:e://' + 'x'.repeat(300_000) + ' postgresql://app:S3cret@db/app';
+    const masked = maskSecrets(line);
+    expect(masked.length).toBe(line.length - 'S3cret'.length + 3);
+    expect(masked.endsWith(' postgresql://app:***@db/app')).toBe(true);
+    expect(masked.startsWith(unit.repeat(40_000))).toBe(true);
   });
 });

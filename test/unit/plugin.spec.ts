@@ -282,7 +282,7 @@ describe('fastkit/plugin caches the computed targets', () => {
     writeFileSync(file, JSON.stringify(entries));
   }
 
-  const CHECK_INPUTS = ['{projectRoot}/alembic.ini', '{projectRoot}/alembic/versions/**/*.py'];
+  const CHECK_INPUTS = ['{projectRoot}/alembic.ini', '{projectRoot}/alembic/versions/*.py'];
   const checkInputsOf = async (root: string, options?: PluginModule.FastkitPluginOptions) => {
     const inputs = projects(await infer(root, options))['services/billing'].targets?.[options?.checkTargetName ?? 'migrate-check'].inputs;
     return JSON.stringify(inputs) === JSON.stringify(['read from the cache']) ? 'read from the cache' : inputs;
@@ -342,7 +342,7 @@ describe('the offline targets are cached on exactly what their result depends on
       cache: true,
       inputs: [
         '{projectRoot}/alembic.ini',
-        '{projectRoot}/alembic/versions/**/*.py',
+        '{projectRoot}/alembic/versions/*.py',
         '{projectRoot}/requirements-dev.txt',
         '{projectRoot}/requirements.txt',
         '{workspaceRoot}/uv.lock',
@@ -370,18 +370,18 @@ describe('the offline targets are cached on exactly what their result depends on
     expect(JSON.stringify(targets)).not.toContain(root); // no absolute path: a shared cache stays valid
   });
 
-  test('version_locations and prepend_sys_path outside the project become workspace inputs; what cannot be mapped falls back to all project Python', async () => {
+  test('version_locations and prepend_sys_path outside the project become workspace inputs; what cannot be mapped makes the target uncached, saying why', async () => {
     const root = workspace({
       'services/billing/alembic.ini':
-        '[alembic]\nscript_location = migrations\nversion_locations = %(here)s/migrations/versions\n    ../../shared/versions\nprepend_sys_path = . ../../libs/models\n',
+        '[alembic]\nscript_location = migrations\npath_separator = os\nversion_locations = %(here)s/migrations/versions:../../shared/versions\nprepend_sys_path = .:../../libs/models\n',
       'services/odd/alembic.ini': '[alembic]\nscript_location = myapp:migrations\n',
       'services/orders/pyproject.toml': '[tool.alembic]\nscript_location = "%(here)s/migrations"\nversion_locations = [\n  "%(here)s/migrations/versions",\n]\n',
     });
     const found = projects(await infer(root));
     expect(found['services/billing'].targets?.['migrate-check'].inputs).toEqual([
       '{projectRoot}/alembic.ini',
-      '{projectRoot}/migrations/versions/**/*.py',
-      '{workspaceRoot}/shared/versions/**/*.py',
+      '{projectRoot}/migrations/versions/*.py',
+      '{workspaceRoot}/shared/versions/*.py',
     ]);
     expect(found['services/billing'].targets?.['migrate-sql'].inputs).toEqual([
       '{projectRoot}/alembic.ini',
@@ -390,10 +390,17 @@ describe('the offline targets are cached on exactly what their result depends on
       '{workspaceRoot}/libs/models/**/*.py',
       { env: 'DATABASE_URL' },
     ]);
-    expect(found['services/odd'].targets?.['migrate-check'].inputs).toEqual(['{projectRoot}/alembic.ini', '{projectRoot}/**/*.py']);
+    for (const name of ['migrate-check', 'migrate-sql']) {
+      const odd = found['services/odd'].targets![name];
+      expect(odd.cache).toBe(false);
+      expect(odd.inputs).toBeUndefined();
+      expect(odd.outputs).toBeUndefined();
+      expect(odd.metadata?.description).toMatch(/without a database\. Not cached: script_location names myapp:migrations, a package resource\.$/);
+    }
+    expect(found['services/odd'].targets!['migrate-sql'].options).toEqual({ output: 'dist/migrations/upgrade.sql' });
     expect(found['services/orders'].targets?.['migrate-check'].inputs).toEqual([
       '{projectRoot}/pyproject.toml',
-      '{projectRoot}/migrations/versions/**/*.py',
+      '{projectRoot}/migrations/versions/*.py',
     ]);
   });
 
@@ -401,7 +408,7 @@ describe('the offline targets are cached on exactly what their result depends on
     const root = workspace({ 'services/billing/alembic.ini': INI });
     expect((await targetsOf(root, 'services/billing'))['migrate-check'].inputs).toEqual([
       '{projectRoot}/alembic.ini',
-      '{projectRoot}/alembic/versions/**/*.py',
+      '{projectRoot}/alembic/versions/*.py',
     ]);
     writeFileSync(join(root, 'services', 'billing', 'poetry.lock'), '');
     expect((await targetsOf(root, 'services/billing'))['migrate-check'].inputs).toContain('{projectRoot}/poetry.lock');

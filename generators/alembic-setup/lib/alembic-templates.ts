@@ -1,11 +1,12 @@
 import type { DeclarativeBase } from '../../../src/declarative-base';
+import { UsageError } from '../../../src/errors';
 import { templateFolder, type Templates } from '../../../src/generated-files';
 import { modelBlock, type ModelImport } from '../../../src/model-imports';
 import type { ProjectInfo } from '../../../src/nx-generator';
 import { baseImport } from './declarative-base-file';
 
 /** alembic.ini, alembic/env.py and alembic/script.py.mako for `project`, its env.py on `base`. */
-export function alembicTemplates(project: ProjectInfo, base: DeclarativeBase, models: ModelImport[]): Templates {
+export function alembicTemplates(project: ProjectInfo, base: DeclarativeBase, models: ModelImport[], versionTable = 'alembic_version'): Templates {
   return {
     folder: templateFolder('alembic-setup', 'migrations'),
     target: project.root,
@@ -15,6 +16,7 @@ export function alembicTemplates(project: ProjectInfo, base: DeclarativeBase, mo
       baseImport: baseImport(base),
       baseName: base.name,
       modelBlock: modelBlock(models).join('\n'),
+      versionTable,
     },
   };
 }
@@ -23,4 +25,19 @@ export function alembicTemplates(project: ProjectInfo, base: DeclarativeBase, mo
 export function databaseFile(projectName: string): string {
   const last = projectName.split('/').pop() || 'app';
   return last.replace(/[^A-Za-z0-9_.-]/g, '_') + '.db';
+}
+
+/**
+ * The version table env.py names: a plain SQL name (it is also part of the migration lock's
+ * key), short enough for PostgreSQL (63) and MySQL (64).
+ */
+export function versionTableName(given: string | undefined): string {
+  const name = given ?? 'alembic_version';
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(name)) {
+    throw new UsageError(
+      `versionTable ${JSON.stringify(name)} is not a plain table name`,
+      'Use letters, digits and underscores, at most 63, not starting with a digit, e.g. orders_alembic_version',
+    );
+  }
+  return name;
 }

@@ -252,3 +252,29 @@ describe('alembic-setup options', () => {
     expect(schema.description).toContain('https://alembic.sqlalchemy.org/');
   });
 });
+
+describe('alembic-setup --versionTable: a version table of the project\'s own, for projects sharing a database', () => {
+  test('env.py names it (its lock key follows), and nothing else changes; the default is alembic_version', async () => {
+    const plain = workspaceWithApi();
+    await setup(plain);
+    const own = workspaceWithApi();
+    await setup(own, { versionTable: 'orders_alembic_version' } as { force?: boolean });
+    const before = filesOf(plain, ROOT);
+    const after = filesOf(own, ROOT);
+    expect(before[`${ROOT}/alembic/env.py`]).toMatch(/^VERSION_TABLE = "alembic_version"$/m);
+    expect(after[`${ROOT}/alembic/env.py`]).toBe(
+      before[`${ROOT}/alembic/env.py`].replace('VERSION_TABLE = "alembic_version"', 'VERSION_TABLE = "orders_alembic_version"'),
+    );
+    expect({ ...after, [`${ROOT}/alembic/env.py`]: '' }).toEqual({ ...before, [`${ROOT}/alembic/env.py`]: '' });
+    expect(pythonCompileError(after[`${ROOT}/alembic/env.py`])).toBe("");
+  });
+
+  test.each(['orders-version', '1st_version', 'public.orders_version', 'x'.repeat(64), ''])('refuses %j with one line, writing nothing', async (name) => {
+    const tree = workspaceWithApi();
+    const message = await refusal(setup(tree, { versionTable: name } as { force?: boolean }));
+    expect(message).toBe(
+      `versionTable ${JSON.stringify(name)} is not a plain table name. Use letters, digits and underscores, at most 63, not starting with a digit, e.g. orders_alembic_version`,
+    );
+    expect(Object.keys(filesOf(tree, ROOT))).toEqual([`${ROOT}/project.json`]);
+  });
+});
