@@ -15,6 +15,7 @@ import type { NxJsonConfiguration, ProjectConfiguration, TargetConfiguration } f
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, posix } from 'node:path';
+import { dependencyPythonInputs } from './dependency-inputs';
 import { checkInputs, pythonPins, sqlInputs, type AlembicProjectFiles } from './offline-inputs';
 import { hasAlembicTable, PyprojectSyntaxError } from './pyproject';
 import { TargetsCache, workspaceDataDirectory } from './targets-cache';
@@ -147,7 +148,7 @@ const MIGRATE_TARGETS: readonly MigrateTarget[] = [
     description: `Writes the Alembic upgrade SQL into ${SQL_OUTPUT} (alembic upgrade head --sql), without a database. Cached.`,
     example: { options: { dialect: 'postgresql' } },
     cached: (inputs) => ({
-      inputs: inputs.sql,
+      inputs: [...(inputs.sql ?? []), ...dependencyPythonInputs()],
       outputs: ['{projectRoot}/{options.output}'],
       options: { output: SQL_OUTPUT },
     }),
@@ -164,6 +165,13 @@ export const createNodes: AlembicCreateNodes = [ALEMBIC_CONFIG_GLOB, createAlemb
 
 /** The same function under the name Nx 22 looks for first. */
 export const createNodesV2: AlembicCreateNodes = createNodes;
+
+/**
+ * Edges to the projects whose Python modules each Alembic project's env.py imports. Its modules
+ * load when Nx first asks for dependencies, so computing targets stays as light as it was.
+ */
+export const createDependencies: typeof import('./project-dependencies').createDependencies = (options, context) =>
+  (require('./project-dependencies') as typeof import('./project-dependencies')).createDependencies(options, context);
 
 /** Fills in the default target names and refuses options nx.json should not hold. */
 export function normalizeOptions(options: FastkitPluginOptions | undefined): NormalizedPluginOptions {

@@ -1,0 +1,401 @@
+/**
+ * fastkit/plugin's `createDependencies`: the Nx projects an Alembic project's migrations import.
+ * env.py's imports are followed, file by file, through the workspace's own modules as Python
+ * would find them on the sys.path Alembic runs with: prepend_sys_path, the config's folder,
+ * env.py's own `sys.path` edits, and the workspace packages installed into the venv (editable
+ * installs, `.pth` files) or declared in pyproject.toml (uv workspace members, path
+ * dependencies). Every import that crosses into another project is a `static` edge from the
+ * project of the importing file, with that file as `sourceFile`. Files only: no Python process.
+ *
+ * So `nx affected` reaches the services whose models live in a library, `nx graph` shows them,
+ * and the cached targets that run env.py hash the libraries' Python files (see
+ * {@link dependencyPythonInputs}).
+ */
+import type { DependencyType, FileData, ProjectConfiguration } from '@nx/devkit';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join, posix } from 'node:path';
+import { alembicSettings, type AlembicSettings } from './alembic-settings';
+import {
+  declaredPackageFolders,
+  findVirtualEnv,
+  PyprojectFiles,
+  readVirtualEnv,
+  WorkspaceLocator,
+  type VirtualEnvPackages,
+} from './installed-packages';
+import { childPath, ModuleFinder, SysPathTail, WorkspaceFiles, workspacePath, type FoundModule, type PathEntry } from './module-finder';
+import { nxlvPythonEdges } from './nxlv-python-edges';
+import { hasAlembicTable } from './pyproject';
+import { readModuleSteps, type ModuleStep, type PathValue } from './python-imports';
+import { TargetsCache, workspaceDataDirectory } from './targets-cache';
+
+/** The context Nx 22–24 pass to createDependencies (`CreateDependenciesContext`), as far as fastkit reads it. */
+export interface DependenciesContext {
+  readonly workspaceRoot: string;
+  readonly projects: Record<string, ProjectConfiguration>;
+  readonly nxJsonConfiguration?: { plugins?: Array<string | { plugin: string; options?: unknown }> };
+  readonly fileMap: {
+    projectFileMap: Record<string, FileData[]>;
+    nonProjectFiles: FileData[];
+  };
+}
+
+/** One edge, as Nx's `RawProjectGraphDependency` of type static. */
+export interface StaticDependency {
+  source: string;
+  target: string;
+  sourceFile: string;
+  type: DependencyType.static;
+}
+
+export const createDependencies = async (_options: unknown, context: DependenciesContext): Promise<StaticDependency[]> =>
+  projectDependencies(context);
+
+/** The edges, synchronously (createDependencies is this, awaited). */
+export function projectDependencies(context: DependenciesContext): StaticDependency[] {
+  const graph = new ImportGraph(context);
+  try {
+    return graph.dependencies();
+  } finally {
+    graph.saveCache();
+  }
+}
+
+interface AlembicProject {
+  name: string;
+  root: string;
+  /** alembic.ini or pyproject.toml, in the project root. */
+  configFile: string;
+  /** Workspace folders prepend_sys_path puts first. */
+  prepended: string[];
+  /** env.py, when it is a workspace file. */
+  envPy?: string;
+}
+
+/** A venv as the walk uses it: site-packages' own names, then the workspace folders and finders it installs. */
+interface InstalledVenv {
+  path: string;
+  siteNames: ReadonlySet<string>;
+  folders: string[];
+  finders: ReadonlyMap<string, string>;
+}
+
+/**
+ * sys.path during one walk: the folders before site-packages, then the tail: site-packages, the
+ * venv's `.pth` folders, then `after` (declared local packages, env.py's appends).
+ */
+interface SysPath {
+  head: string[];
+  venv: InstalledVenv | undefined;
+  after: string[];
+  /** Names the tail, so projects with the same one share its index. */
+  tailKey: string;
+}
+
+interface ConfigFacts {
+  alembic: boolean;
+  settings?: AlembicSettings;
+}
+
+type CachedFacts = ModuleStep[] | ConfigFacts;
+
+const NO_FINDERS: ReadonlyMap<string, string> = new Map();
+
+class ImportGraph {
+  private readonly owners = new Map<string, string>();
+  private readonly hashes = new Map<string, string>();
+  private readonly files: WorkspaceFiles;
+  private readonly locator: WorkspaceLocator;
+  private readonly pyprojects: PyprojectFiles;
+  private readonly venvs = new Map<string, InstalledVenv>();
+  private readonly tails = new Map<string, SysPathTail>();
+  private readonly venvFolders = new Map<string, string | null>();
+  /** Facts read from files, by content hash: a Python file's steps, a config's settings. */
+  private readonly facts: TargetsCache<CachedFacts>;
+  private readonly edges = new Map<string, StaticDependency>();
+
+  constructor(private readonly context: DependenciesContext) {
+    const all = new Set<string>();
+    for (const [project, files] of Object.entries(context.fileMap.projectFileMap)) {
+      for (const file of files) {
+        all.add(file.file);
+        this.owners.set(file.file, project);
+        this.hashes.set(file.file, file.hash);
+      }
+    }
+    for (const file of context.fileMap.nonProjectFiles) {
+      all.add(file.file);
+      this.hashes.set(file.file, file.hash);
+    }
+    this.files = new WorkspaceFiles(all);
+    this.locator = new WorkspaceLocator(context.workspaceRoot);
+    this.pyprojects = new PyprojectFiles(context.workspaceRoot, this.files, () => all);
+    this.facts = new TargetsCache(join(workspaceDataDirectory(context.workspaceRoot), `fastkit-imports-${readerFingerprint()}.hash`));
+  }
+
+  dependencies(): StaticDependency[] {
+    for (const [name, configuration] of Object.entries(this.context.projects)) {
+      const project = this.alembicProject(name, configuration);
+      if (project) this.follow(project);
+    }
+    const nxlv = nxlvPythonEdges(this.context, this.pyprojects);
+    return [...this.edges.values()].filter((edge) => !nxlv.has(`${edge.source}\0${edge.target}`));
+  }
+
+  saveCache(): void {
+    this.facts.save();
+  }
+
+  /** The project's Alembic config, where it has one: alembic.ini, else pyproject.toml with [tool.alembic]. */
+  private alembicProject(name: string, configuration: ProjectConfiguration): AlembicProject | undefined {
+    const root = workspacePath(configuration.root);
+    if (root === undefined) return undefined;
+    let configFile = childPath(root, 'alembic.ini');
+    let settings = this.files.has(configFile) ? this.settingsOf(configFile) : undefined;
+    if (!settings) {
+      configFile = childPath(root, 'pyproject.toml');
+      settings = this.files.has(configFile) ? this.settingsOf(configFile) : undefined;
+    }
+    if (!settings) return undefined;
+    const scriptFolder = this.configPath(root, settings.script_location ?? 'alembic');
+    const envPy = scriptFolder === undefined ? undefined : childPath(scriptFolder, 'env.py');
+    const prepended = prependSysPathEntries(settings.prepend_sys_path)
+      .map((entry) => this.configPath(root, entry))
+      .filter((folder): folder is string => folder !== undefined);
+    return { name, root, configFile, prepended, envPy: envPy && this.files.has(envPy) ? envPy : undefined };
+  }
+
+  /** What fastkit reads of an Alembic config (none for a pyproject.toml without [tool.alembic]), kept by content hash. */
+  private settingsOf(configFile: string): AlembicSettings | undefined {
+    const compute = (): CachedFacts => {
+      const text = this.read(configFile);
+      if (text === undefined) return { alembic: false };
+      const kind = posix.basename(configFile);
+      try {
+        if (kind === 'pyproject.toml' && !hasAlembicTable(text)) return { alembic: false };
+      } catch {
+        return { alembic: false }; // a broken [tool.alembic] header: createNodes reports it
+      }
+      return { alembic: true, settings: alembicSettings(text, kind) };
+    };
+    const hash = this.hashes.get(configFile);
+    const facts = (hash ? this.facts.get(`config:${hash}`, compute) : compute()) as ConfigFacts;
+    return facts.alembic ? facts.settings : undefined;
+  }
+
+  /**
+   * A path from the config (`%(here)s/alembic`, `.`, `../shared`) as a workspace path: relative
+   * ones from the folder Alembic runs in, the config's folder. Undefined for a package resource
+   * (`myapp:migrations`), another interpolation, or a place outside the workspace.
+   */
+  private configPath(root: string, location: string): string | undefined {
+    const path = location.replace(/%\(here\)s/g, '\0').replace(/\\/g, '/');
+    if (path.includes('%(') || path.lastIndexOf('\0') > 0) return undefined;
+    if (path.startsWith('\0')) return workspacePath(posix.join(root || '.', path.slice(1) || '.'));
+    if (isAbsolute(path) || /^[A-Za-z]:\//.test(path)) return this.locator.locate(location);
+    if (/^[A-Za-z_][\w.]*:/.test(path)) return undefined;
+    return workspacePath(posix.join(root || '.', path));
+  }
+
+  /** Runs env.py's imports on the project's sys.path, recording every import that crosses into another project. */
+  private follow(project: AlembicProject): void {
+    if (!project.envPy) return;
+    const venv = this.venvOf(project.root);
+    const declared = declaredPackageFolders(project.root, this.pyprojects, this.files);
+    const sysPath: SysPath = {
+      head: [...new Set([...project.prepended, project.root])],
+      venv,
+      after: declared,
+      tailKey: `${venv?.path ?? ''}\n${declared.join('\n')}`,
+    };
+    const envOwner = this.owners.get(project.envPy);
+    if (envOwner && envOwner !== project.name) this.addEdge(project.name, envOwner, project.configFile);
+    new ImportWalk(this, project, sysPath).visit(project.envPy, project.configFile);
+  }
+
+  /** The index of a sys.path tail, shared by every project whose tail is the same. */
+  tailOf(sysPath: SysPath): SysPathTail {
+    let tail = this.tails.get(sysPath.tailKey);
+    if (!tail) {
+      const { venv, after } = sysPath;
+      const entries: PathEntry[] = venv ? [{ site: venv.siteNames }, ...venv.folders.map((folder) => ({ folder }))] : [];
+      entries.push(...after.map((folder) => ({ folder })));
+      tail = new SysPathTail(this.files, entries, venv?.finders ?? NO_FINDERS);
+      this.tails.set(sysPath.tailKey, tail);
+    }
+    return tail;
+  }
+
+  owner(file: string): string | undefined {
+    return this.owners.get(file);
+  }
+
+  addEdge(source: string, target: string, sourceFile: string): void {
+    const key = `${source}\0${target}\0${sourceFile}`;
+    if (!this.edges.has(key)) this.edges.set(key, { source, target, sourceFile, type: 'static' as DependencyType.static });
+  }
+
+  workspaceFiles(): WorkspaceFiles {
+    return this.files;
+  }
+
+  locate(absolute: string): string | undefined {
+    return this.locator.locate(absolute);
+  }
+
+  /** A file's imports and sys.path edits, kept between runs by the content hash Nx gives it. */
+  stepsOf(file: string): ModuleStep[] {
+    const hash = this.hashes.get(file);
+    const compute = () => {
+      const text = this.read(file);
+      return text === undefined ? [] : readModuleSteps(text);
+    };
+    return (hash ? this.facts.get(hash, compute) : compute()) as ModuleStep[];
+  }
+
+  /** The project's venv, its `.pth` folders and finders as workspace paths (read once per venv). */
+  private venvOf(root: string): InstalledVenv | undefined {
+    const path = findVirtualEnv(this.context.workspaceRoot, root, this.venvFolders);
+    if (!path) return undefined;
+    let venv = this.venvs.get(path);
+    if (!venv) {
+      const packages: VirtualEnvPackages = readVirtualEnv(path);
+      const finders = new Map<string, string>();
+      for (const [module, mapped] of packages.finders) {
+        const inWorkspace = this.locator.locate(mapped);
+        if (inWorkspace !== undefined) finders.set(module, inWorkspace);
+      }
+      const folders = packages.pthFolders.map((folder) => this.locator.locate(folder)).filter((folder): folder is string => folder !== undefined);
+      venv = { path, siteNames: packages.siteNames, folders, finders };
+      this.venvs.set(path, venv);
+    }
+    return venv;
+  }
+
+  private read(file: string): string | undefined {
+    try {
+      return readFileSync(join(this.context.workspaceRoot, file), 'utf8');
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/** One Alembic run of env.py: its sys.path (which its edits change) and the files already run. */
+class ImportWalk {
+  private finder: ModuleFinder;
+  private readonly visited = new Set<string>();
+
+  constructor(
+    private readonly graph: ImportGraph,
+    private readonly project: AlembicProject,
+    private readonly sysPath: SysPath,
+  ) {
+    this.finder = this.newFinder();
+  }
+
+  private newFinder(): ModuleFinder {
+    return new ModuleFinder(this.graph.workspaceFiles(), this.sysPath.head, this.graph.tailOf(this.sysPath));
+  }
+
+  /**
+   * Runs one file's steps in order (Python runs a module once, depth first). `anchor` is the
+   * file of the Alembic project through which this one was reached: the sourceFile of an edge
+   * found in a file that belongs to no project.
+   */
+  visit(file: string, anchor: string): void {
+    if (this.visited.has(file)) return;
+    this.visited.add(file);
+    const owner = this.graph.owner(file);
+    const here = owner === this.project.name ? file : anchor;
+    for (const step of this.graph.stepsOf(file)) {
+      if (step.kind === 'sys.path') {
+        this.editSysPath(file, step.position, step.paths);
+        continue;
+      }
+      for (const found of this.importedFiles(file, step)) {
+        const target = this.graph.owner(found);
+        // an import back into the project itself adds nothing; into another project, an edge
+        // from the project of the importing file (Nx wants sourceFile inside its source)
+        if (target && target !== this.project.name && target !== (owner ?? this.project.name)) {
+          if (owner) this.graph.addEdge(owner, target, file);
+          else this.graph.addEdge(this.project.name, target, here);
+        }
+        this.visit(found, here);
+      }
+    }
+  }
+
+  /** The workspace files an import statement runs, in order. */
+  private importedFiles(file: string, step: Extract<ModuleStep, { kind: 'import' }>): string[] {
+    let base: FoundModule | null;
+    if (step.level === 0) {
+      base = step.module ? this.finder.find(step.module) : null;
+    } else {
+      // the package of the importing file, then up one folder per extra dot
+      const folder = workspacePath(posix.join(posix.dirname(file), ...Array(step.level - 1).fill('..')));
+      base = folder === undefined ? null : { files: [], folders: [folder] };
+      for (const part of step.module ? step.module.split('.') : []) base = base && this.finder.submodule(base, part);
+    }
+    if (!base) return [];
+    const files = [...base.files];
+    for (const name of step.names) {
+      const submodule = this.finder.submodule(base, name); // `from pkg import models` runs pkg/models.py
+      if (submodule) files.push(...submodule.files.slice(base.files.length));
+    }
+    return files;
+  }
+
+  private editSysPath(file: string, position: 'start' | 'end', paths: PathValue[]): void {
+    const folders: string[] = [];
+    for (const path of paths) {
+      const folder = this.anchor(file, path);
+      if (folder !== undefined) folders.push(folder);
+    }
+    if (folders.length === 0) return;
+    if (position === 'start') this.sysPath.head.unshift(...folders);
+    else {
+      this.sysPath.after = [...this.sysPath.after, ...folders];
+      this.sysPath.tailKey += `\n${folders.join('\n')}`;
+    }
+    this.finder = this.newFinder();
+  }
+
+  /** A path value of `file` as a workspace folder: relative ones from the folder Alembic runs in. */
+  private anchor(file: string, path: PathValue): string | undefined {
+    switch (path.base) {
+      case 'file':
+        return workspacePath(posix.join(file, path.path));
+      case 'cwd':
+      case 'relative':
+        return workspacePath(posix.join(this.project.root || '.', path.path));
+      case 'absolute':
+        return this.graph.locate(path.path);
+    }
+  }
+}
+
+/**
+ * prepend_sys_path split as Alembic splits it without path_separator (spaces, commas, colons).
+ * TODO(lead): once src/alembic-settings.ts reads path_separator (the trust-offline branch's
+ * `alembicLocations(...).prependSysPath`), take the list from there.
+ */
+function prependSysPathEntries(value: string | undefined): string[] {
+  if (!value) return [];
+  return value.split(/, *| +|:/).filter(Boolean);
+}
+
+let fingerprint: string | undefined;
+
+/** The code that reads those facts, hashed: a fastkit upgrade never reuses what an older reader kept. */
+function readerFingerprint(): string {
+  if (fingerprint === undefined) {
+    const readers = ['./python-imports', './python-source', './alembic-settings', './pyproject'].map((module) => require.resolve(module));
+    fingerprint = createHash('sha256')
+      .update(readers.map((file) => readFileSync(file, 'utf8')).join('\0'))
+      .digest('hex')
+      .slice(0, 16);
+  }
+  return fingerprint;
+}
