@@ -6,24 +6,25 @@
  */
 import { readFileSync } from 'node:fs';
 
-let readsDependencyFilesets: boolean | undefined;
+let installedNx: string | undefined;
 
 /**
  * `^{projectRoot}/**\/*.py` where Nx reads a fileset of the dependencies (Nx 22.6 and later),
  * else `^default` (all their files), the named input every Nx version defines.
  */
-export function dependencyPythonInputs(): string[] {
-  readsDependencyFilesets ??= nxReadsDependencyFilesets();
-  return readsDependencyFilesets ? ['^{projectRoot}/**/*.py'] : ['^default'];
+export function dependencyPythonInputs(nxVersion = installedNxVersion()): string[] {
+  const [major, minor] = nxVersion.split('.').map(Number);
+  return major > 22 || (major === 22 && minor >= 6) ? ['^{projectRoot}/**/*.py'] : ['^default'];
 }
 
-function nxReadsDependencyFilesets(): boolean {
-  let version = '0.0.0';
-  try {
-    version = JSON.parse(readFileSync(require.resolve('nx/package.json'), 'utf8')).version;
-  } catch {
-    // no nx beside fastkit: the input every version reads
+/** The version of the nx beside fastkit (the one running this plugin), read without loading Nx. */
+function installedNxVersion(): string {
+  if (installedNx === undefined) {
+    try {
+      installedNx = String(JSON.parse(readFileSync(require.resolve('nx/package.json'), 'utf8')).version);
+    } catch {
+      installedNx = '0.0.0'; // no nx beside fastkit: the input every version reads
+    }
   }
-  const [major, minor] = version.split('.').map(Number);
-  return major > 22 || (major === 22 && minor >= 6);
+  return installedNx;
 }

@@ -8,8 +8,14 @@
  * project of the importing file, with that file as `sourceFile`. Files only: no Python process.
  *
  * So `nx affected` reaches the services whose models live in a library, `nx graph` shows them,
- * and the cached targets that run env.py hash the libraries' Python files (see
- * {@link dependencyPythonInputs}).
+ * and the cached targets that run env.py hash the libraries' Python files (their `^` inputs:
+ * src/dependency-inputs.ts).
+ *
+ * Nx keeps each file's edges between runs and recomputes them when that file changes, so an edge
+ * is attributed to the file holding the import. What a file's imports resolve to is kept by Nx
+ * until the file (or the project list, or nx.json's plugins) changes: a library installed into
+ * the venv later is seen at once by a file that had no edge yet, by one that had some after
+ * `nx reset`.
  */
 import type { DependencyType, FileData, ProjectConfiguration } from '@nx/devkit';
 import { createHash } from 'node:crypto';
