@@ -40,6 +40,18 @@ export class WorkspaceFiles {
   }
 
   private readonly modules = new Map<string, Set<string>>();
+  private readonly signatures = new Map<string, string>();
+
+  /** What `folder` holds (its file and folder names, sorted), to tell whether a lookup there would still give the same answer. */
+  signature(folder: string): string {
+    let signature = this.signatures.get(folder);
+    if (signature === undefined) {
+      const names = this.children.get(folder);
+      signature = names ? [...names].sort().join('/') : '\0';
+      this.signatures.set(folder, signature);
+    }
+    return signature;
+  }
 
   /** The names `folder` could hold a module or package of (`x` for `x.py` and for a folder `x`). */
   moduleNamesIn(folder: string): ReadonlySet<string> {
@@ -97,6 +109,8 @@ export class SysPathTail {
   private readonly names = new Map<string, TailHit>();
   /** Finds modules on the tail alone; shared by every project with this tail. */
   readonly finder: ModuleFinder;
+  /** The folders whose contents the tail's answers depend on (its own lookups included). */
+  readonly reads = new Set<string>();
 
   constructor(
     private readonly files: WorkspaceFiles,
@@ -104,7 +118,7 @@ export class SysPathTail {
     /** Top-level names mapped by editable-install finders to a workspace folder or file. */
     private readonly finders: ReadonlyMap<string, string>,
   ) {
-    this.finder = new ModuleFinder(files, [], this);
+    this.finder = new ModuleFinder(files, [], this, this.reads);
     for (const entry of entries) {
       if ('site' in entry) {
         for (const name of entry.site) {
@@ -113,12 +127,13 @@ export class SysPathTail {
         }
         continue;
       }
+      this.reads.add(entry.folder);
       for (const child of files.childrenOf(entry.folder)) {
         const name = child.endsWith('.py') ? child.slice(0, -3) : child;
         if (!IDENTIFIER.test(name)) continue;
         const hit = this.hit(name);
         if (hit.found || hit.external) continue;
-        const found = inFolder(files, entry.folder, name, hit.portions);
+        const found = inFolder(files, entry.folder, name, hit.portions, this.reads);
         if (found) hit.found = found;
       }
     }
@@ -139,6 +154,7 @@ export class SysPathTail {
     if (all.length > 0) return { files: [], folders: all };
     const mapped = this.finders.get(name);
     if (mapped === undefined) return null;
+    this.reads.add(posix.dirname(mapped)).add(mapped);
     if (mapped.endsWith('.py')) {
       if (!this.files.has(mapped)) return null;
       return { files: [mapped], folders: posix.basename(mapped) === '__init__.py' ? [posix.dirname(mapped)] : [] };
@@ -164,7 +180,11 @@ export class ModuleFinder {
     /** The folders before site-packages: env.py's inserts, prepend_sys_path, the config's folder. */
     private readonly head: readonly string[],
     private readonly tail: SysPathTail,
-  ) {}
+    /** Where to note each folder a lookup looks into. */
+    private readonly reads: Set<string>,
+  ) {
+    for (const folder of head) reads.add(folder);
+  }
 
   /** `import a.b.c`: the files of a, a.b and a.b.c; null when any of them is not a workspace module. */
   find(dotted: string): FoundModule | null {
@@ -187,7 +207,7 @@ export class ModuleFinder {
   submodule(parent: FoundModule, name: string): FoundModule | null {
     const portions: string[] = [];
     for (const folder of parent.folders) {
-      const found = inFolder(this.files, folder, name, portions);
+      const found = inFolder(this.files, folder, name, portions, this.reads);
       if (found) return { files: [...parent.files, ...found.files], folders: found.folders };
     }
     return portions.length > 0 ? { files: parent.files, folders: portions } : null;
@@ -196,7 +216,7 @@ export class ModuleFinder {
   private topLevel(name: string): FoundModule | null {
     const portions: string[] = [];
     for (const folder of this.head) {
-      const found = inFolder(this.files, folder, name, portions);
+      const found = inFolder(this.files, folder, name, portions, this.reads);
       if (found) return found;
     }
     return this.tail.topLevel(name, portions);
@@ -204,8 +224,11 @@ export class ModuleFinder {
 }
 
 /** FileFinder for one folder: a package, then a module; a bare folder is noted as a namespace portion. */
-function inFolder(files: WorkspaceFiles, folder: string, name: string, portions: string[]): FoundModule | undefined {
+function inFolder(files: WorkspaceFiles, folder: string, name: string, portions: string[], reads: Set<string>): FoundModule | undefined {
   const path = childPath(folder, name);
+  // what `folder` holds says whether `path` exists; only an existing folder has contents of its own to read
+  reads.add(folder);
+  if (files.isFolder(path)) reads.add(path);
   const init = `${path}/__init__.py`;
   if (files.has(init)) return { files: [init], folders: [path] };
   if (files.has(`${path}.py`)) return { files: [`${path}.py`], folders: [] };

@@ -19,7 +19,7 @@
  */
 import type { DependencyType, FileData, ProjectConfiguration } from '@nx/devkit';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, posix } from 'node:path';
 import { alembicSettings, type AlembicSettings } from './alembic-settings';
 import {
@@ -35,6 +35,10 @@ import { nxlvPythonEdges } from './nxlv-python-edges';
 import { hasAlembicTable } from './pyproject';
 import { readModuleSteps, type ModuleStep, type PathValue } from './python-imports';
 import { TargetsCache, workspaceDataDirectory } from './targets-cache';
+
+function staticDependency(source: string, target: string, sourceFile: string): StaticDependency {
+  return { source, target, sourceFile, type: 'static' as DependencyType.static };
+}
 
 /** The context Nx 22–24 pass to createDependencies (`CreateDependenciesContext`), as far as fastkit reads it. */
 export interface DependenciesContext {
@@ -106,51 +110,240 @@ interface ConfigFacts {
 
 type CachedFacts = ModuleStep[] | ConfigFacts;
 
+/**
+ * One Alembic project's walk, kept between runs: what it read, as it was (its config's hash, each
+ * file it ran with its hash and owner, each folder it looked into with what it held, the sys.path
+ * tails it used), and the edges it found. It is reused while all of that is still so.
+ */
+interface ProjectWalk {
+  config: string;
+  files: Array<[path: string, hash: string, owner: string]>;
+  folders: Array<[path: string, contents: string]>;
+  tails: string[];
+  edges: Array<[source: string, target: string, sourceFile: string]>;
+}
+
+/** A sys.path tail's reads, and their hash when it was last used. */
+interface TailRecord {
+  folders: string[];
+  fingerprint: string;
+}
+
 const NO_FINDERS: ReadonlyMap<string, string> = new Map();
 
+/** The whole result of the last run, reused as it is while nothing the walks could read has changed. */
+interface WorkspaceRecord {
+  key: string;
+  edges: Array<[source: string, target: string, sourceFile: string]>;
+}
+
+/** The file map indexed for lookups: made only when some project has to be walked again. */
+interface FileIndex {
+  owners: Map<string, string>;
+  hashes: Map<string, string>;
+  files: WorkspaceFiles;
+  pyprojects: PyprojectFiles;
+}
+
 class ImportGraph {
-  private readonly owners = new Map<string, string>();
-  private readonly hashes = new Map<string, string>();
-  private readonly files: WorkspaceFiles;
+  private index?: FileIndex;
   private readonly locator: WorkspaceLocator;
-  private readonly pyprojects: PyprojectFiles;
   private readonly venvs = new Map<string, InstalledVenv>();
   private readonly tails = new Map<string, SysPathTail>();
   private readonly venvFolders = new Map<string, string | null>();
-  /** Facts read from files, by content hash: a Python file's steps, a config's settings. */
-  private readonly facts: TargetsCache<CachedFacts>;
+  private readonly cacheFolder: string;
+  /** The last run's result: one small file, so reusing it reads nothing else. */
+  private readonly result: TargetsCache<WorkspaceRecord>;
+  private kept?: {
+    /** Facts read from files, by content hash: a Python file's steps, a config's settings. */
+    facts: TargetsCache<CachedFacts>;
+    /** Each project's walk and each sys.path tail's reads. */
+    walks: TargetsCache<ProjectWalk | TailRecord>;
+  };
+  private readonly unchangedTails = new Map<string, boolean>();
   private readonly edges = new Map<string, StaticDependency>();
+  /** Whether this run computed anything worth keeping. */
+  private computed = false;
 
   constructor(private readonly context: DependenciesContext) {
-    const all = new Set<string>();
-    for (const [project, files] of Object.entries(context.fileMap.projectFileMap)) {
-      for (const file of files) {
-        all.add(file.file);
-        this.owners.set(file.file, project);
-        this.hashes.set(file.file, file.hash);
-      }
-    }
-    for (const file of context.fileMap.nonProjectFiles) {
-      all.add(file.file);
-      this.hashes.set(file.file, file.hash);
-    }
-    this.files = new WorkspaceFiles(all);
     this.locator = new WorkspaceLocator(context.workspaceRoot);
-    this.pyprojects = new PyprojectFiles(context.workspaceRoot, this.files, () => all);
-    this.facts = new TargetsCache(join(workspaceDataDirectory(context.workspaceRoot), `fastkit-imports-${readerFingerprint()}.hash`));
+    this.cacheFolder = workspaceDataDirectory(context.workspaceRoot);
+    this.result = new TargetsCache(join(this.cacheFolder, `fastkit-imports-${codeFingerprint()}.hash`));
+  }
+
+  private get facts(): TargetsCache<CachedFacts> {
+    return this.caches().facts;
+  }
+
+  private get walks(): TargetsCache<ProjectWalk | TailRecord> {
+    return this.caches().walks;
+  }
+
+  private caches(): NonNullable<ImportGraph['kept']> {
+    this.kept ??= {
+      facts: new TargetsCache(join(this.cacheFolder, `fastkit-python-files-${codeFingerprint()}.hash`)),
+      walks: new TargetsCache(join(this.cacheFolder, `fastkit-import-walks-${codeFingerprint()}.hash`)),
+    };
+    return this.kept;
+  }
+
+  private indexed(): FileIndex {
+    if (!this.index) {
+      const owners = new Map<string, string>();
+      const hashes = new Map<string, string>();
+      const all = new Set<string>();
+      for (const [project, files] of Object.entries(this.context.fileMap.projectFileMap)) {
+        for (const file of files) {
+          all.add(file.file);
+          owners.set(file.file, project);
+          hashes.set(file.file, file.hash);
+        }
+      }
+      for (const file of this.context.fileMap.nonProjectFiles) {
+        all.add(file.file);
+        hashes.set(file.file, file.hash);
+      }
+      const files = new WorkspaceFiles(all);
+      this.index = { owners, hashes, files, pyprojects: new PyprojectFiles(this.context.workspaceRoot, files, () => all) };
+    }
+    return this.index;
+  }
+
+  private get owners(): Map<string, string> {
+    return this.indexed().owners;
+  }
+
+  private get hashes(): Map<string, string> {
+    return this.indexed().hashes;
+  }
+
+  private get files(): WorkspaceFiles {
+    return this.indexed().files;
+  }
+
+  private get pyprojects(): PyprojectFiles {
+    return this.indexed().pyprojects;
   }
 
   dependencies(): StaticDependency[] {
+    const key = this.workspaceKey();
+    const kept = this.result.peek('workspace');
+    if (kept?.key === key) return kept.edges.map(([source, target, sourceFile]) => staticDependency(source, target, sourceFile));
+    this.computed = true;
     for (const [name, configuration] of Object.entries(this.context.projects)) {
       const project = this.alembicProject(name, configuration);
-      if (project) this.follow(project);
+      if (!project?.envPy) continue;
+      const walk = this.keptWalk(project) ?? this.walk(project);
+      for (const [source, target, sourceFile] of walk.edges) this.addEdge(source, target, sourceFile);
+    }
+    for (const [tailKey, tail] of this.tails) {
+      // with the folders kept walks looked into through this tail in earlier runs
+      const keptTail = this.walks.peek(`tail:${tailKey}`) as TailRecord | undefined;
+      const folders = [...new Set([...(keptTail?.folders ?? []), ...tail.reads])];
+      this.walks.set(`tail:${tailKey}`, { folders, fingerprint: this.tailFingerprint(tailKey, folders) });
     }
     const nxlv = nxlvPythonEdges(this.context, this.pyprojects);
-    return [...this.edges.values()].filter((edge) => !nxlv.has(`${edge.source}\0${edge.target}`));
+    const edges = [...this.edges.values()].filter((edge) => !nxlv.has(`${edge.source}\0${edge.target}`));
+    this.result.set('workspace', { key, edges: edges.map((edge) => [edge.source, edge.target, edge.sourceFile]) });
+    return edges;
   }
 
+  /** Nothing to write when the last run's result was reused whole (and writing would drop the walks it did not touch). */
   saveCache(): void {
+    if (!this.computed) return;
+    this.result.save();
     this.facts.save();
+    this.walks.save();
+  }
+
+  /**
+   * A hash of everything any walk could read: the projects, every file Nx tracks with its hash,
+   * nx.json's plugins, and the venv each Alembic-config folder would run in with what it installs.
+   */
+  private workspaceKey(): string {
+    const hash = createHash('sha1');
+    hash.update(`${this.context.workspaceRoot}\0${JSON.stringify(this.context.nxJsonConfiguration?.plugins ?? [])}\n`);
+    const venvs = new Set<string>();
+    const projectFiles = this.context.fileMap.projectFileMap;
+    for (const [name, project] of Object.entries(this.context.projects)) {
+      const files = projectFiles[name] ?? [];
+      const root = workspacePath(project.root) ?? project.root;
+      const config = [childPath(root, 'alembic.ini'), childPath(root, 'pyproject.toml')];
+      const venv = files.some((file) => config.includes(file.file)) ? findVirtualEnv(this.context.workspaceRoot, root, this.venvFolders) : undefined;
+      if (venv) venvs.add(venv);
+      hash.update(`${name}\0${project.root}\0${venv ?? ''}\n${files.map((file) => `${file.file}\0${file.hash}`).join('\n')}\n`);
+    }
+    hash.update(this.context.fileMap.nonProjectFiles.map((file) => `${file.file}\0${file.hash}`).join('\n'));
+    for (const venv of [...venvs].sort()) hash.update(`\n${venv}\n${this.venvFingerprint(venv)}`);
+    return hash.digest('base64');
+  }
+
+  private venvFingerprint(path: string): string {
+    const venv = this.venvAt(path);
+    if (!venv) return '';
+    return [[...venv.siteNames].sort().join('\0'), venv.folders.join('\0'), [...venv.finders].map(([module, mapped]) => `${module}=${mapped}`).join('\0')].join('\n');
+  }
+
+  /** The project's walk of the last run, when nothing it read has changed since. */
+  private keptWalk(project: AlembicProject): ProjectWalk | undefined {
+    const kept = this.walks.peek(`project:${project.name}:${project.root}`) as ProjectWalk | undefined;
+    if (!kept || kept.config !== this.fileState(project.configFile)) return undefined;
+    if (kept.tails[0] !== this.sysPathOf(project).tailKey) return undefined;
+    for (const [path, hash, owner] of kept.files) if (this.hashes.get(path) !== hash || (this.owners.get(path) ?? '') !== owner) return undefined;
+    for (const [path, contents] of kept.folders) if (this.files.signature(path) !== contents) return undefined;
+    return kept.tails.every((tail) => this.tailUnchanged(tail)) ? kept : undefined;
+  }
+
+  /** Runs env.py's imports on the project's sys.path, and keeps what it read and found. */
+  private walk(project: AlembicProject): ProjectWalk {
+    const walk = new ImportWalk(this, project, this.sysPathOf(project));
+    const envOwner = this.owners.get(project.envPy!);
+    if (envOwner && envOwner !== project.name) walk.edges.push([project.name, envOwner, project.configFile]);
+    walk.visit(project.envPy!, project.configFile);
+    const found: ProjectWalk = {
+      config: this.fileState(project.configFile),
+      files: [...walk.visited].map((path) => [path, this.hashes.get(path) ?? '', this.owners.get(path) ?? '']),
+      folders: [...walk.reads].map((path) => [path, this.files.signature(path)]),
+      tails: walk.tails,
+      edges: walk.edges,
+    };
+    this.walks.set(`project:${project.name}:${project.root}`, found);
+    return found;
+  }
+
+  private fileState(file: string): string {
+    return this.hashes.get(file) ?? '';
+  }
+
+  /** Whether a tail reads as it did when it was last used. */
+  private tailUnchanged(key: string): boolean {
+    let unchanged = this.unchangedTails.get(key);
+    if (unchanged === undefined) {
+      const kept = this.walks.peek(`tail:${key}`) as TailRecord | undefined;
+      unchanged = kept !== undefined && this.tailFingerprint(key, kept.folders) === kept.fingerprint;
+      this.unchangedTails.set(key, unchanged);
+    }
+    return unchanged;
+  }
+
+  /** A hash of a tail's venv (site-packages names, .pth folders, finders) and of the folders it read. */
+  private tailFingerprint(key: string, folders: string[]): string {
+    const venvPath = key.slice(0, key.indexOf('\n'));
+    const hash = createHash('sha1').update(venvPath ? this.venvFingerprint(venvPath) : '');
+    hash.update(folders.map((folder) => `${folder}\0${this.files.signature(folder)}`).join('\n'));
+    return hash.digest('base64');
+  }
+
+  /** The sys.path a project's Alembic starts with. */
+  private sysPathOf(project: AlembicProject): SysPath {
+    const venv = this.venvOf(project.root);
+    const declared = declaredPackageFolders(project.root, this.pyprojects, this.files);
+    return {
+      head: [...new Set([...project.prepended, project.root])],
+      venv,
+      after: declared,
+      tailKey: `${venv?.path ?? ''}\n${declared.join('\n')}`,
+    };
   }
 
   /** The project's Alembic config, where it has one: alembic.ini, else pyproject.toml with [tool.alembic]. */
@@ -204,22 +397,6 @@ class ImportGraph {
     return workspacePath(posix.join(root || '.', path));
   }
 
-  /** Runs env.py's imports on the project's sys.path, recording every import that crosses into another project. */
-  private follow(project: AlembicProject): void {
-    if (!project.envPy) return;
-    const venv = this.venvOf(project.root);
-    const declared = declaredPackageFolders(project.root, this.pyprojects, this.files);
-    const sysPath: SysPath = {
-      head: [...new Set([...project.prepended, project.root])],
-      venv,
-      after: declared,
-      tailKey: `${venv?.path ?? ''}\n${declared.join('\n')}`,
-    };
-    const envOwner = this.owners.get(project.envPy);
-    if (envOwner && envOwner !== project.name) this.addEdge(project.name, envOwner, project.configFile);
-    new ImportWalk(this, project, sysPath).visit(project.envPy, project.configFile);
-  }
-
   /** The index of a sys.path tail, shared by every project whose tail is the same. */
   tailOf(sysPath: SysPath): SysPathTail {
     let tail = this.tails.get(sysPath.tailKey);
@@ -237,9 +414,9 @@ class ImportGraph {
     return this.owners.get(file);
   }
 
-  addEdge(source: string, target: string, sourceFile: string): void {
+  private addEdge(source: string, target: string, sourceFile: string): void {
     const key = `${source}\0${target}\0${sourceFile}`;
-    if (!this.edges.has(key)) this.edges.set(key, { source, target, sourceFile, type: 'static' as DependencyType.static });
+    if (!this.edges.has(key)) this.edges.set(key, staticDependency(source, target, sourceFile));
   }
 
   workspaceFiles(): WorkspaceFiles {
@@ -263,8 +440,12 @@ class ImportGraph {
   /** The project's venv, its `.pth` folders and finders as workspace paths (read once per venv). */
   private venvOf(root: string): InstalledVenv | undefined {
     const path = findVirtualEnv(this.context.workspaceRoot, root, this.venvFolders);
-    if (!path) return undefined;
+    return path ? this.venvAt(path) : undefined;
+  }
+
+  private venvAt(path: string): InstalledVenv | undefined {
     let venv = this.venvs.get(path);
+    if (venv === undefined && !existsSync(join(path, 'pyvenv.cfg'))) return undefined;
     if (!venv) {
       const packages: VirtualEnvPackages = readVirtualEnv(path);
       const finders = new Map<string, string>();
@@ -291,7 +472,12 @@ class ImportGraph {
 /** One Alembic run of env.py: its sys.path (which its edits change) and the files already run. */
 class ImportWalk {
   private finder: ModuleFinder;
-  private readonly visited = new Set<string>();
+  readonly visited = new Set<string>();
+  /** The folders its lookups looked into. */
+  readonly reads = new Set<string>();
+  /** The sys.path tails it used, the first one first. */
+  readonly tails: string[] = [];
+  readonly edges: ProjectWalk['edges'] = [];
 
   constructor(
     private readonly graph: ImportGraph,
@@ -302,7 +488,8 @@ class ImportWalk {
   }
 
   private newFinder(): ModuleFinder {
-    return new ModuleFinder(this.graph.workspaceFiles(), this.sysPath.head, this.graph.tailOf(this.sysPath));
+    if (!this.tails.includes(this.sysPath.tailKey)) this.tails.push(this.sysPath.tailKey);
+    return new ModuleFinder(this.graph.workspaceFiles(), this.sysPath.head, this.graph.tailOf(this.sysPath), this.reads);
   }
 
   /**
@@ -325,8 +512,7 @@ class ImportWalk {
         // an import back into the project itself adds nothing; into another project, an edge
         // from the project of the importing file (Nx wants sourceFile inside its source)
         if (target && target !== this.project.name && target !== (owner ?? this.project.name)) {
-          if (owner) this.graph.addEdge(owner, target, file);
-          else this.graph.addEdge(this.project.name, target, here);
+          this.edges.push(owner ? [owner, target, file] : [this.project.name, target, here]);
         }
         this.visit(found, here);
       }
@@ -335,9 +521,14 @@ class ImportWalk {
 
   /** The workspace files an import statement runs, in order. */
   private importedFiles(file: string, step: Extract<ModuleStep, { kind: 'import' }>): string[] {
-    let base: FoundModule | null;
+    let base: FoundModule | null = null;
     if (step.level === 0) {
-      base = step.module ? this.finder.find(step.module) : null;
+      // `import a.b.c` runs a and a.b even where a.b.c is missing (then it raises ImportError)
+      const parts = step.module.split('.');
+      for (let depth = parts.length; depth > 0 && !base; depth--) {
+        base = this.finder.find(parts.slice(0, depth).join('.'));
+        if (base && depth < parts.length) return base.files;
+      }
     } else {
       // the package of the importing file, then up one folder per extra dot
       const folder = workspacePath(posix.join(posix.dirname(file), ...Array(step.level - 1).fill('..')));
@@ -394,12 +585,21 @@ function prependSysPathEntries(value: string | undefined): string[] {
 
 let fingerprint: string | undefined;
 
-/** The code that reads those facts, hashed: a fastkit upgrade never reuses what an older reader kept. */
-function readerFingerprint(): string {
+/** The code that reads files and walks imports, hashed: a fastkit upgrade never reuses what an older version kept. */
+function codeFingerprint(): string {
   if (fingerprint === undefined) {
-    const readers = ['./python-imports', './python-source', './alembic-settings', './pyproject'].map((module) => require.resolve(module));
+    const code = [
+      './project-dependencies',
+      './python-imports',
+      './python-source',
+      './module-finder',
+      './installed-packages',
+      './toml-reader',
+      './alembic-settings',
+      './pyproject',
+    ];
     fingerprint = createHash('sha256')
-      .update(readers.map((file) => readFileSync(file, 'utf8')).join('\0'))
+      .update(code.map((module) => readFileSync(require.resolve(module), 'utf8')).join('\0'))
       .digest('hex')
       .slice(0, 16);
   }

@@ -280,6 +280,36 @@ describe('createDependencies: the projects whose modules an Alembic project impo
     expect(await edgesOf(root)).toEqual([edge('orders', 'db-models', 'services/orders/alembic/env.py')]);
   });
 
+  test('a module added later where Python looks first (the service folder) takes over on the next run, env.py unchanged', async () => {
+    const root = writeWorkspace({
+      ...LIBRARY,
+      'libs/db-models/src/registry.py': 'from db_models import models\n',
+      'services/orders/alembic.ini': INI.replace('prepend_sys_path = .', 'prepend_sys_path = . ../../libs/db-models/src'),
+      'services/orders/alembic/env.py': 'import registry\n',
+    });
+    expect(await edgesOf(root)).toEqual([edge('orders', 'db-models', 'services/orders/alembic/env.py')]);
+    writeFileSync(join(root, 'services/orders/registry.py'), 'MODELS = []\n');
+    expect(await edgesOf(root)).toEqual([]);
+  });
+
+  test('a module added later to an installed library is found on the next run; a missing submodule still runs its packages', async () => {
+    const root = writeWorkspace({
+      ...LIBRARY,
+      'libs/audit/project.json': '{}',
+      'libs/audit/audit_models.py': 'A = 1\n',
+      'services/orders/alembic.ini': INI,
+      'services/orders/alembic/env.py': 'import db_models.extra\n',
+    });
+    writeVenv(root, { '_db_models.pth': `${join(root, 'libs', 'db-models', 'src')}\n${join(root, 'libs', 'audit')}\n` });
+    const projects = { ...PROJECTS, audit: 'libs/audit' };
+    expect(await edgesOf(root, projects)).toEqual([edge('orders', 'db-models', 'services/orders/alembic/env.py')]);
+    writeFileSync(join(root, 'libs/db-models/src/db_models/extra.py'), 'import audit_models\n');
+    expect(await edgesOf(root, projects)).toEqual([
+      edge('db-models', 'audit', 'libs/db-models/src/db_models/extra.py'),
+      edge('orders', 'db-models', 'services/orders/alembic/env.py'),
+    ]);
+  });
+
   test('a venv installed later is seen on the next run', async () => {
     const root = writeWorkspace({
       ...LIBRARY,
