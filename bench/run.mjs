@@ -214,12 +214,22 @@ function rows() {
   });
   modelLibraryWorkspace(withEdges, 1000, 200);
   modelLibraryWorkspace(withoutEdges, 1000, 200);
+  const showProjects = (label, cwd, after) => ({ label, file: process.execPath, args: [NX, 'show', 'projects'], cwd, env: baseEnv, after });
   const dependencyRow = {
     id: 'graph-dependencies-1000',
     title: 'nx show projects, 1000 alembic projects + 200 model libraries: createDependencies on vs off',
     target: 1.1,
-    a: { label: 'fastkit/plugin', file: process.execPath, args: [NX, 'show', 'projects'], cwd: withEdges, env: baseEnv },
-    b: { label: 'without createDependencies', file: process.execPath, args: [NX, 'show', 'projects'], cwd: withoutEdges, env: baseEnv },
+    a: showProjects('fastkit/plugin', withEdges),
+    b: showProjects('without createDependencies', withoutEdges),
+  };
+  // the same after a model module of one service changed (Nx hashes it again; fastkit walks that service again)
+  let edits = 0;
+  const editModel = (workspace) => () => writeFileSync(join(workspace, 'services', 'svc7', 'modules', 'invoices', 'models.py'), `from database import Base\n# edit ${++edits}\n`);
+  const editedRow = {
+    id: 'graph-dependencies-1000-edited',
+    title: 'the same, one service model module edited before each run',
+    a: showProjects('fastkit/plugin', withEdges, editModel(withEdges)),
+    b: showProjects('without createDependencies', withoutEdges, editModel(withoutEdges)),
   };
 
   return [
@@ -283,6 +293,7 @@ function rows() {
     },
     ...graphRows,
     dependencyRow,
+    editedRow,
   ];
 }
 
