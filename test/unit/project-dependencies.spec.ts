@@ -3,6 +3,7 @@
  * the file map with hashes), on real folders and real venv layouts in a temporary workspace.
  * Every spawning function of node:child_process is spied on; none may be called.
  */
+import type { CreateDependencies } from '@nx/devkit';
 import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dependenciesContext, writeVenv, writeWorkspace } from '../support/import-workspace';
@@ -42,6 +43,11 @@ async function edgesOf(root: string, projects: Record<string, string> = PROJECTS
 const edge = (source: string, target: string, sourceFile: string): Edge => ({ source, target, sourceFile, type: 'static' });
 
 describe('createDependencies: the projects whose modules an Alembic project imports', () => {
+  test("is exported by fastkit/plugin with the devkit's CreateDependencies type", () => {
+    const typed: CreateDependencies = createDependencies; // tsc checks this file
+    expect(typeof typed).toBe('function');
+  });
+
   test('env.py importing a library module through prepend_sys_path depends on the library, the edge starting at env.py', async () => {
     const root = writeWorkspace({
       ...LIBRARY,
