@@ -5,7 +5,7 @@
 //   BENCH_RUNS=20 npm run bench          more runs per side (default 10)
 //   BENCH_ONLY=graph npm run bench       only the rows whose id contains "graph"
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -80,6 +80,57 @@ function alembicProjects(workspace, count) {
     writeFileSync(join(dir, 'project.json'), JSON.stringify({ name: `svc${i}` }));
   }
 }
+
+/**
+ * `services` Alembic projects (the example service's env.py and ini, a module of their own) and
+ * `libraries` model libraries (pyproject packages installed editable into the workspace venv by
+ * a `.pth` file, as pip and uv do). Each service's env.py imports one library directly, and its
+ * own module imports another, so createDependencies follows imports across projects.
+ */
+function modelLibraryWorkspace(workspace, services, libraries) {
+  const write = (path, text) => {
+    mkdirSync(dirname(join(workspace, path)), { recursive: true });
+    writeFileSync(join(workspace, path), text);
+  };
+  const example = (path) => readFileSync(join(REPO, 'examples', 'api', path), 'utf8');
+  const ini = example('alembic.ini');
+  const envPy = example('alembic/env.py');
+  const database = example('database.py');
+  const site = join(workspace, '.venv', 'lib', 'python3.11', 'site-packages');
+  write('.gitignore', '.venv/\nnode_modules/\n');
+  write('.venv/pyvenv.cfg', 'home = /usr/bin\ninclude-system-site-packages = false\n');
+  for (const installed of ['alembic', 'sqlalchemy', 'mako', 'pip']) mkdirSync(join(site, installed), { recursive: true });
+  for (let j = 0; j < libraries; j++) {
+    const lib = `libs/lib${j}`;
+    write(`${lib}/project.json`, JSON.stringify({ name: `lib${j}` }));
+    write(`${lib}/pyproject.toml`, `[project]\nname = "lib-${j}"\nversion = "0.1.0"\n\n[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n`);
+    write(`${lib}/src/lib_${j}/__init__.py`, `from .models import Model${j}\n`);
+    write(`${lib}/src/lib_${j}/models.py`, `from sqlalchemy import String\nfrom sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column\n\n\nclass Base(DeclarativeBase):\n    pass\n\n\nclass Model${j}(Base):\n    __tablename__ = "model_${j}"\n    id: Mapped[int] = mapped_column(primary_key=True)\n    name: Mapped[str] = mapped_column(String(100))\n`);
+    writeFileSync(join(site, `__editable__.lib_${j}-0.1.0.pth`), `${join(workspace, lib, 'src')}\n`);
+  }
+  for (let i = 0; i < services; i++) {
+    const svc = `services/svc${i}`;
+    const direct = i % libraries;
+    const indirect = (i + 1) % libraries;
+    write(`${svc}/project.json`, JSON.stringify({ name: `svc${i}` }));
+    write(`${svc}/alembic.ini`, ini);
+    write(
+      `${svc}/alembic/env.py`,
+      envPy.replace('# fastkit:models begin\n', `# fastkit:models begin\nfrom lib_${direct}.models import Model${direct}  # noqa: F401\n`),
+    );
+    write(`${svc}/database.py`, database);
+    write(`${svc}/modules/__init__.py`, '');
+    write(`${svc}/modules/clients/__init__.py`, '');
+    write(`${svc}/modules/clients/models.py`, `from lib_${indirect} import Model${indirect}  # noqa: F401\nfrom database import Base\n`);
+    write(`${svc}/modules/invoices/__init__.py`, '');
+    write(`${svc}/modules/invoices/models.py`, `from database import Base\n`);
+  }
+}
+
+/** fastkit/plugin without its createDependencies: the same projects and targets, no edges. */
+const NODES_ONLY_PLUGIN = `const plugin = require('fastkit/plugin');
+module.exports = { createNodes: plugin.createNodes, createNodesV2: plugin.createNodesV2 };
+`;
 
 const EMPTY_PLUGIN = `// The baseline: a plugin that matches the same files and adds nothing.
 const glob = '**/{alembic.ini,pyproject.toml}';
@@ -157,6 +208,30 @@ function rows() {
     };
   });
 
+  const withEdges = nxWorkspace('deps-fastkit', ['fastkit/plugin']);
+  const withoutEdges = nxWorkspace('deps-nodes-only', ['fastkit-nodes-only'], {
+    'fastkit-nodes-only': { 'package.json': JSON.stringify({ name: 'fastkit-nodes-only', main: 'index.js' }), 'index.js': NODES_ONLY_PLUGIN },
+  });
+  modelLibraryWorkspace(withEdges, 1000, 200);
+  modelLibraryWorkspace(withoutEdges, 1000, 200);
+  const showProjects = (label, cwd, after) => ({ label, file: process.execPath, args: [NX, 'show', 'projects'], cwd, env: baseEnv, after });
+  const dependencyRow = {
+    id: 'graph-dependencies-1000',
+    title: 'nx show projects, 1000 alembic projects + 200 model libraries: createDependencies on vs off',
+    target: 1.1,
+    a: showProjects('fastkit/plugin', withEdges),
+    b: showProjects('without createDependencies', withoutEdges),
+  };
+  // the same after a model module of one service changed (Nx hashes it again; fastkit walks that service again)
+  let edits = 0;
+  const editModel = (workspace) => () => writeFileSync(join(workspace, 'services', 'svc7', 'modules', 'invoices', 'models.py'), `from database import Base\n# edit ${++edits}\n`);
+  const editedRow = {
+    id: 'graph-dependencies-1000-edited',
+    title: 'the same, one service model module edited before each run',
+    a: showProjects('fastkit/plugin', withEdges, editModel(withEdges)),
+    b: showProjects('without createDependencies', withoutEdges, editModel(withoutEdges)),
+  };
+
   return [
     {
       id: 'status-sqlite',
@@ -224,6 +299,8 @@ function rows() {
       b: { label: 'build only', file: process.execPath, args: [join(REPO, 'bench', 'mask-line.mjs'), 'plain'], cwd: REPO, env: baseEnv },
     },
     ...graphRows,
+    dependencyRow,
+    editedRow,
   ];
 }
 

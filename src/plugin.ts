@@ -15,6 +15,7 @@ import type { NxJsonConfiguration, ProjectConfiguration, TargetConfiguration } f
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, posix } from 'node:path';
+import { dependencyPythonInputs } from './dependency-inputs';
 import { alembicProjectFiles, followedByNx, offlineInputs, pythonPins, type OfflineInputs } from './offline-inputs';
 import { hasAlembicTable, PyprojectSyntaxError } from './pyproject';
 import { TargetsCache, workspaceDataDirectory } from './targets-cache';
@@ -93,7 +94,11 @@ interface MigrateTarget {
    * Only for targets whose result depends on files alone: which of the offline inputs are its
    * own, and how Nx caches it. Without it, never cached.
    */
-  cached?: { inputs: 'check' | 'sql' } & Pick<TargetConfiguration, 'outputs' | 'options'>;
+  cached?: {
+    inputs: 'check' | 'sql';
+    /** It runs env.py, so the Python files of the projects env.py imports count too (createDependencies). */
+    dependencies?: true;
+  } & Pick<TargetConfiguration, 'outputs' | 'options'>;
   /** Sync generators Nx runs before the target (`nx sync` runs them too, `nx sync:check` verifies them). */
   syncGenerators?: string[];
 }
@@ -149,7 +154,7 @@ const MIGRATE_TARGETS: readonly MigrateTarget[] = [
     executor: 'fastkit:migrate-sql',
     description: `Writes the Alembic upgrade SQL into ${SQL_OUTPUT} (alembic upgrade head --sql), without a database. Cached.`,
     example: { options: { dialect: 'postgresql' } },
-    cached: { inputs: 'sql', outputs: ['{projectRoot}/{options.output}'], options: { output: SQL_OUTPUT } },
+    cached: { inputs: 'sql', dependencies: true, outputs: ['{projectRoot}/{options.output}'], options: { output: SQL_OUTPUT } },
   },
 ];
 
@@ -163,6 +168,13 @@ export const createNodes: AlembicCreateNodes = [ALEMBIC_CONFIG_GLOB, createAlemb
 
 /** The same function under the name Nx 22 looks for first. */
 export const createNodesV2: AlembicCreateNodes = createNodes;
+
+/**
+ * Edges to the projects whose Python modules each Alembic project's env.py imports. Its modules
+ * load when Nx first asks for dependencies, so computing targets stays as light as it was.
+ */
+export const createDependencies: typeof import('./project-dependencies').createDependencies = (options, context) =>
+  (require('./project-dependencies') as typeof import('./project-dependencies')).createDependencies(options, context);
 
 /** Fills in the default target names and refuses options nx.json should not hold. */
 export function normalizeOptions(options: FastkitPluginOptions | undefined): NormalizedPluginOptions {
@@ -286,8 +298,9 @@ function migrateTargets(
   const targets: TargetsByName = {};
   for (const target of MIGRATE_TARGETS) {
     const targetName = options[target.option];
-    const { inputs: which, options: cachedOptions, ...caching } = target.cached ?? {};
-    const inputs = which && project.inputs[which];
+    const { inputs: which, dependencies, options: cachedOptions, ...caching } = target.cached ?? {};
+    const own = which && project.inputs[which];
+    const inputs = Array.isArray(own) && dependencies ? [...own, ...dependencyPythonInputs()] : own;
     const uncached = inputs && !Array.isArray(inputs) ? inputs.uncached : undefined;
     const targetOptions = { ...(project.config === PYPROJECT ? { config: PYPROJECT } : {}), ...cachedOptions };
     targets[targetName] = {

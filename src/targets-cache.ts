@@ -36,6 +36,19 @@ export class TargetsCache<T> {
     return value;
   }
 
+  /** The value kept for `hash`, or undefined; computing one is the caller's part (then {@link set}). */
+  peek(hash: string): T | undefined {
+    const value = this.used.get(hash) ?? this.stored[hash];
+    if (value !== undefined) this.used.set(hash, value);
+    return value;
+  }
+
+  /** Keeps `value` for `hash`, in place of what was there. */
+  set(hash: string, value: T): void {
+    this.used.set(hash, value);
+    this.changed = true;
+  }
+
   /** Writes the file when something changed; a cache that cannot be written is only a slower next run. */
   save(): void {
     if (!this.changed && this.used.size === Object.keys(this.stored).length) return;

@@ -32,11 +32,12 @@ describe('loading fastkit/plugin', () => {
   mkdirSync(join(root, 'services', 'billing'), { recursive: true });
   writeFileSync(join(root, 'services', 'billing', 'alembic.ini'), '[alembic]\nscript_location = alembic\n');
 
-  test('computing targets loads only the plugin and its four modules, and never node:child_process', () => {
+  test('computing targets loads only the plugin and its five modules, and never node:child_process', () => {
     const outcome = loadAndRun(root, ['services/billing/alembic.ini']);
     expect(outcome.projects).toBe(1);
     expect(outcome.modules.map((file) => file.slice(REPO.length + 1)).sort()).toEqual([
       'dist/src/alembic-settings.js',
+      'dist/src/dependency-inputs.js',
       'dist/src/offline-inputs.js',
       'dist/src/plugin.js',
       'dist/src/pyproject.js',

@@ -329,7 +329,7 @@ describe('fastkit/plugin caches the computed targets', () => {
 describe('the offline targets are cached on exactly what their result depends on', () => {
   const targetsOf = async (root: string, project: string) => projects(await infer(root))[project].targets ?? {};
 
-  test('migrate-check: the ini, the versions folder and the Python pins; migrate-sql: the project Python, DATABASE_URL, an output', async () => {
+  test('migrate-check: the ini, the versions folder and the Python pins; migrate-sql: the project Python, DATABASE_URL, the Python of the projects it imports, an output', async () => {
     const root = workspace({
       'uv.lock': '',
       'services/billing/alembic.ini': INI,
@@ -358,6 +358,7 @@ describe('the offline targets are cached on exactly what their result depends on
         '{projectRoot}/requirements.txt',
         '{workspaceRoot}/uv.lock',
         { env: 'DATABASE_URL' },
+        '^{projectRoot}/**/*.py',
       ],
       outputs: ['{projectRoot}/{options.output}'],
       options: { output: 'dist/migrations/upgrade.sql' },
@@ -389,6 +390,7 @@ describe('the offline targets are cached on exactly what their result depends on
       '{workspaceRoot}/shared/versions/**/*.py',
       '{workspaceRoot}/libs/models/**/*.py',
       { env: 'DATABASE_URL' },
+      '^{projectRoot}/**/*.py',
     ]);
     for (const name of ['migrate-check', 'migrate-sql']) {
       const odd = found['services/odd'].targets![name];

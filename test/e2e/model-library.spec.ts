@@ -1,0 +1,186 @@
+/**
+ * A models library shared by services, end to end: a temporary Nx 24 workspace with fastkit
+ * installed from its packed tarball, `libs/db-models` (a pyproject package built by hatchling,
+ * installed editable into the workspace venv by the real pip from the local wheel store) and
+ * three Alembic services: orders imports the library in env.py, billing through a models module
+ * of its own, ledger not at all. The project graph, `nx affected` and the cache of the targets
+ * that run env.py all follow the library.
+ */
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync, cpSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createNxWorkspace, type NxWorkspace } from '../support/nx-workspace';
+import { EXAMPLE, PYTHON, removeTempDirs, run, type Ran } from '../support/workspace';
+
+afterAll(removeTempDirs);
+
+const SERVICES = ['orders', 'billing', 'ledger'];
+const IMPORTING = ['orders', 'billing'];
+/** The cached targets whose result depends on the models. migrate-verify joins this list when it lands. */
+const MODEL_TARGETS = ['migrate-sql'];
+
+/** Each task Nx ran (`> nx run project:target`), and whether it came from the cache. */
+function tasks(ran: Ran): Record<string, 'cache' | 'ran'> {
+  const found: Record<string, 'cache' | 'ran'> = {};
+  for (const [, task, note] of ran.stdout.matchAll(/^> nx run (\S+:\S+)(?:\s+\[(.+)\])?\s*$/gm)) {
+    found[task] = note && /cache/.test(note) ? 'cache' : 'ran';
+  }
+  return found;
+}
+
+function each(projects: string[], state: 'cache' | 'ran'): Record<string, 'cache' | 'ran'> {
+  return Object.fromEntries(projects.flatMap((project) => MODEL_TARGETS.map((target) => [`${project}:${target}`, state])));
+}
+
+const LIBRARY_FILES: Record<string, string> = {
+  'project.json': JSON.stringify({ name: 'db-models', projectType: 'library' }, null, 2) + '\n',
+  'pyproject.toml':
+    '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n\n[project]\nname = "db-models"\nversion = "0.1.0"\ndependencies = ["sqlalchemy>=2.0,<2.1"]\n',
+  'README.md': '# db-models\n\nThe tables every service shares.\n',
+  'src/db_models/__init__.py': '',
+  'src/db_models/models.py': [
+    'from sqlalchemy import String',
+    'from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column',
+    '',
+    '',
+    'class SharedBase(DeclarativeBase):',
+    '    pass',
+    '',
+    '',
+    'class Customer(SharedBase):',
+    '    __tablename__ = "customers"',
+    '    id: Mapped[int] = mapped_column(primary_key=True)',
+    '    name: Mapped[str] = mapped_column(String(100))',
+    '',
+  ].join('\n'),
+};
+
+describe('a models library in its own Nx project, installed editable (Nx 24, from the packed tarball)', () => {
+  let ws: NxWorkspace;
+  const env = () => ({ VIRTUAL_ENV: join(ws.root, '.venv'), CI: 'true', NO_COLOR: '1' });
+  const nx = (args: string[]) => ws.nx(args, env());
+  const git = (...args: string[]) => {
+    const ran = run('git', ['-c', 'user.email=ci@example.com', '-c', 'user.name=CI', ...args], { cwd: ws.root });
+    if (ran.code !== 0) throw new Error(`git ${args.join(' ')} failed: ${ran.stderr}`);
+    return ran;
+  };
+  const write = (path: string, text: string) => {
+    mkdirSync(join(ws.root, path, '..'), { recursive: true });
+    writeFileSync(join(ws.root, path), text);
+  };
+  const edit = (path: string, change: (text: string) => string) => writeFileSync(join(ws.root, path), change(readFileSync(join(ws.root, path), 'utf8')));
+  const dependencies = () => {
+    const made = nx(['graph', '--file=graph.json']);
+    expect(made.code).toBe(0);
+    const graph = JSON.parse(readFileSync(join(ws.root, 'graph.json'), 'utf8')).graph as {
+      dependencies: Record<string, Array<{ source: string; target: string; type: string }>>;
+    };
+    return Object.values(graph.dependencies).flat().filter((edge) => edge.target === 'db-models');
+  };
+  /** `nx affected` for the last commit; Nx 24 selects the tasks whose inputs it reaches (NX_LEGACY_AFFECTED=true: whole projects). */
+  const affected = (extra: Record<string, string> = {}) =>
+    ws.nx(['affected', '-t', ...MODEL_TARGETS, '--base=HEAD~1', '--head=HEAD', '--output-style=static'], { ...env(), ...extra });
+
+  beforeAll(() => {
+    ws = createNxWorkspace({ nxVersion: '24', packages: ['@nxlv/python@23'] });
+    rmSync(join(ws.root, 'apps'), { recursive: true, force: true });
+    writeFileSync(join(ws.root, 'nx.json'), JSON.stringify({ plugins: ['fastkit/plugin'], analytics: false }, null, 2) + '\n');
+    writeFileSync(join(ws.root, '.gitignore'), 'node_modules\n.nx\n.venv\ndist\n*.db\n__pycache__\ngraph.json\n');
+    for (const [file, text] of Object.entries(LIBRARY_FILES)) write(join('libs', 'db-models', file), text);
+    for (const service of SERVICES) {
+      cpSync(EXAMPLE, join(ws.root, 'services', service), { recursive: true, filter: (source) => !/\.db$|__pycache__|project\.json$/.test(source) });
+      write(join('services', service, 'README.md'), `# ${service}\n`);
+    }
+    // orders: env.py imports the library itself (below the block fastkit's generators own)
+    edit('services/orders/alembic/env.py', (text) =>
+      text.replace('# fastkit:models end\n', '# fastkit:models end\nfrom db_models.models import Customer  # noqa: F401\n'),
+    );
+    // billing: through a models module of its own, registered in the block
+    write('services/billing/modules/customers/__init__.py', '');
+    write('services/billing/modules/customers/models.py', 'from db_models.models import Customer  # noqa: F401\n');
+    edit('services/billing/alembic/env.py', (text) =>
+      text.replace('# fastkit:models end\n', 'from modules.customers.models import Customer  # noqa: F401\n# fastkit:models end\n'),
+    );
+
+    // the workspace venv: Alembic and SQLAlchemy, and the library installed editable, all by the real pip
+    const venv = run(PYTHON, ['-m', 'venv', join(ws.root, '.venv')]);
+    if (venv.code !== 0) throw new Error(venv.all);
+    const pip = run(
+      join(ws.root, '.venv', 'bin', 'python'),
+      ['-m', 'pip', 'install', '--quiet', 'alembic>=1.13', 'sqlalchemy>=2.0,<2.1', '-e', join('libs', 'db-models')],
+      { cwd: ws.root, env: { ...process.env, PIP_RETRIES: '0', PIP_DISABLE_PIP_VERSION_CHECK: '1' }, timeout: 600_000 },
+    );
+    if (pip.code !== 0) throw new Error(`pip install failed:\n${pip.all}`);
+
+    git('init', '-q', '-b', 'main');
+    git('add', '-A');
+    git('commit', '-qm', 'a models library and three services');
+  }, 900_000);
+
+  afterAll(() => ws?.remove());
+
+  test('the library is installed as uv and pip install it (a .pth file in the venv), not named in any alembic.ini', () => {
+    const site = join(ws.root, '.venv', 'lib', readdirSync(join(ws.root, '.venv', 'lib')).find((name) => name.startsWith('python'))!, 'site-packages');
+    const pth = readdirSync(site).filter((name) => name.endsWith('.pth') && /db_models/.test(name));
+    expect(pth).toHaveLength(1);
+    expect(readFileSync(join(site, pth[0]), 'utf8').trim()).toBe(join(ws.root, 'libs', 'db-models', 'src'));
+    for (const service of SERVICES) expect(readFileSync(join(ws.root, 'services', service, 'alembic.ini'), 'utf8')).not.toContain('db-models');
+  });
+
+  test('nx graph shows orders → db-models and billing → db-models, static, and no edge from ledger', () => {
+    expect(dependencies().sort((a, b) => a.source.localeCompare(b.source))).toEqual([
+      { source: 'billing', target: 'db-models', type: 'static' },
+      { source: 'orders', target: 'db-models', type: 'static' },
+    ]);
+  });
+
+  test('migrate-sql runs real Alembic for the three (env.py imports the installed library), then all three come from the cache', () => {
+    const ran = nx(['run-many', '-t', ...MODEL_TARGETS, '--output-style=static']);
+    expect(ran.code).toBe(0);
+    expect(tasks(ran)).toEqual(each(SERVICES, 'ran'));
+    for (const service of SERVICES) expect(existsSync(join(ws.root, 'services', service, 'dist', 'migrations', 'upgrade.sql'))).toBe(true);
+    const again = nx(['run-many', '-t', ...MODEL_TARGETS, '--output-style=static']);
+    expect(tasks(again)).toEqual(each(SERVICES, 'cache'));
+  });
+
+  test('after a model edit in the library, nx affected runs the two importing services again (not from the cache), and not ledger', () => {
+    edit('libs/db-models/src/db_models/models.py', (text) => text + '    email: Mapped[str] = mapped_column(String(200))\n');
+    git('commit', '-qam', 'db-models: customers get an email');
+    const ran = affected();
+    expect(ran.code).toBe(0);
+    expect(tasks(ran)).toEqual(each(IMPORTING, 'ran'));
+    expect(ran.stdout).not.toContain('ledger');
+  });
+
+  test('the same with the project-level affected of Nx 22 and 23 (NX_LEGACY_AFFECTED=true): the edges alone carry the change', () => {
+    edit('libs/db-models/src/db_models/models.py', (text) => text + '    phone: Mapped[str] = mapped_column(String(30))\n');
+    git('commit', '-qam', 'db-models: customers get a phone');
+    const ran = affected({ NX_LEGACY_AFFECTED: 'true' });
+    expect(ran.code).toBe(0);
+    expect(tasks(ran)).toEqual(each(IMPORTING, 'ran'));
+  });
+
+  test("a change in a README (a service's own, the library's) makes no migrate-sql affected; project-level affected runs the touched ones from the cache", () => {
+    edit('services/orders/README.md', (text) => text + '\nOwns the orders tables.\n');
+    edit('libs/db-models/README.md', (text) => text + '\nAsk the data team before renaming a column.\n');
+    git('commit', '-qam', 'READMEs');
+    const ran = affected();
+    expect(ran.code).toBe(0);
+    expect(tasks(ran)).toEqual({});
+    expect(ran.stdout).toContain('No tasks were run');
+    const legacy = affected({ NX_LEGACY_AFFECTED: 'true' });
+    expect(legacy.code).toBe(0);
+    expect(tasks(legacy)).toEqual(each(IMPORTING, 'cache'));
+  });
+
+  test('with @nxlv/python registered too (orders declares the library as a poetry path dependency), each service → db-models edge is there once', () => {
+    write(
+      'services/orders/pyproject.toml',
+      '[tool.poetry]\nname = "orders"\nversion = "0.1.0"\n\n[tool.poetry.dependencies]\npython = "^3.11"\ndb-models = { path = "../../libs/db-models", develop = true }\n',
+    );
+    writeFileSync(join(ws.root, 'nx.json'), JSON.stringify({ plugins: ['fastkit/plugin', '@nxlv/python'], analytics: false }, null, 2) + '\n');
+    expect(dependencies().sort((a, b) => a.source.localeCompare(b.source))).toEqual([
+      { source: 'billing', target: 'db-models', type: 'static' },
+      { source: 'orders', target: 'db-models', type: 'implicit' },
+    ]);
+  });
+});
