@@ -1,5 +1,5 @@
 import { callAlembic, type StepEvent } from './alembic';
-import { ExitCode, FastkitError, UsageError } from './errors';
+import { FastkitError, UsageError } from './errors';
 import { quickStatus } from './fast-path';
 import { displayPath } from './find-config';
 import type { MakeOptions, MigrateOptions, StatusOptions } from './options';
@@ -101,8 +101,7 @@ export function status(options: StatusOptions): Promise<StatusReport> {
           ? `The history has ${report.heads.length} heads`
           : `The database is behind head: ${counted(report.pending.length, 'pending migration')}`,
         {
-          exitCode: ExitCode.behindHead,
-          code: 'behind-head',
+          code: 'not-at-head',
           hint:
             report.heads.length > 1
               ? `Merge them with \`${project.python.alembic} merge heads -m "merge heads"\`, then \`${project.commands.run}\`.`

@@ -15,44 +15,17 @@ import type { NxJsonConfiguration, ProjectConfiguration, TargetConfiguration } f
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, posix } from 'node:path';
+import { ACTIONS, describeAction, executorName, type ActionSpec, type ActionTable, type ExecutorActionName, type NxCache } from './actions';
 import { checkInputs, pythonPins, sqlInputs, type AlembicProjectFiles } from './offline-inputs';
 import { hasAlembicTable, PyprojectSyntaxError } from './pyproject';
 import { TargetsCache, workspaceDataDirectory } from './targets-cache';
 
-/** Options of `fastkit/plugin` in nx.json: what each inferred target is called. */
-export interface FastkitPluginOptions {
-  /**
-   * The target that writes a new revision from the model changes (`alembic revision --autogenerate`).
-   * @default "migrate-make"
-   */
-  makeTargetName?: string;
-  /**
-   * The target that applies every pending migration (`alembic upgrade head`).
-   * @default "migrate-run"
-   */
-  runTargetName?: string;
-  /**
-   * The target that undoes the last applied migration (`alembic downgrade -1`).
-   * @default "migrate-rollback"
-   */
-  rollbackTargetName?: string;
-  /**
-   * The target that shows the applied revision and what is pending (`alembic current`).
-   * @default "migrate-status"
-   */
-  statusTargetName?: string;
-  /**
-   * The target that checks the revision history without a database (cached).
-   * @default "migrate-check"
-   */
-  checkTargetName?: string;
-  /**
-   * The target that writes the upgrade SQL into dist/migrations/upgrade.sql (`alembic upgrade
-   * head --sql`, cached).
-   * @default "migrate-sql"
-   */
-  sqlTargetName?: string;
-}
+/**
+ * Options of `fastkit/plugin` in nx.json: what each inferred target is called, one option per
+ * action with an executor (src/actions.ts): `makeTargetName` (default `migrate-make`),
+ * `runTargetName`, `rollbackTargetName`, `statusTargetName`, `checkTargetName`, `sqlTargetName`.
+ */
+export type FastkitPluginOptions = { [A in ExecutorActionName as `${A}TargetName`]?: string };
 
 export type NormalizedPluginOptions = Required<FastkitPluginOptions>;
 
@@ -95,64 +68,42 @@ interface MigrateTarget {
   syncGenerators?: string[];
 }
 
-/** The sync generator that keeps env.py's model imports true to modules/*\/models.py. */
-export const SYNC_MODELS_GENERATOR = 'fastkit:sync-models';
+/** The targets every Alembic project gets: one per action of the table that has an executor. */
+const MIGRATE_TARGETS: readonly MigrateTarget[] = Object.entries(ACTIONS as ActionTable)
+  .filter(([, spec]) => spec.executor)
+  .map(([action, spec]) => ({
+    option: `${action}TargetName` as keyof FastkitPluginOptions,
+    defaultName: executorName(action),
+    executor: `fastkit:${executorName(action)}`,
+    description: targetDescription(spec),
+    example: spec.example as MigrateTarget['example'],
+    cached: spec.cache && cachedOn(spec, spec.cache),
+    syncGenerators: spec.syncGenerators && [...spec.syncGenerators],
+  }));
 
-/** Where migrate-sql writes, relative to the project; also its cached output. */
-const SQL_OUTPUT = 'dist/migrations/upgrade.sql';
+/** What `nx show project` says of a target: what it does, and whether Nx caches it. */
+function targetDescription(spec: ActionSpec): string {
+  const caching = spec.cache
+    ? spec.cache.inputs === 'history'
+      ? 'Cached on the config and revision files.'
+      : "Cached on the project's Python files."
+    : 'Never cached.';
+  return `${describeAction(spec)}. ${caching}`;
+}
 
-/** The targets every Alembic project gets. A later target is one more row and one more option. */
-const MIGRATE_TARGETS: readonly MigrateTarget[] = [
-  {
-    option: 'makeTargetName',
-    defaultName: 'migrate-make',
-    executor: 'fastkit:migrate-make',
-    description: 'Writes an Alembic revision from the model changes (alembic revision --autogenerate). Never cached.',
-    example: { args: ['-m', 'create_invoices'] },
-    syncGenerators: [SYNC_MODELS_GENERATOR],
-  },
-  {
-    option: 'runTargetName',
-    defaultName: 'migrate-run',
-    executor: 'fastkit:migrate-run',
-    description: 'Applies every pending Alembic migration (alembic upgrade head). Never cached.',
-    example: { options: { env: { DATABASE_URL: 'postgresql+psycopg://app@localhost/app' } } },
-  },
-  {
-    option: 'rollbackTargetName',
-    defaultName: 'migrate-rollback',
-    executor: 'fastkit:migrate-rollback',
-    description: 'Undoes the last applied Alembic migration (alembic downgrade -1). Never cached.',
-    example: { options: { verbose: true } },
-  },
-  {
-    option: 'statusTargetName',
-    defaultName: 'migrate-status',
-    executor: 'fastkit:migrate-status',
-    description: 'Shows the applied Alembic revision and what is pending (alembic current). Never cached.',
-    example: { options: { check: true } },
-  },
-  {
-    option: 'checkTargetName',
-    defaultName: 'migrate-check',
-    executor: 'fastkit:migrate-check',
-    description: 'Checks the Alembic revision history without a database. Cached on the config and revision files.',
-    example: { options: { json: true } },
-    cached: (inputs) => ({ inputs: inputs.check }),
-  },
-  {
-    option: 'sqlTargetName',
-    defaultName: 'migrate-sql',
-    executor: 'fastkit:migrate-sql',
-    description: `Writes the Alembic upgrade SQL into ${SQL_OUTPUT} (alembic upgrade head --sql), without a database. Cached.`,
-    example: { options: { dialect: 'postgresql' } },
-    cached: (inputs) => ({
-      inputs: inputs.sql,
-      outputs: ['{projectRoot}/{options.output}'],
-      options: { output: SQL_OUTPUT },
-    }),
-  },
-];
+/** How Nx caches an offline action: its inputs, and the outputs an option's default names. */
+function cachedOn(spec: ActionSpec, cache: NxCache): MigrateTarget['cached'] {
+  const defaults = Object.fromEntries(
+    Object.entries(spec.options)
+      .filter(([name, option]) => option.default !== undefined && cache.outputs?.some((output) => output.includes(`{options.${name}}`)))
+      .map(([name, option]) => [name, option.default]),
+  );
+  return (inputs) => ({
+    inputs: cache.inputs === 'history' ? inputs.check : inputs.sql,
+    ...(cache.outputs ? { outputs: [...cache.outputs] } : {}),
+    ...(Object.keys(defaults).length ? { options: defaults } : {}),
+  });
+}
 
 const ALEMBIC_INI = 'alembic.ini';
 const PYPROJECT = 'pyproject.toml';
@@ -362,11 +313,13 @@ function hashOf(...parts: string[]): string {
 let fingerprint: string | undefined;
 
 /**
- * The code that computes the targets (this module and the inputs module), hashed: a fastkit
+ * The code that computes the targets (this module, the inputs module and the action table), hashed: a fastkit
  * upgrade never serves targets an older version computed.
  */
 function pluginFingerprint(): string {
-  fingerprint ??= hashOf(...[__filename, require.resolve('./offline-inputs')].map((file) => readFileSync(file, 'utf8')));
+  fingerprint ??= hashOf(
+    ...[__filename, require.resolve('./offline-inputs'), require.resolve('./actions')].map((file) => readFileSync(file, 'utf8')),
+  );
   return fingerprint;
 }
 

@@ -1,5 +1,6 @@
 import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { DEFAULT_SQL_OUTPUT, type ActionOptions } from './actions';
 import { callAlembic } from './alembic';
 import { FastkitError, UsageError } from './errors';
 import { displayPath } from './find-config';
@@ -8,25 +9,7 @@ import type { MigrateOptions } from './options';
 import { counted } from './output';
 import { withProject } from './project';
 
-export interface SqlOptions extends MigrateOptions {
-  /**
-   * The file to write, relative to `root`.
-   * @default "dist/migrations/upgrade.sql" in the project (the config's folder)
-   */
-  output?: string;
-  /**
-   * The SQLAlchemy dialect to render for: `postgresql`, `mysql`, `mariadb`, `sqlite`, `mssql`,
-   * `oracle`, optionally with a driver (`postgresql+psycopg`). env.py gets a URL of that dialect
-   * without a host (`DATABASE_URL=postgresql://`), so no server is needed.
-   * @default the dialect of the URL env.py uses (DATABASE_URL in fastkit's env.py)
-   */
-  dialect?: string;
-  /**
-   * Render from this revision (already applied) to head, instead of from base.
-   * @default base
-   */
-  from?: string;
-}
+export interface SqlOptions extends MigrateOptions, ActionOptions<'sql'> {}
 
 export interface SqlResult {
   /** The SQL file written. */
@@ -37,7 +20,6 @@ export interface SqlResult {
   migrations: Array<Pick<RevisionInfo, 'revision' | 'message'>>;
 }
 
-export const DEFAULT_SQL_OUTPUT = join('dist', 'migrations', 'upgrade.sql');
 
 /**
  * `alembic upgrade [FROM:]head --sql`: the upgrade SQL rendered by env.py's offline mode into a

@@ -62,7 +62,8 @@ describe('alembic-setup on a project without Alembic or a Base', () => {
     const env = files[`${ROOT}/alembic/env.py`];
     expect(env).toContain('os.environ.get("DATABASE_URL")');
     expect(env).toContain('from fastkit_core.config import ConfigManager');
-    expect(env).toContain('DEFAULT_URL = "sqlite:///" + (PROJECT_DIR / "api.db").as_posix()');
+    expect(env).toContain('DATABASE_FILE = "api.db"  # the embedded SQLite database, in the project folder');
+    expect(env).toContain('DEFAULT_URL = "sqlite:///" + (PROJECT_DIR / DATABASE_FILE).as_posix()');
     expect(env).toContain('from database import Base\n');
     expect(env).toContain('target_metadata = Base.metadata');
     expect(pythonCompileError(env)).toBe('');
@@ -220,7 +221,7 @@ describe('alembic-setup options', () => {
     addProjectConfiguration(tree, '@acme/billing', { root: 'services/billing' });
     await setup(tree, { project: '@acme/billing' });
     const env = tree.read('services/billing/alembic/env.py', 'utf-8') ?? '';
-    expect(env).toContain('(PROJECT_DIR / "billing.db")');
+    expect(env).toContain('DATABASE_FILE = "billing.db"');
     expect(env).toContain('Alembic environment for @acme/billing');
     expect(tree.exists(`${ROOT}/alembic.ini`)).toBe(false);
   });
