@@ -1,9 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createNxWorkspace, taskOutput, type NxWorkspace } from '../support/nx-workspace';
-import { addColumn, removeTempDirs, revisionFiles, sqliteTables, type Ran } from '../support/workspace';
-
-afterAll(removeTempDirs);
+import { addColumn, revisionFiles, sqliteTables, type Ran } from '../support/workspace';
+import { revisionIdIn } from '../support/revisions';
 
 /**
  * The same make → run → status → rollback flow through each door, in a fresh Nx 24 workspace
@@ -13,8 +12,7 @@ afterAll(removeTempDirs);
 describe('each door, from the packed tarball (Nx 24, gulp 5, real Alembic on SQLite)', () => {
   let ws: NxWorkspace;
   const db = () => join(ws.project, 'api.db');
-  const revisionId = (file: string) =>
-    /^revision: str = '(\w+)'/m.exec(readFileSync(join(ws.project, 'alembic', 'versions', file), 'utf8'))![1];
+  const revisionId = (file: string) => revisionIdIn(join(ws.project, 'alembic', 'versions', file));
   const TIMESTAMPED = /^\d{8}_\d{6}_/;
 
   beforeAll(() => {

@@ -11,7 +11,8 @@
 import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { createNxWorkspaces, packFastkit, taskOutput, type NxWorkspace } from '../support/nx-workspace';
-import { createPostgresDatabase, psql, PYTHON, removeTempDirs, revisionFiles, run, sqliteTables, type Ran } from '../support/workspace';
+import { createPostgresDatabase, psql, PYTHON, revisionFiles, run, sqliteTables, type Ran } from '../support/workspace';
+import { revisionIdOf } from '../support/revisions';
 
 /**
  * The newest release of each major, pinned so every run installs the same thing
@@ -31,8 +32,6 @@ beforeAll(async () => {
   const made = await createNxWorkspaces(NX_VERSIONS.map((nxVersion) => ({ nxVersion, devkitVersion: false, fastkit: false, api: 'fastapi' })));
   NX_VERSIONS.forEach((nxVersion, index) => workspaces.set(nxVersion, made[index]));
 }, 600_000);
-
-afterAll(removeTempDirs);
 
 describe.each(NX_VERSIONS)('a new user on Nx %s', (nxVersion) => {
   let ws: NxWorkspace;
@@ -158,7 +157,7 @@ describe.each(NX_VERSIONS)('a new user on Nx %s', (nxVersion) => {
     );
     const source = read(`apps/api/alembic/versions/${files[0]}`);
     expect(source).toContain("op.create_table('invoices'");
-    revision = /^revision: str = '(\w+)'/m.exec(source)![1];
+    revision = revisionIdOf(source);
   });
 
   test('the generated env.py renders the upgrade as SQL offline (alembic upgrade head --sql), SQLite by default', () => {

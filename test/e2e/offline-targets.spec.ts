@@ -8,9 +8,7 @@
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createNxWorkspace, type NxWorkspace } from '../support/nx-workspace';
-import { EXAMPLE, removeTempDirs, run, tempDir, type Ran } from '../support/workspace';
-
-afterAll(removeTempDirs);
+import { EXAMPLE, run, tempDir, type Ran } from '../support/workspace';
 
 const PROJECTS = ['billing', 'ledger', 'orders'];
 const OFFLINE = ['migrate-check', 'migrate-sql'];

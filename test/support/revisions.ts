@@ -1,4 +1,17 @@
-/** Hand-written Alembic revisions for tests. */
+/** Hand-written Alembic revisions for tests, and reading the ids of those Alembic wrote. */
+import { readFileSync } from 'node:fs';
+
+/** The id a revision file Alembic wrote declares (`revision: str = 'a1b2c3d4e5f6'`). */
+export function revisionIdOf(source: string): string {
+  const id = /^revision(?:: str)? = ['"](\w+)['"]/m.exec(source)?.[1];
+  if (!id) throw new Error(`No revision id in:\n${source.slice(0, 400)}`);
+  return id;
+}
+
+/** The id the revision file at `path` declares. */
+export function revisionIdIn(path: string): string {
+  return revisionIdOf(readFileSync(path, 'utf8'));
+}
 /**
  * The source of a revision file with a fixed id, as a test writes it into alembic/versions:
  * the lines a test expects (`Running upgrade base -> a1a1a1a1a1a1, create notes`) are then the

@@ -32,10 +32,11 @@ describe('loading fastkit/plugin', () => {
   mkdirSync(join(root, 'services', 'billing'), { recursive: true });
   writeFileSync(join(root, 'services', 'billing', 'alembic.ini'), '[alembic]\nscript_location = alembic\n');
 
-  test('computing targets loads only the plugin and its four modules, and never node:child_process', () => {
+  test('computing targets loads only the plugin, the action table and its four modules, and never node:child_process', () => {
     const outcome = loadAndRun(root, ['services/billing/alembic.ini']);
     expect(outcome.projects).toBe(1);
     expect(outcome.modules.map((file) => file.slice(REPO.length + 1)).sort()).toEqual([
+      'dist/src/actions.js',
       'dist/src/alembic-settings.js',
       'dist/src/offline-inputs.js',
       'dist/src/plugin.js',
