@@ -96,10 +96,13 @@ export function misplacedCliFlag(action: string, given: string[], table: ActionT
  * a left-over bare argument (`_`) or a value of the wrong type is a usage error; a number where
  * text is expected (`-m 123`, which Nx parses as a number) is taken as the text.
  */
-export function checkNxOptions(action: string, given: Record<string, unknown>, help: string): Record<string, unknown> {
-  const spec = ACTIONS[action as keyof typeof ACTIONS] as ActionSpec;
-  const known = optionsOf(spec);
-  const target = `migrate-${action}`;
+export function checkNxOptions(
+  action: string,
+  given: Record<string, unknown>,
+  where: { target: string; help: string },
+): Record<string, unknown> {
+  const known = optionsOf(ACTIONS[action as keyof typeof ACTIONS] as ActionSpec);
+  const { target, help } = where;
   const checked: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(given)) {
     if (value === undefined) continue;

@@ -17,7 +17,7 @@ export function nxExecutor<A extends ExecutorActionName>(action: A) {
     const projectRoot = project ? (context.projectsConfigurations?.projects[project]?.root ?? '.') : '.';
     const target = context.targetName ?? executorName(action);
     try {
-      const checked = checkNxOptions(action, options, `nx run ${project ?? '<project>'}:${target} --help`);
+      const checked = checkNxOptions(action, options, { target, help: `nx run ${project ?? '<project>'}:${target} --help` });
       await coreOf(action)({
         ...checked,
         config: (checked.config as string | undefined) ?? 'alembic.ini',

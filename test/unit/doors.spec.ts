@@ -11,6 +11,7 @@ import { tasks } from '../../src/gulp';
 import { runProcess } from '../../src/process';
 import migrateMake from '../../executors/migrate-make/executor';
 import migrateRollback from '../../executors/migrate-rollback/executor';
+import migrateRun from '../../executors/migrate-run/executor';
 import migrateStatus from '../../executors/migrate-status/executor';
 import { capturePrinted, helperRequest, helperWill } from '../support/fake-helper';
 import { tempDir } from '../support/workspace';
@@ -113,7 +114,7 @@ describe('the Nx executors', () => {
     expect(printed.stdout).toBe('b2 (head)\n');
   });
 
-  test('a failure is one line on printed.stderr and { success: false }; hints name the project’s own targets', async () => {
+  test('a failure is one line on stderr and { success: false }; hints name the project’s own targets', async () => {
     helperWill([BEHIND]);
     await expect(migrateStatus({ alembic: ALEMBIC, check: true }, context())).resolves.toEqual({ success: false });
     expect(printed.stdout).toContain('Apply it with `nx run api:migrate-run`');
@@ -124,6 +125,28 @@ describe('the Nx executors', () => {
     helperWill([AT_BASE]);
     await expect(migrateRollback({ alembic: ALEMBIC }, context())).resolves.toEqual({ success: false });
     expect(printed.stderr).toBe('fastkit: Nothing to roll back. The database is at base: no migration is applied.\n');
+  });
+
+  test('an option the executor does not know is refused before anything runs, in one line, like the CLI', async () => {
+    const run = (options: Record<string, unknown>) => migrateRun({ alembic: ALEMBIC, ...options }, { ...context(), targetName: 'migrate-run' });
+    await expect(run({ 'dry-run': true })).resolves.toEqual({ success: false });
+    expect(printed.stderr).toBe("fastkit: Unknown option '--dry-run' for migrate-run. See `nx run api:migrate-run --help` for its options.\n");
+    printed.stderr = '';
+    await expect(run({ check: true })).resolves.toEqual({ success: false });
+    expect(printed.stderr).toBe('fastkit: --check does not apply to migrate-run. It is an option of migrate-status.\n');
+    printed.stderr = '';
+    await expect(run({ _: ['head'] })).resolves.toEqual({ success: false });
+    expect(printed.stderr).toBe('fastkit: Unexpected argument `head` for migrate-run. See `nx run api:migrate-run --help` for its options.\n');
+    printed.stderr = '';
+    await expect(run({ env: { DATABASE_URL: true } })).resolves.toEqual({ success: false });
+    expect(printed.stderr).toBe("fastkit: Option '--env' needs an object of text values. Got {\"DATABASE_URL\":true}.\n");
+    expect(runProcessMock).not.toHaveBeenCalled();
+  });
+
+  test('a number where text is expected is the text: -m 123 (which Nx parses as a number) is the message "123"', async () => {
+    helperWill([{ type: 'result', noChanges: true }]);
+    await expect(migrateMake({ alembic: ALEMBIC, message: 123 as unknown as string }, context())).resolves.toEqual({ success: true });
+    expect(helperRequest()).toMatchObject({ action: 'make', message: '123' });
   });
 
   test('make without a message: { success: false } and Python never started', async () => {
@@ -163,6 +186,25 @@ describe('the gulp tasks', () => {
       showStack: false,
     });
     expect(String(rejected)).toBe('migrate:rollback: Nothing to roll back. The database is at base: no migration is applied.');
+  });
+
+  test('a failing task keeps its exit code: status --check behind head rejects with 3, and gulp exits 3', async () => {
+    process.argv = ['node', 'gulp', 'migrate:status', '--check'];
+    helperWill([BEHIND]);
+    const before = process.listenerCount('exit');
+    const rejected = await tasks({ cwd: 'apps/api', alembic: ALEMBIC })['migrate:status']().catch((error: unknown) => error);
+    expect(rejected).toMatchObject({ exitCode: 3, message: 'The database is behind head: 1 pending migration. Apply it with `gulp migrate:run`.' });
+    const keep = process.listeners('exit').slice(before);
+    expect(keep).toHaveLength(1);
+    const exitCode = process.exitCode;
+    try {
+      process.exitCode = 1; // what gulp's process.exit(1) sets before the exit listeners run
+      (keep[0] as () => void)();
+      expect(process.exitCode).toBe(3);
+    } finally {
+      process.exitCode = exitCode;
+      process.off('exit', keep[0] as () => void);
+    }
   });
 
   test('hints name the gulp tasks', async () => {
