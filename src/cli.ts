@@ -59,7 +59,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
   } catch (error) {
-    return reportFailure(new UsageError(firstSentence((error as Error).message), 'See `fastkit --help`.'));
+    return reportFailure(parseError((error as Error).message));
   }
   const { values, positionals } = parsed;
   if (values.version) {
@@ -99,9 +99,15 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 
-/** node:util's parse errors go on to advise about `--`, which is not advice for fastkit users. */
-function firstSentence(text: string): string {
-  return text.split('\n', 1)[0].split(/\.(?:\s|$)/, 1)[0];
+/**
+ * node:util's parse error as a usage error: its first sentence (it goes on to advise about
+ * `--`, which is not advice for fastkit users), and for a value that starts with a dash
+ * (`-m -fix`), the spelling that gives it (`--message=-fix`).
+ */
+function parseError(text: string): UsageError {
+  const problem = text.split('\n', 1)[0].split(/\.(?:\s|$)/, 1)[0];
+  const dashed = /use '(--[\w-]+)=-XYZ'/.exec(text);
+  return new UsageError(problem, dashed ? `For a value that starts with a dash, write ${dashed[1]}=-XYZ.` : 'See `fastkit --help`.');
 }
 
 function version(): string {

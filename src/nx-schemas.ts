@@ -48,9 +48,14 @@ function executorSchema(spec: ActionSpec): Record<string, unknown> {
   };
 }
 
+/**
+ * An option as schema.json declares it. Text options also take a number: Nx parses `-m 123`
+ * as the number 123 and checks it against the schema before the executor runs, which then
+ * takes it as the text "123".
+ */
 function schemaProperty(option: OptionSpec): Record<string, unknown> {
   return {
-    type: option.type,
+    type: option.type === 'string' ? ['string', 'number'] : option.type,
     ...(option.type === 'array' ? { items: { type: 'string' } } : {}),
     ...(option.type === 'object' ? { additionalProperties: { type: 'string' } } : {}),
     ...(option.alias ? { alias: option.alias } : {}),
