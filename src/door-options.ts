@@ -91,6 +91,12 @@ export function misplacedCliFlag(action: string, given: string[], table: ActionT
 }
 
 /**
+ * Options Nx hands every executor that scripts add to every nx command: accepted, and nothing
+ * to do (fastkit never asks a question).
+ */
+const NX_WIDE_OPTIONS = new Set(['interactive']);
+
+/**
  * An Nx executor's options, checked against the table before anything runs: an option the
  * action does not take (`nx run api:migrate-run --dry-run` hands the executor `dry-run: true`),
  * a left-over bare argument (`_`) or a value of the wrong type is a usage error; a number where
@@ -105,7 +111,7 @@ export function checkNxOptions(
   const { target, help } = where;
   const checked: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(given)) {
-    if (value === undefined) continue;
+    if (value === undefined || NX_WIDE_OPTIONS.has(name)) continue;
     if (name === '_') {
       const [first] = value as unknown[];
       throw new UsageError(`Unexpected argument \`${String(first)}\` for ${target}`, `See \`${help}\` for its options.`);

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { readFastkitEnvPy } from './fastkit-env-py';
+import { sitePackages } from './find-alembic';
 import type { Project } from './project';
 import { recalledRevisionGraph, type GraphRevision, type RevisionGraph } from './revision-graph';
 import { readVersionTable } from './version-table';
@@ -95,14 +96,8 @@ function venvOf(python: string[]): string | undefined {
 
 /** A package installed in any form: a folder, a module, dist-info, an editable install's .pth. */
 function hasPackage(venv: string, name: string): boolean {
-  const roots = [join(venv, 'Lib', 'site-packages')];
-  try {
-    for (const entry of readdirSync(join(venv, 'lib'))) roots.push(join(venv, 'lib', entry, 'site-packages'));
-  } catch {
-    // a Windows venv has Lib/ only
-  }
   const pattern = new RegExp(name.replace(/_/g, '[_-]'), 'i');
-  return roots.some((root) => {
+  return sitePackages(venv).some((root) => {
     try {
       return readdirSync(root).some((entry) => pattern.test(entry));
     } catch {

@@ -6,7 +6,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { alembicSettings } from './alembic-settings';
+import { alembicSettings, projectRelativeFolder } from './alembic-settings';
 
 type Input = string | { env: string };
 
@@ -115,9 +115,8 @@ function importedFolders(project: AlembicProjectFiles): string[] {
 
 /** A location from the config, relative to the project (`%(here)s/x` or `x`), as an input token. */
 function workspaceFolder(root: string, location: string): string | undefined {
-  const relative = location.replace(/^%\(here\)s(?=[\\/]|$)/, '.').replace(/\\/g, '/');
-  if (relative.includes('%(') || relative.includes(':') || relative.startsWith('/')) return undefined;
-  const inProject = posix.normalize(relative).replace(/\/+$/, '');
+  const inProject = projectRelativeFolder(location);
+  if (inProject === undefined) return undefined;
   if (inProject === '.') return '{projectRoot}';
   if (!inProject.startsWith('..')) return `{projectRoot}/${inProject}`;
   const inWorkspace = posix.normalize(posix.join(root, inProject));

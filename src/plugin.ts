@@ -15,9 +15,10 @@ import type { NxJsonConfiguration, ProjectConfiguration, TargetConfiguration } f
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, posix } from 'node:path';
+import { ALEMBIC_INI, alembicConfigOf, PYPROJECT, type AlembicConfigFile } from './alembic-settings';
 import { ACTIONS, describeAction, executorName, type ActionSpec, type ActionTable, type ExecutorActionName, type NxCache } from './actions';
 import { checkInputs, pythonPins, sqlInputs, type AlembicProjectFiles } from './offline-inputs';
-import { hasAlembicTable, PyprojectSyntaxError } from './pyproject';
+import { PyprojectSyntaxError } from './pyproject';
 import { TargetsCache, workspaceDataDirectory } from './targets-cache';
 
 /**
@@ -105,8 +106,6 @@ function cachedOn(spec: ActionSpec, cache: NxCache): MigrateTarget['cached'] {
   });
 }
 
-const ALEMBIC_INI = 'alembic.ini';
-const PYPROJECT = 'pyproject.toml';
 
 /** Files that can make a folder an Alembic project; a pyproject.toml counts only with [tool.alembic]. */
 export const ALEMBIC_CONFIG_GLOB = `**/{${ALEMBIC_INI},${PYPROJECT}}`;
@@ -179,10 +178,10 @@ async function createAlembicProjects(
       const name = projectName(root, context.workspaceRoot);
       const pins = pythonPins(context.workspaceRoot, root, pinsAbove);
       const hash = hashOf(pluginFingerprint(), optionsKey, file, config.text, pins.join('\n'));
-      const files: AlembicProjectFiles = { root, configFile: config.kind, configText: config.text, pins };
+      const files: AlembicProjectFiles = { root, configFile: config.file, configText: config.text, pins };
       // only what takes parsing is kept between runs; the targets around it are plain data
       const inputs = cache.get(hash, () => ({ check: checkInputs(files), sql: sqlInputs(files) }));
-      const targets = migrateTargets(normalized, { name, config: config.kind, exec, inputs });
+      const targets = migrateTargets(normalized, { name, config: config.file, exec, inputs });
       results.push([file, { projects: { [root]: { root, name, targets } } }]);
     } catch (error) {
       errors.push([file, error instanceof Error ? error : new Error(String(error))]);
@@ -202,34 +201,35 @@ interface OfflineInputs {
   sql: TargetConfiguration['inputs'];
 }
 
-interface AlembicConfig {
-  kind: typeof ALEMBIC_INI | typeof PYPROJECT;
-  text: string;
-}
-
 /**
  * The Alembic config `file` stands for, or undefined when it makes no project: a
  * pyproject.toml without [tool.alembic], or one beside an alembic.ini (the ini is what
  * fastkit and Alembic read first, so that folder's project comes from the ini).
  */
-function readAlembicConfig(file: string, matched: ReadonlySet<string>, workspaceRoot: string): AlembicConfig | undefined {
-  const kind = posix.basename(file);
-  if (kind === PYPROJECT && matched.has(posix.join(posix.dirname(file), ALEMBIC_INI))) return undefined;
-  let text: string;
+function readAlembicConfig(file: string, matched: ReadonlySet<string>, workspaceRoot: string): AlembicConfigFile | undefined {
+  const folder = posix.dirname(file);
+  const read = (name: string) => {
+    const path = posix.join(folder, name);
+    return matched.has(path) ? readProjectFile(join(workspaceRoot, path)) : undefined;
+  };
+  let config: AlembicConfigFile | undefined;
   try {
-    text = readFileSync(join(workspaceRoot, file), 'utf8');
+    config = alembicConfigOf(read);
+  } catch (error) {
+    if (!(error instanceof PyprojectSyntaxError)) throw error;
+    throw new Error(`${capitalized(error.message)}, so Alembic cannot read this file either. Fix that line.`);
+  }
+  return config?.file === posix.basename(file) ? config : undefined;
+}
+
+function readProjectFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     throw new Error(
       `Cannot read this file (${reason}). Make it a readable file, or keep fastkit/plugin away from it with "exclude" in its nx.json entry.`,
     );
-  }
-  if (kind === ALEMBIC_INI) return { kind, text };
-  try {
-    return hasAlembicTable(text) ? { kind: PYPROJECT, text } : undefined;
-  } catch (error) {
-    if (!(error instanceof PyprojectSyntaxError)) throw error;
-    throw new Error(`${capitalized(error.message)}, so Alembic cannot read this file either. Fix that line.`);
   }
 }
 
@@ -239,7 +239,7 @@ function readAlembicConfig(file: string, matched: ReadonlySet<string>, workspace
  */
 function migrateTargets(
   options: NormalizedPluginOptions,
-  project: { name: string; config: AlembicConfig['kind']; exec: string; inputs: OfflineInputs },
+  project: { name: string; config: AlembicConfigFile['file']; exec: string; inputs: OfflineInputs },
 ): TargetsByName {
   const targets: TargetsByName = {};
   for (const target of MIGRATE_TARGETS) {

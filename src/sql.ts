@@ -1,5 +1,4 @@
-import { mkdirSync, renameSync, rmSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { DEFAULT_SQL_OUTPUT, type ActionOptions } from './actions';
 import { callAlembic } from './alembic';
 import { FastkitError, UsageError } from './errors';
@@ -8,6 +7,7 @@ import type { RevisionInfo } from './migrate';
 import type { MigrateOptions } from './options';
 import { counted } from './output';
 import { withProject } from './project';
+import { replaceFile } from './write-atomically';
 
 export interface SqlOptions extends MigrateOptions, ActionOptions<'sql'> {}
 
@@ -19,7 +19,6 @@ export interface SqlResult {
   /** The migrations it holds, in order. */
   migrations: Array<Pick<RevisionInfo, 'revision' | 'message'>>;
 }
-
 
 /**
  * `alembic upgrade [FROM:]head --sql`: the upgrade SQL rendered by env.py's offline mode into a
@@ -35,21 +34,17 @@ export async function sql(options: SqlOptions): Promise<SqlResult> {
     const output = options.output
       ? resolve(options.root ?? process.cwd(), options.output)
       : join(dirname(project.config), DEFAULT_SQL_OUTPUT);
-    const temporary = join(dirname(output), `.${basename(output)}.${process.pid}.tmp`);
-    try {
-      writable(output, () => mkdirSync(dirname(output), { recursive: true }));
-      const facts = await callAlembic<{ dialect: string; applied: RevisionInfo[]; heads: string[]; start: string | null }>(
-        project,
-        'sql',
-        { request: { output: temporary, url, dialect, from } },
-      );
-      writable(output, () => renameSync(temporary, output));
-      const migrations = facts.applied.map(({ revision, message }) => ({ revision, message }));
-      project.output.out(`Wrote ${displayPath(output)} (${describe(facts.dialect, facts.start, facts.heads, migrations.length)})`);
-      return { path: output, dialect: facts.dialect, migrations };
-    } finally {
-      rmSync(temporary, { force: true });
-    }
+    const facts = await replaceFile(
+      output,
+      (temporary) =>
+        callAlembic<{ dialect: string; applied: RevisionInfo[]; heads: string[]; start: string | null }>(project, 'sql', {
+          request: { output: temporary, url, dialect, from },
+        }),
+      (error) => cannotWrite(output, error),
+    );
+    const migrations = facts.applied.map(({ revision, message }) => ({ revision, message }));
+    project.output.out(`Wrote ${displayPath(output)} (${describe(facts.dialect, facts.start, facts.heads, migrations.length)})`);
+    return { path: output, dialect: facts.dialect, migrations };
   });
 }
 
@@ -77,14 +72,10 @@ function checkFrom(from: string | undefined): string | undefined {
   return from;
 }
 
-function writable(output: string, write: () => void): void {
-  try {
-    write();
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    throw new FastkitError(`Cannot write ${displayPath(output)} (${reason})`, {
-      code: 'output',
-      hint: 'Choose another output file, or make its folder writable.',
-    });
-  }
+function cannotWrite(output: string, error: unknown): FastkitError {
+  const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+  return new FastkitError(`Cannot write ${displayPath(output)} (${reason})`, {
+    code: 'output',
+    hint: 'Choose another output file, or make its folder writable.',
+  });
 }

@@ -451,7 +451,7 @@ export const BAD_INPUTS: BadInput[] = [
     args: ['migrate', 'run'],
     given: { prepare: (context) => edit(context, 'alembic/env.py', (text) => text.replace('from database import Base\n', 'from database import Base\nimport stripe\n')) },
     exit: 1,
-    says: "alembic/env.py, line 23: No module named 'stripe'. Install it in the project's Python environment, or fix the import.",
+    says: "alembic/env.py, line 27: No module named 'stripe'. Install it in the project's Python environment, or fix the import.",
   },
   {
     area: "The project's files",
@@ -460,7 +460,7 @@ export const BAD_INPUTS: BadInput[] = [
     args: ['migrate', 'status'],
     given: { prepare: (context) => edit(context, 'alembic/env.py', (text) => text.replace('from database import Base\n', 'from database import Bsae as Base\n')) },
     exit: 1,
-    says: "alembic/env.py, line 22: cannot import name 'Bsae' from 'database' (database.py). Fix the import.",
+    says: "alembic/env.py, line 26: cannot import name 'Bsae' from 'database' (database.py). Fix the import.",
   },
   {
     area: "The project's files",
@@ -472,7 +472,7 @@ export const BAD_INPUTS: BadInput[] = [
         edit(context, 'alembic/env.py', (text) => text.replace('\nconfig = context.config\n', '\nraise RuntimeError("set APP_ENV first")\nconfig = context.config\n')),
     },
     exit: 1,
-    says: 'RuntimeError: set APP_ENV first (alembic/env.py, line 31). Run it again with --verbose for the full traceback.',
+    says: 'RuntimeError: set APP_ENV first (alembic/env.py, line 35). Run it again with --verbose for the full traceback.',
   },
   {
     area: "The project's files",

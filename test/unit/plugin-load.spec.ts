@@ -32,7 +32,7 @@ describe('loading fastkit/plugin', () => {
   mkdirSync(join(root, 'services', 'billing'), { recursive: true });
   writeFileSync(join(root, 'services', 'billing', 'alembic.ini'), '[alembic]\nscript_location = alembic\n');
 
-  test('computing targets loads only the plugin, the action table and its four modules, and never node:child_process', () => {
+  test('computing targets loads only the plugin, the action table and its five small modules, and never node:child_process', () => {
     const outcome = loadAndRun(root, ['services/billing/alembic.ini']);
     expect(outcome.projects).toBe(1);
     expect(outcome.modules.map((file) => file.slice(REPO.length + 1)).sort()).toEqual([
@@ -42,6 +42,7 @@ describe('loading fastkit/plugin', () => {
       'dist/src/plugin.js',
       'dist/src/pyproject.js',
       'dist/src/targets-cache.js',
+      'dist/src/write-atomically.js',
     ]);
     expect(outcome.childProcess).toBe(false);
   });
