@@ -1,5 +1,5 @@
 // Writes the files Nx reads that the action table decides (executors.json, executors/*/schema.json
-// and schema.d.ts, generators/init/schema.json) from the build of src/nx-schemas.ts. Run by
+// and schema.d.ts with executors/common-options.d.ts, generators/init/schema.json) from the build of src/nx-schemas.ts. Run by
 // `npm run build`; the files are committed, and test/unit/nx-schemas.spec.ts checks they are current.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';

@@ -1,6 +1,6 @@
-import { sep } from 'node:path';
 import type { ActionName } from './actions';
 import { ExitCode, FastkitError } from './errors';
+import { displayPathsIn } from './output';
 import { packageFile } from './package-root';
 import { runProcess } from './process';
 import type { Project } from './project';
@@ -94,10 +94,10 @@ export async function callAlembic<T>(project: Project, action: ActionName, optio
   }
   if (failure) {
     if (failure.code === 'alembic-missing') throw alembicMissing(project, failure.message);
-    throw new FastkitError(relativePaths(failure.message), {
+    throw new FastkitError(displayPathsIn(failure.message), {
       code: failure.code,
       hint: failure.hint
-        ? relativePaths(fillCommands(failure.hint, project))
+        ? displayPathsIn(fillCommands(failure.hint, project))
         : failure.code === 'unexpected' && !project.verbose
           ? 'Run it again with --verbose for the full traceback.'
           : undefined,
@@ -119,13 +119,6 @@ function alembicMissing(project: Project, what: string): FastkitError {
     code: 'alembic-missing',
     hint: 'Install it in the project: python3 -m venv .venv && .venv/bin/pip install alembic sqlalchemy (or set the alembic option).',
   });
-}
-
-/** Paths in a message as people read them: relative to where they are, when inside it. */
-function relativePaths(text: string): string {
-  const here = process.cwd() + sep;
-  if (here === sep + sep) return text;
-  return text.replace(new RegExp(`(?<![\\w.~/\\\\-])${here.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'g'), '');
 }
 
 /** Hints name the command in the door the user came through: `{run}`, `{alembic}`… */

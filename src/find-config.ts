@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { FastkitError } from './errors';
+import { displayPath } from './output';
 import { alembicConfigOf } from './alembic-settings';
 
 /** The Alembic config in `folder`, if there is one: alembic.ini first, then a pyproject.toml with [tool.alembic]. */
@@ -47,10 +48,4 @@ export function findConfig(root: string, given?: string): string {
     code: 'missing-config',
     hint: 'Run the command inside a project that uses Alembic, pass --config, or set Alembic up with `nx g fastkit:alembic-setup`.',
   });
-}
-
-/** A path as people want to read it: relative to where they are, when that is shorter. */
-export function displayPath(path: string, from = process.cwd()): string {
-  const rel = relative(from, path);
-  return rel && !rel.startsWith('..') && rel.length < path.length ? rel : path;
 }

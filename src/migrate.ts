@@ -1,9 +1,8 @@
 import { callAlembic, type StepEvent } from './alembic';
 import { FastkitError, UsageError } from './errors';
 import { quickStatus } from './fast-path';
-import { displayPath } from './find-config';
 import type { MakeOptions, MigrateOptions, StatusOptions } from './options';
-import { counted } from './output';
+import { counted, displayPath } from './output';
 import { withProject, type Project } from './project';
 
 /** A revision as fastkit reports it. */

@@ -4,7 +4,7 @@
  * scripts/write-nx-schemas.mjs writes them at build; they are committed, and a unit test fails
  * when one differs from what this module makes of the table.
  */
-import { ACTIONS, executorName, optionsOf, type ActionSpec, type ActionTable, type OptionSpec } from './actions';
+import { ACTIONS, COMMON_OPTIONS, executorName, optionsOf, type ActionSpec, type ActionTable, type OptionSpec } from './actions';
 
 /** Every generated file: its path in the package, and its text. */
 export function nxSchemaFiles(table: ActionTable = ACTIONS): Record<string, string> {
@@ -21,6 +21,7 @@ export function nxSchemaFiles(table: ActionTable = ACTIONS): Record<string, stri
     files[`executors/${name}/schema.json`] = json(executorSchema(spec));
     files[`executors/${name}/schema.d.ts`] = schemaTypes(action, spec);
   }
+  files['executors/common-options.d.ts'] = commonTypes();
   files['executors.json'] = json({ executors });
   files['generators/init/schema.json'] = json(initSchema(table));
   return files;
@@ -49,13 +50,17 @@ function executorSchema(spec: ActionSpec): Record<string, unknown> {
 }
 
 /**
- * An option as schema.json declares it. Text options also take a number: Nx parses `-m 123`
+ * An option as schema.json declares it. A text option also takes a number: Nx parses `-m 123`
  * as the number 123 and checks it against the schema before the executor runs, which then
- * takes it as the text "123".
+ * takes it as the text "123". Nx checks an `anyOf` branch with the branch's own type, so
+ * `type: "string"` (what `--help` shows) with `anyOf` string-or-number lets the number through;
+ * a type list (`["string", "number"]`) would not do: Nx would then turn text that looks like
+ * a number into one (`-m ""` into 0).
  */
 function schemaProperty(option: OptionSpec): Record<string, unknown> {
   return {
-    type: option.type === 'string' ? ['string', 'number'] : option.type,
+    type: option.type,
+    ...(option.type === 'string' ? { anyOf: [{ type: 'string' }, { type: 'number' }] } : {}),
     ...(option.type === 'array' ? { items: { type: 'string' } } : {}),
     ...(option.type === 'object' ? { additionalProperties: { type: 'string' } } : {}),
     ...(option.alias ? { alias: option.alias } : {}),
@@ -72,14 +77,30 @@ const TS_TYPES: Record<OptionSpec['type'], string> = {
   object: 'Record<string, string>',
 };
 
+const GENERATED = '// Generated from src/actions.ts by scripts/write-nx-schemas.mjs (npm run build); do not edit.\n\n';
+
+function members(options: Record<string, OptionSpec>): string {
+  return Object.entries(options)
+    .map(([name, option]) => {
+      const fallback = option.default !== undefined ? ` @default ${JSON.stringify(option.default)}` : '';
+      return `  /** ${option.description.replace(/\*\//g, '*\\/')}${fallback} */\n  ${name}?: ${TS_TYPES[option.type]};\n`;
+    })
+    .join('');
+}
+
+/** The options every executor takes, as a TypeScript interface the executors' types extend. */
+function commonTypes(): string {
+  return `${GENERATED}export interface CommonExecutorOptions {\n${members(COMMON_OPTIONS)}}\n`;
+}
+
 /** The executor's options as a TypeScript interface, for users who type their own calls. */
 function schemaTypes(action: string, spec: ActionSpec): string {
   const type = `${executorName(action).replace(/(^|-)(\w)/g, (_, __, letter: string) => letter.toUpperCase())}ExecutorOptions`;
-  const members = Object.entries(optionsOf(spec)).map(([name, option]) => {
-    const fallback = option.default !== undefined ? ` @default ${JSON.stringify(option.default)}` : '';
-    return `  /** ${option.description.replace(/\*\//g, '*\\/')}${fallback} */\n  ${name}?: ${TS_TYPES[option.type]};\n`;
-  });
-  return `// Generated from src/actions.ts by scripts/write-nx-schemas.mjs (npm run build); do not edit.\n\nexport interface ${type} {\n${members.join('')}}\n`;
+  const own = members(spec.options);
+  return (
+    `${GENERATED}import type { CommonExecutorOptions } from '../common-options';\n\n` +
+    (own ? `export interface ${type} extends CommonExecutorOptions {\n${own}}\n` : `export type ${type} = CommonExecutorOptions;\n`)
+  );
 }
 
 function initSchema(table: ActionTable): Record<string, unknown> {

@@ -2,10 +2,10 @@ import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { FastkitError } from './errors';
 import { findAlembic, type PythonCommand } from './find-alembic';
-import { displayPath, findConfig } from './find-config';
+import { findConfig } from './find-config';
 import { maskSecrets, secretsIn } from './mask';
 import { CLI_COMMANDS, type CommandNames, type MigrateOptions } from './options';
-import { createOutput, type Output } from './output';
+import { createOutput, displayPath, type Output } from './output';
 
 /** Everything an action needs, resolved once from the options a door passed in. */
 export interface Project {

@@ -2,10 +2,9 @@ import { dirname, join, resolve } from 'node:path';
 import { DEFAULT_SQL_OUTPUT, type ActionOptions } from './actions';
 import { callAlembic } from './alembic';
 import { FastkitError, UsageError } from './errors';
-import { displayPath } from './find-config';
 import type { RevisionInfo } from './migrate';
 import type { MigrateOptions } from './options';
-import { counted } from './output';
+import { counted, displayPath } from './output';
 import { withProject } from './project';
 import { replaceFile } from './write-atomically';
 

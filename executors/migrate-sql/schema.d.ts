@@ -1,24 +1,12 @@
 // Generated from src/actions.ts by scripts/write-nx-schemas.mjs (npm run build); do not edit.
 
-export interface MigrateSqlExecutorOptions {
+import type { CommonExecutorOptions } from '../common-options';
+
+export interface MigrateSqlExecutorOptions extends CommonExecutorOptions {
   /** The SQL file to write, relative to the project root. @default "dist/migrations/upgrade.sql" */
   output?: string;
   /** The SQLAlchemy dialect to render for: postgresql, mysql, mariadb, sqlite, mssql, oracle (optionally with a driver, postgresql+psycopg). env.py gets DATABASE_URL=<dialect>:// without a host, so no server is needed. Default: the dialect of the URL env.py uses. See https://docs.sqlalchemy.org/en/20/dialects/ */
   dialect?: string;
   /** Render from this revision (already applied) to head instead of from base: alembic upgrade FROM:head --sql. */
   from?: string;
-  /** The Alembic config: alembic.ini, or a pyproject.toml with [tool.alembic]. Relative to the project root. See https://alembic.sqlalchemy.org/en/latest/tutorial.html#editing-the-ini-file @default "alembic.ini" */
-  config?: string;
-  /** Folder Alembic runs in, relative to the project root. Defaults to the config's folder, since prepend_sys_path = . resolves from it. */
-  cwd?: string;
-  /** The command that runs Alembic, e.g. "uv run alembic" or ".venv/bin/alembic"; overrides detection (VIRTUAL_ENV, .venv, uv, poetry, python3). */
-  alembic?: string;
-  /** Extra environment for Alembic, e.g. { "DATABASE_URL": "postgresql+psycopg://app@db/app" }. */
-  env?: Record<string, string>;
-  /** Extra global Alembic arguments, e.g. ["-x", "tenant=acme"]. See https://alembic.sqlalchemy.org/en/latest/api/commands.html */
-  args?: string[];
-  /** The ini section to use, for several databases (alembic -n NAME). See https://alembic.sqlalchemy.org/en/latest/cookbook.html#run-multiple-alembic-environments-from-one-ini-file */
-  name?: string;
-  /** Show full Python tracebacks. @default false */
-  verbose?: boolean;
 }

@@ -743,33 +743,9 @@ export const BAD_INPUTS: BadInput[] = [
     prints: ['No migration applied (base)', '1 pending migration:', '  a1a1a1a1a1a1  create notes', 'Apply it with `nx run api:migrate-run`'],
     says: 'The database is behind head: 1 pending migration. Apply it with `nx run api:migrate-run`.',
   },
-  {
-    area: 'Nx targets',
-    mistake: 'migrate-run --dry-run (fastkit has no dry run; migrate-sql shows the SQL)',
-    door: 'nx',
-    args: ['run', 'api:migrate-run', '--dry-run'],
-    given: { prepare: (context) => writeRevisions(context, { '20260101_000001_create_notes.py': CREATE_NOTES }) },
-    exit: 1,
-    says: "Unknown option '--dry-run' for migrate-run. See `nx run api:migrate-run --help` for its options.",
-  },
-  {
-    area: 'Nx targets',
-    mistake: "migrate-run --sql (Alembic's offline mode is the migrate-sql target)",
-    door: 'nx',
-    args: ['run', 'api:migrate-run', '--sql'],
-    given: { prepare: (context) => writeRevisions(context, { '20260101_000001_create_notes.py': CREATE_NOTES }) },
-    exit: 1,
-    says: "Unknown option '--sql' for migrate-run. See `nx run api:migrate-run --help` for its options.",
-  },
-  {
-    area: 'Nx targets',
-    mistake: 'migrate-rollback --revision=base (it undoes one migration per call)',
-    door: 'nx',
-    args: ['run', 'api:migrate-rollback', '--revision=base'],
-    given: { prepare: (context) => writeRevisions(context, { '20260101_000001_create_notes.py': CREATE_NOTES }) },
-    exit: 1,
-    says: "Unknown option '--revision' for migrate-rollback. See `nx run api:migrate-rollback --help` for its options.",
-  },
+  unknownNxOption('migrate-run', '--dry-run', 'fastkit has no dry run; migrate-sql shows the SQL'),
+  unknownNxOption('migrate-run', '--sql', "Alembic's offline mode is the migrate-sql target"),
+  unknownNxOption('migrate-rollback', '--revision=base', 'it undoes one migration per call'),
   {
     area: 'Nx targets',
     mistake: 'An option of another target (migrate-run --check)',
@@ -779,6 +755,23 @@ export const BAD_INPUTS: BadInput[] = [
     says: '--check does not apply to migrate-run. It is an option of migrate-status.',
   },
 ];
+
+/**
+ * An option an Nx target does not have, given with a migration pending: refused before
+ * anything runs, so the database stays as it was.
+ */
+function unknownNxOption(target: string, flag: string, why: string): BadInput {
+  const option = flag.split('=')[0];
+  return {
+    area: 'Nx targets',
+    mistake: `${target} ${flag} (${why})`,
+    door: 'nx',
+    args: ['run', `api:${target}`, flag],
+    given: { prepare: (context) => writeRevisions(context, { '20260101_000001_create_notes.py': CREATE_NOTES }) },
+    exit: 1,
+    says: `Unknown option '${option}' for ${target}. See \`nx run api:${target} --help\` for its options.`,
+  };
+}
 
 /** A text with its placeholders filled in from `values`. */
 export function fill(text: string, values: Record<string, string>): string {
