@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import alembicSetup from '../../../generators/alembic-setup/generator';
 import { REPO } from '../../support/workspace';
-import { ROOT, filesOf, pythonCompileError, workspaceWithApi } from './tree';
+import { filesOf, pythonCompileError, refusal, ROOT, workspaceWithApi } from './tree';
 
 const setup = (tree: Tree, options: { project?: string; force?: boolean } = {}) =>
   alembicSetup(tree, { project: 'api', ...options } as { project: string });
@@ -13,15 +13,6 @@ beforeEach(() => {
   jest.spyOn(logger, 'warn').mockImplementation(() => undefined);
 });
 afterEach(() => jest.restoreAllMocks());
-
-async function refusal(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    return (error as Error).message;
-  }
-  throw new Error('the generator did not refuse');
-}
 
 describe('alembic-setup on a project without Alembic or a Base', () => {
   let tree: Tree;

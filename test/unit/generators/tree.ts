@@ -56,3 +56,13 @@ export function blockOf(source: string): string[] {
   const lines = source.split('\n');
   return lines.slice(lines.indexOf(BLOCK_BEGIN) + 1, lines.indexOf(BLOCK_END));
 }
+
+/** The message a generator refuses with; fails the test when it does not refuse. */
+export async function refusal(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error('the generator did not refuse');
+}
