@@ -77,6 +77,14 @@ describe('the fastkit CLI: exit codes', () => {
     expect(helperRequest()).toMatchObject({ message: 'data fix', autogenerate: false, name: 'reports', args: ['-x', 'tenant=acme', '-x', 'dry=1'] });
   });
 
+  test('--message=-fix takes -fix as the message; -m -fix says how to write it', async () => {
+    helperWill([{ type: 'result', noChanges: true }]);
+    await expect(cli('make', '--message=-fix')).resolves.toBe(0);
+    expect(helperRequest()).toMatchObject({ action: 'make', message: '-fix' });
+    await expect(cli('make', '-m', '-fix')).resolves.toBe(2);
+    expect(printed.stderr).toBe("fastkit: Option '-m' argument is ambiguous. For a value that starts with a dash, write --message=-XYZ.\n");
+  });
+
   test('--help prints the commands and exits 0', async () => {
     await expect(main(['migrate', '--help'])).resolves.toBe(0);
     expect(printed.stdout).toContain('fastkit migrate make -m "message"');

@@ -192,8 +192,23 @@ describe('rollback', () => {
 });
 
 describe('status', () => {
+  const AT_HEAD = { type: 'result', current: ['b2'], heads: ['b2'], pending: [], upToDate: true };
+
+  test.each(['0', 'false', 'off', ''])('FASTKIT_NO_FAST=%j leaves the fast path on (--verbose says why it did not answer)', async (value) => {
+    helperWill([AT_HEAD]);
+    await status(options({ verbose: true, env: { FASTKIT_NO_FAST: value } }));
+    expect(printed.err).toMatch(/^fast path: asking Alembic \(/);
+    expect(printed.err).not.toContain('fast path turned off');
+  });
+
+  test.each(['1', 'true', 'yes'])('FASTKIT_NO_FAST=%j turns the fast path off', async (value) => {
+    helperWill([AT_HEAD]);
+    await status(options({ verbose: true, env: { FASTKIT_NO_FAST: value } }));
+    expect(printed.err).toBe('fast path: asking Alembic (fast path turned off)\n');
+  });
+
   test('up to date: the revision with (head)', async () => {
-    helperWill({ events: [{ type: 'result', current: ['b2'], heads: ['b2'], pending: [], upToDate: true }] });
+    helperWill([AT_HEAD]);
     await expect(status(options())).resolves.toEqual({ current: ['b2'], heads: ['b2'], pending: [], upToDate: true });
     expect(printed.out).toBe('b2 (head)\n');
   });
