@@ -12,7 +12,7 @@ import { quickStatus } from '../../src/fast-path';
 import { status } from '../../src/migrate';
 import { resolveProject } from '../../src/project';
 import { addColumn, createPostgresDatabase, exampleProject, fastkit, PYTHON, REPO, tempDir } from '../support/workspace';
-import { revisionIdIn } from '../support/revisions';
+import { revisionIdsIn } from '../support/revisions';
 import { seededRandom } from '../support/random';
 
 const STATES_PER_VARIANT = 20;
@@ -90,10 +90,7 @@ describe.each(engines)('the fast path agrees with Alembic on $name', (engine) =>
       const made = fastkit(['migrate', 'make', '--no-autogenerate', '-m', message], { cwd: project, env: options.env });
       expect(made.code).toBe(0);
     };
-    const revisionIds = () =>
-      readdirSync(versions)
-        .filter((file) => file.endsWith('.py'))
-        .map((file) => revisionIdIn(join(versions, file)));
+    const revisionIds = () => revisionIdsIn(versions);
 
     for (let i = 0; i < 5; i++) make(rng.pick(MESSAGES) + ` ${i}`);
     const originalEnvPy = readFileSync(envPy, 'utf8');
