@@ -8,8 +8,41 @@
  * Every answer is Alembic's own or says it is not certain: a reading this module cannot follow
  * is {@link Uncertain}, and a config Alembic itself refuses is {@link AlembicRefuses}.
  */
-import { delimiter } from 'node:path';
-import { toolAlembicTable, TomlUnreadable, type TomlTable, type TomlValue } from './pyproject';
+import { delimiter, posix } from 'node:path';
+import { hasAlembicTable, toolAlembicTable, TomlUnreadable, type TomlTable, type TomlValue } from './pyproject';
+
+export const ALEMBIC_INI = 'alembic.ini';
+export const PYPROJECT = 'pyproject.toml';
+
+/** A folder's Alembic config file and its text. */
+export interface AlembicConfigFile {
+  file: typeof ALEMBIC_INI | typeof PYPROJECT;
+  text: string;
+}
+
+/**
+ * The config that makes a folder an Alembic project, as Alembic and fastkit look for it: its
+ * alembic.ini, else its pyproject.toml when that has a [tool.alembic] table. `read` gives the
+ * text of a file of the folder, or undefined where there is none (the disk, or an Nx Tree).
+ * Throws PyprojectSyntaxError for a [tool.alembic] header Alembic could not parse either.
+ */
+export function alembicConfigOf(read: (file: string) => string | undefined): AlembicConfigFile | undefined {
+  const ini = read(ALEMBIC_INI);
+  if (ini !== undefined) return { file: ALEMBIC_INI, text: ini };
+  const pyproject = read(PYPROJECT);
+  return pyproject !== undefined && hasAlembicTable(pyproject) ? { file: PYPROJECT, text: pyproject } : undefined;
+}
+
+/**
+ * A location from the config (`%(here)s/x`, `x`, `../shared/x`) as a POSIX path relative to
+ * the project folder; undefined when it is not a plain folder of the file system there (an
+ * absolute path, a package resource `pkg:folder`, another interpolation).
+ */
+export function projectRelativeFolder(location: string): string | undefined {
+  const relative = location.replace(/^%\(here\)s(?=[\\/]|$)/, '.').replace(/\\/g, '/');
+  if (!relative || relative.includes('%(') || relative.includes(':') || relative.startsWith('/')) return undefined;
+  return posix.normalize(relative).replace(/\/+$/, '') || '.';
+}
 
 export type AlembicSettings = Partial<Record<'script_location' | 'version_locations' | 'prepend_sys_path', string>>;
 
@@ -22,7 +55,7 @@ export function alembicSettings(text: string, configFile: string): AlembicSettin
   const keys = ['script_location', 'version_locations', 'prepend_sys_path'] as const;
   const settings: AlembicSettings = {};
   try {
-    if (configFile === 'pyproject.toml') {
+    if (configFile === PYPROJECT) {
       const table = toolAlembicTable(text) ?? {};
       for (const key of keys) {
         const value = table[key];

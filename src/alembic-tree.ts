@@ -3,7 +3,7 @@
  * which models its modules/ folder holds.
  */
 import { joinPathFragments, type Tree } from '@nx/devkit';
-import { alembicSettings } from './alembic-settings';
+import { ALEMBIC_INI, alembicSettings, projectRelativeFolder, PYPROJECT } from './alembic-settings';
 import { modelClassesIn } from './declarative-base';
 import type { ModelImport } from './model-imports';
 
@@ -15,18 +15,18 @@ export function envPyPath(tree: Tree, root: string): string {
   return joinPathFragments(root, scriptFolder(tree, root) ?? 'alembic', 'env.py');
 }
 
-/** script_location relative to the project folder, where it is a plain folder there. */
+/**
+ * script_location relative to the project folder, where it is a plain folder (`..` included).
+ * Alembic reads it from alembic.ini, else from pyproject.toml's [tool.alembic].
+ */
 function scriptFolder(tree: Tree, root: string): string | undefined {
-  const location = ['alembic.ini', 'pyproject.toml']
+  const location = [ALEMBIC_INI, PYPROJECT]
     .map((file) => {
       const text = tree.read(joinPathFragments(root, file), 'utf-8');
       return text ? alembicSettings(text, file).script_location : undefined;
     })
     .find(Boolean);
-  if (!location) return undefined;
-  const folder = location.replace(/^%\(here\)s[\\/]?/, '').replace(/\\/g, '/');
-  if (!folder || folder.includes(':') || folder.startsWith('/') || folder.includes('%(')) return undefined;
-  return folder;
+  return location ? projectRelativeFolder(location) : undefined;
 }
 
 /**

@@ -1,5 +1,6 @@
-import { sep } from 'node:path';
+import type { ActionName } from './actions';
 import { ExitCode, FastkitError } from './errors';
+import { displayPathsIn } from './output';
 import { packageFile } from './package-root';
 import { runProcess } from './process';
 import type { Project } from './project';
@@ -8,7 +9,6 @@ import { rememberRevisionGraph, type RevisionGraph } from './revision-graph';
 /** The helper fastkit runs with the project's Python; it speaks Alembic's Python API. */
 export const HELPER = packageFile('python', 'fastkit_alembic.py');
 
-export type Action = 'make' | 'run' | 'rollback' | 'status' | 'check' | 'sql';
 
 /** One migration Alembic is about to run (upgrade) or undo (downgrade). */
 export interface StepEvent {
@@ -45,7 +45,7 @@ export interface CallOptions {
  * Runs one action through the Python helper and returns the facts it reports. Alembic's own
  * output is streamed (masked) as it comes; an error it reports is thrown as a FastkitError.
  */
-export async function callAlembic<T>(project: Project, action: Action, options: CallOptions = {}): Promise<T> {
+export async function callAlembic<T>(project: Project, action: ActionName, options: CallOptions = {}): Promise<T> {
   const { output } = project;
   let result: T | undefined;
   let failure: ErrorEvent | undefined;
@@ -91,22 +91,21 @@ export async function callAlembic<T>(project: Project, action: Action, options: 
   }
 
   if (exit.forwarded === 'SIGINT' || exit.exitCode === ExitCode.interrupted) {
-    throw new FastkitError('Interrupted', { exitCode: ExitCode.interrupted, code: 'interrupted' });
+    throw new FastkitError('Interrupted', { code: 'interrupted' });
   }
   if (exit.forwarded === 'SIGTERM' || exit.exitCode === ExitCode.terminated) {
-    throw new FastkitError('Terminated', { exitCode: ExitCode.terminated, code: 'terminated' });
+    throw new FastkitError('Terminated', { code: 'terminated' });
   }
   if (failure) {
     if (failure.code === 'alembic-missing') throw alembicMissing(project, failure.message);
-    throw new FastkitError(relativePaths(failure.message), {
+    throw new FastkitError(displayPathsIn(failure.message), {
       code: failure.code,
       hint: failure.hint
-        ? relativePaths(fillCommands(failure.hint, project))
+        ? displayPathsIn(fillCommands(failure.hint, project))
         : failure.code === 'unexpected' && !project.verbose
           ? 'Run it again with --verbose for the full traceback.'
           : undefined,
       detail: failure.traceback,
-      exitCode: failure.code === 'usage' ? ExitCode.usage : ExitCode.failure,
     });
   }
   if (exit.exitCode !== 0 || result === undefined) {
@@ -124,13 +123,6 @@ function alembicMissing(project: Project, what: string): FastkitError {
     code: 'alembic-missing',
     hint: 'Install it in the project: python3 -m venv .venv && .venv/bin/pip install alembic sqlalchemy (or set the alembic option).',
   });
-}
-
-/** Paths in a message as people read them: relative to where they are, when inside it. */
-function relativePaths(text: string): string {
-  const here = process.cwd() + sep;
-  if (here === sep + sep) return text;
-  return text.replace(new RegExp(`(?<![\\w.~/\\\\-])${here.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'g'), '');
 }
 
 /** Hints name the command in the door the user came through: `{run}`, `{alembic}`… */

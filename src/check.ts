@@ -1,14 +1,11 @@
+import type { ActionOptions } from './actions';
 import { callAlembic, fillCommands } from './alembic';
 import { FastkitError } from './errors';
-import { displayPath } from './find-config';
 import type { MigrateOptions } from './options';
-import { counted } from './output';
+import { counted, displayPath } from './output';
 import { withProject, type Project } from './project';
 
-export interface CheckOptions extends MigrateOptions {
-  /** Print only the {@link CheckReport} as JSON. @default false */
-  json?: boolean;
-}
+export interface CheckOptions extends MigrateOptions, ActionOptions<'check'> {}
 
 /** One problem found in a revision file. */
 export interface CheckFinding {

@@ -1,80 +1,58 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ExitCode, FastkitError, UsageError, describeError, printFailure } from './errors';
-import { check } from './check';
-import { make, rollback, run, status } from './migrate';
-import { sql } from './sql';
-import type { MigrateOptions } from './options';
+import { ACTION_NAMES, ACTIONS, COMMON_OPTIONS, coreOf, optionsOf, type ActionName, type ActionTable, type OptionSpec } from './actions';
+import { cliFlagOf, cliFlagUsage, cliParseOptions, misplacedCliFlag, optionsFromCli } from './door-options';
+import { ExitCode, FAILURE_KINDS, FastkitError, UsageError, reportFailure } from './errors';
 import { writeError, writeFailed, writeTo } from './output';
 import { packageFile } from './package-root';
 
-const HELP = `fastkit: Alembic migrations in four short commands, and two offline ones for CI
-
-Usage:
-  fastkit migrate make -m "message"   alembic revision --autogenerate -m "message"
-  fastkit migrate run                 alembic upgrade head
-  fastkit migrate rollback            alembic downgrade -1
-  fastkit migrate status              alembic current, plus what is pending
-  fastkit migrate check               the revision history checked without a database
-  fastkit migrate sql                 alembic upgrade head --sql, into a file
-
-Options:
-  -m, --message TEXT     the revision message (make)
-      --no-autogenerate  write an empty revision instead of comparing models (make)
-      --check            exit 3 unless the database is at head (status)
-      --json             print only the result as JSON (status, check)
-  -o, --output FILE      the SQL file (sql; default: dist/migrations/upgrade.sql in the project)
-      --dialect NAME     render for this dialect: postgresql, mysql, sqlite... (sql)
-      --from REV         render from this revision instead of base (sql)
-  -c, --config PATH      alembic.ini or pyproject.toml (default: found here or above)
-      --cwd PATH         folder to run Alembic in (default: the config's folder)
-      --alembic CMD      the command that runs Alembic, e.g. "uv run alembic"
-  -n, --name NAME        the ini section, for several databases
-  -x KEY=VALUE           passed to env.py as alembic -x KEY=VALUE (repeatable)
-      --no-fast          always ask Alembic (status and run may otherwise answer
-                         without starting Python when certain; FASTKIT_NO_FAST=1)
-      --verbose          show full Python tracebacks
-  -h, --help             show this help
-  -v, --version          show the version
-
-Exit codes: 0 ok, 1 failure (check: an error in the history), 2 usage error,
-3 status --check found the database behind head.
-`;
-
-const MIGRATE_HELP = HELP.replace(/^fastkit: .*\n\n/, '');
-
-const OPTIONS = {
-  message: { type: 'string', short: 'm' },
-  'no-autogenerate': { type: 'boolean' },
-  check: { type: 'boolean' },
-  json: { type: 'boolean' },
-  output: { type: 'string', short: 'o' },
-  dialect: { type: 'string' },
-  from: { type: 'string' },
-  config: { type: 'string', short: 'c' },
-  cwd: { type: 'string' },
-  alembic: { type: 'string' },
-  name: { type: 'string', short: 'n' },
-  x: { type: 'string', short: 'x', multiple: true },
-  verbose: { type: 'boolean' },
-  'no-fast': { type: 'boolean' },
+/** The CLI's own flags, beside those of the actions. */
+const CLI_ONLY = {
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } satisfies ParseArgsConfig['options'];
 
-const ACTIONS = ['make', 'run', 'rollback', 'status', 'check', 'sql'] as const;
-type Action = (typeof ACTIONS)[number];
+const OPTIONS = { ...cliParseOptions(), ...CLI_ONLY };
 
-/** The options each subcommand takes beyond the common ones; any other is a usage error. */
-const ACTION_OPTIONS: Record<Action, Array<keyof typeof OPTIONS>> = {
-  make: ['message', 'no-autogenerate'],
-  run: ['no-fast'],
-  rollback: [],
-  status: ['check', 'json', 'no-fast'],
-  check: ['json'],
-  sql: ['output', 'dialect', 'from'],
-};
+/** `fastkit --help`, from the action table. */
+export function helpText(table: ActionTable = ACTIONS): string {
+  const column = (rows: Array<[string, string]>) => {
+    const width = Math.max(...rows.map(([left]) => left.length)) + 3;
+    return rows.map(([left, right]) => `  ${left.padEnd(width)}${right}`.trimEnd()).join('\n');
+  };
+  const actions = Object.entries(table);
+  const usage = actions.map(([name, spec]): [string, string] => [
+    `fastkit migrate ${name}${spec.usage ? ` ${spec.usage}` : ''}`,
+    spec.alembic ? `alembic ${spec.alembic}` : spec.summary.replace(/^\w/, (letter) => letter.toLowerCase()),
+  ]);
+  const flags = new Map<string, [string, string]>();
+  const owners = new Map<string, string[]>();
+  for (const [action, spec] of actions) {
+    for (const [name, option] of Object.entries(spec.options)) {
+      const flag = cliFlagOf(name, option);
+      if (!flag) continue;
+      if (!flags.has(flag)) flags.set(flag, [cliFlagUsage(name, option), option.cli!.help]);
+      owners.set(flag, [...(owners.get(flag) ?? []), action]);
+    }
+  }
+  const own = [...flags].map(([flag, [left, help]]): [string, string] => [left, `${help} (${owners.get(flag)!.join(', ')})`]);
+  const common = Object.entries(COMMON_OPTIONS as Record<string, OptionSpec>)
+    .filter(([name, option]) => cliFlagOf(name, option))
+    .map(([name, option]): [string, string] => [cliFlagUsage(name, option), option.cli!.help]);
+  const exits = new Map<number, string>([[ExitCode.ok, 'ok'], [ExitCode.failure, 'failure'], [ExitCode.usage, FAILURE_KINDS.usage.means]]);
+  for (const [, spec] of actions) for (const kind of spec.exits ?? []) exits.set(FAILURE_KINDS[kind].exitCode, FAILURE_KINDS[kind].means);
+  return `fastkit: Alembic migrations in four short commands, and offline ones for CI
+
+Usage:
+${column(usage)}
+
+Options:
+${column([...own, ...common, ['-h, --help', 'show this help'], ['-v, --version', 'show the version']])}
+
+Exit codes: ${[...exits].map(([code, means]) => `${code} ${means}`).join(', ')}.
+`;
+}
 
 /** Runs the CLI with these arguments and returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -82,7 +60,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
   } catch (error) {
-    return fail(new UsageError(firstSentence((error as Error).message), 'See `fastkit --help`.'));
+    return reportFailure(parseError((error as Error).message));
   }
   const { values, positionals } = parsed;
   if (values.version) {
@@ -91,66 +69,46 @@ export async function main(argv: string[]): Promise<number> {
   }
   const [group, action, ...rest] = positionals;
   if (values.help || group === 'help') {
-    writeTo(process.stdout, group === 'migrate' ? MIGRATE_HELP : HELP);
+    const help = helpText();
+    writeTo(process.stdout, group === 'migrate' ? help.replace(/^fastkit: .*\n\n/, '') : help);
     return ExitCode.ok;
   }
   if (group !== 'migrate') {
-    return fail(
+    return reportFailure(
       new UsageError(group ? `Unknown command \`${group}\`` : 'No command given', 'Try `fastkit migrate status`, or `fastkit --help`.'),
     );
   }
-  if (!ACTIONS.includes(action as (typeof ACTIONS)[number])) {
-    return fail(
+  if (!Object.hasOwn(ACTIONS, action ?? '')) {
+    return reportFailure(
       new UsageError(
         action ? `Unknown subcommand \`migrate ${action}\`` : 'No subcommand given',
-        `Use one of: ${ACTIONS.map((name) => `migrate ${name}`).join(', ')}.`,
+        `Use one of: ${ACTION_NAMES.map((name) => `migrate ${name}`).join(', ')}.`,
       ),
     );
   }
   if (rest.length > 0) {
-    return fail(new UsageError(`Unexpected argument \`${rest[0]}\``, 'Quote a message with spaces: -m "add status".'));
+    return reportFailure(new UsageError(`Unexpected argument \`${rest[0]}\``, 'Quote a message with spaces: -m "add status".'));
   }
-  const misplaced = misplacedOption(action as Action, Object.keys(values) as Array<keyof typeof OPTIONS>);
-  if (misplaced) return fail(misplaced);
-
-  const common: MigrateOptions = {
-    config: values.config,
-    cwd: values.cwd,
-    alembic: values.alembic,
-    name: values.name,
-    args: (values.x ?? []).flatMap((pair) => ['-x', pair]),
-    verbose: values.verbose,
-    fast: !values['no-fast'],
-  };
+  const misplaced = misplacedCliFlag(action, Object.keys(values));
+  if (misplaced) return reportFailure(misplaced);
   try {
-    if (action === 'make') await make({ ...common, message: values.message, autogenerate: !values['no-autogenerate'] });
-    else if (action === 'run') await run(common);
-    else if (action === 'rollback') await rollback(common);
-    else if (action === 'status') await status({ ...common, check: values.check, json: values.json });
-    else if (action === 'check') await check({ ...common, json: values.json });
-    else await sql({ ...common, output: values.output, dialect: values.dialect, from: values.from });
+    await coreOf(action as ActionName)(optionsFromCli(optionsOf(ACTIONS[action as ActionName]), values));
     return ExitCode.ok;
   } catch (error) {
-    return fail(error, values.verbose);
+    return reportFailure(error, (values as Record<string, unknown>).verbose === true);
   }
 }
 
-function misplacedOption(action: Action, given: Array<keyof typeof OPTIONS>): UsageError | undefined {
-  const specific = new Set(Object.values(ACTION_OPTIONS).flat());
-  const option = given.find((name) => specific.has(name) && !ACTION_OPTIONS[action].includes(name));
-  if (!option) return undefined;
-  const owners = ACTIONS.filter((name) => ACTION_OPTIONS[name].includes(option)).map((name) => `migrate ${name}`);
-  return new UsageError(`--${option} does not apply to \`migrate ${action}\``, `It is an option of ${owners.join(' and ')}.`);
-}
 
-function fail(error: unknown, verbose = false): number {
-  printFailure(error, verbose);
-  return error instanceof FastkitError ? error.exitCode : ExitCode.failure;
-}
-
-/** node:util's parse errors go on to advise about `--`, which is not advice for fastkit users. */
-function firstSentence(text: string): string {
-  return text.split('\n', 1)[0].split(/\.(?:\s|$)/, 1)[0];
+/**
+ * node:util's parse error as a usage error: its first sentence (it goes on to advise about
+ * `--`, which is not advice for fastkit users), and for a value that starts with a dash
+ * (`-m -fix`), the spelling that gives it (`--message=-fix`).
+ */
+function parseError(text: string): UsageError {
+  const problem = text.split('\n', 1)[0].split(/\.(?:\s|$)/, 1)[0];
+  const dashed = /use '(--[\w-]+)=-XYZ'/.exec(text);
+  return new UsageError(problem, dashed ? `For a value that starts with a dash, write ${dashed[1]}=-XYZ.` : 'See `fastkit --help`.');
 }
 
 function version(): string {
@@ -180,7 +138,7 @@ if (require.main === module) {
     const lost = finished && !reported && process.exitCode === ExitCode.ok ? lostOutput() : undefined;
     if (!lost) return;
     reported = true;
-    printFailure(lost);
+    reportFailure(lost);
     process.exitCode = lost.exitCode;
   };
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
@@ -195,8 +153,7 @@ if (require.main === module) {
       reportLostOutput();
     },
     (error) => {
-      writeTo(process.stderr, `fastkit: ${describeError(error)}\n`);
-      process.exitCode = ExitCode.failure;
+      process.exitCode = reportFailure(error);
     },
   );
 }

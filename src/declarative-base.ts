@@ -3,6 +3,8 @@
  * defined on it, found by reading the project's Python files; nothing is imported or run.
  */
 import { joinPathFragments, type Tree } from '@nx/devkit';
+import { templateFolder, type Templates } from './generated-files';
+import type { ProjectInfo } from './nx-generator';
 import { PYTHON_KEYWORDS, readPythonSource, topLevel, type Statement } from './python-source';
 
 export interface DeclarativeBase {
@@ -12,6 +14,28 @@ export interface DeclarativeBase {
   module: string;
   /** Its name, usually `Base`. */
   name: string;
+}
+
+/**
+ * The Base fastkit writes where a project has none: `database.py` in the project folder, a
+ * `DeclarativeBase` with a naming convention for constraints. alembic-setup writes it, and the
+ * module generator too, for a project that has Alembic but no Base yet.
+ */
+export function newDeclarativeBase(project: ProjectInfo): DeclarativeBase {
+  return { file: joinPathFragments(project.root, 'database.py'), module: 'database', name: 'Base' };
+}
+
+export function declarativeBaseTemplates(project: ProjectInfo): Templates {
+  return {
+    folder: templateFolder('alembic-setup', 'declarative-base'),
+    target: project.root,
+    substitutions: { projectName: project.name },
+  };
+}
+
+/** `from database import Base`, the line that brings the Base into env.py and models.py. */
+export function baseImport(base: DeclarativeBase): string {
+  return `from ${base.module} import ${base.name}`;
 }
 
 const CLASS = /^class\s+([A-Za-z_]\w*)\s*\((.*)\)\s*:/;

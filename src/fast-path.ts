@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { readFastkitEnvPy } from './fastkit-env-py';
+import { sitePackages } from './find-alembic';
 import type { Project } from './project';
 import { recalledRevisionGraph, type GraphRevision, type RevisionGraph } from './revision-graph';
 import { readVersionTable } from './version-table';
@@ -37,9 +38,9 @@ async function tryQuickStatus(project: Project): Promise<QuickStatus | string> {
   if (graph.heads.length > 1) return `${graph.heads.length} heads`;
   const chain = straightLine(graph);
   if (!chain) return 'the history branches, merges or has labels';
-  const url = databaseUrl(project, graph.envPy);
-  if (!url) return 'env.py is not exactly the one fastkit writes, or the URL needs Python to resolve';
-  const current = await readVersionTable(url, project.cwd);
+  const database = databaseOf(project, graph.envPy);
+  if (!database) return 'env.py is not exactly the one fastkit writes, or the URL needs Python to resolve';
+  const current = await readVersionTable(database.url, project.cwd, database.versionTable);
   if (!current) return 'the version table cannot be read directly';
   if (current.length > 1) return 'the database is on several branches';
   const at = current.length === 0 ? 0 : chain.findIndex((revision) => revision.revision === current[0]) + 1;
@@ -69,8 +70,8 @@ function straightLine(graph: RevisionGraph): GraphRevision[] | undefined {
   return chain.length === graph.revisions.length ? chain : undefined;
 }
 
-/** The URL fastkit's env.py would use, if the env.py is fastkit's and the answer does not need Python. */
-function databaseUrl(project: Project, envPy: string): string | undefined {
+/** The URL and version table fastkit's env.py would use, if the env.py is fastkit's and the answer does not need Python. */
+function databaseOf(project: Project, envPy: string): { url: string; versionTable: string } | undefined {
   let envPySource: string;
   try {
     envPySource = readFileSync(envPy, 'utf8');
@@ -79,12 +80,13 @@ function databaseUrl(project: Project, envPy: string): string | undefined {
   }
   const ours = readFastkitEnvPy(envPySource);
   if (!ours) return undefined;
-  if (project.env.DATABASE_URL) return project.env.DATABASE_URL;
+  const { versionTable } = ours;
+  if (project.env.DATABASE_URL) return { url: project.env.DATABASE_URL, versionTable };
   // without DATABASE_URL, env.py asks fastkit_core's ConfigManager where it is installed
   const venv = venvOf(project.python.python);
   if (!venv || hasPackage(venv, 'fastkit_core')) return undefined;
   const projectDir = dirname(dirname(realpathSync(envPy)));
-  return `sqlite:///${join(projectDir, ours.databaseFile)}`;
+  return { url: `sqlite:///${join(projectDir, ours.databaseFile)}`, versionTable };
 }
 
 function venvOf(python: string[]): string | undefined {
@@ -95,14 +97,8 @@ function venvOf(python: string[]): string | undefined {
 
 /** A package installed in any form: a folder, a module, dist-info, an editable install's .pth. */
 function hasPackage(venv: string, name: string): boolean {
-  const roots = [join(venv, 'Lib', 'site-packages')];
-  try {
-    for (const entry of readdirSync(join(venv, 'lib'))) roots.push(join(venv, 'lib', entry, 'site-packages'));
-  } catch {
-    // a Windows venv has Lib/ only
-  }
   const pattern = new RegExp(name.replace(/_/g, '[_-]'), 'i');
-  return roots.some((root) => {
+  return sitePackages(venv).some((root) => {
     try {
       return readdirSync(root).some((entry) => pattern.test(entry));
     } catch {

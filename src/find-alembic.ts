@@ -129,14 +129,18 @@ export function venvPython(venv: string): string | undefined {
 }
 
 function venvHasAlembic(venv: string): boolean {
-  if (isWindows) return existsSync(join(venv, 'Lib', 'site-packages', 'alembic'));
+  return sitePackages(venv).some((folder) => existsSync(join(folder, 'alembic', '__init__.py')));
+}
+
+/** The site-packages folders of a venv: `Lib/site-packages` (Windows), `lib/python3.X/site-packages`. */
+export function sitePackages(venv: string): string[] {
+  const folders = [join(venv, 'Lib', 'site-packages')];
   try {
-    return readdirSync(join(venv, 'lib')).some((entry) =>
-      existsSync(join(venv, 'lib', entry, 'site-packages', 'alembic', '__init__.py')),
-    );
+    for (const entry of readdirSync(join(venv, 'lib'))) folders.push(join(venv, 'lib', entry, 'site-packages'));
   } catch {
-    return false;
+    // a Windows venv has Lib/ only
   }
+  return folders.filter((folder) => existsSync(folder));
 }
 
 function onPath(name: string, env: Record<string, string | undefined>): string | undefined {

@@ -1,24 +1,27 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { FastkitError } from './errors';
-import { hasAlembicTable } from './pyproject';
+import { displayPath } from './output';
+import { alembicConfigOf } from './alembic-settings';
 
-/** True when a pyproject.toml holds Alembic's configuration (Alembic 1.16+). */
-export function pyprojectHasAlembic(file: string): boolean {
+/** The Alembic config in `folder`, if there is one: alembic.ini first, then a pyproject.toml with [tool.alembic]. */
+export function configIn(folder: string): string | undefined {
+  const read = (file: string) => (existsSync(join(folder, file)) ? readable(join(folder, file)) : undefined);
   try {
-    return hasAlembicTable(readFileSync(file, 'utf8'));
+    const found = alembicConfigOf(read);
+    return found && join(folder, found.file);
   } catch {
-    return false;
+    return undefined; // a [tool.alembic] header Alembic cannot parse: not a config to run with
   }
 }
 
-/** The Alembic config in `folder`, if there is one: alembic.ini first, then pyproject.toml. */
-export function configIn(folder: string): string | undefined {
-  const ini = join(folder, 'alembic.ini');
-  if (existsSync(ini)) return ini;
-  const pyproject = join(folder, 'pyproject.toml');
-  if (existsSync(pyproject) && pyprojectHasAlembic(pyproject)) return pyproject;
-  return undefined;
+/** A file's text; '' when it cannot be read (Alembic then says why, naming the file). */
+function readable(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 /**
@@ -45,10 +48,4 @@ export function findConfig(root: string, given?: string): string {
     code: 'missing-config',
     hint: 'Run the command inside a project that uses Alembic, pass --config, or set Alembic up with `nx g fastkit:alembic-setup`.',
   });
-}
-
-/** A path as people want to read it: relative to where they are, when that is shorter. */
-export function displayPath(path: string, from = process.cwd()): string {
-  const rel = relative(from, path);
-  return rel && !rel.startsWith('..') && rel.length < path.length ? rel : path;
 }

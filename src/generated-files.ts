@@ -52,6 +52,18 @@ export function writeNewFiles(tree: Tree, groups: Templates[], options: { force?
   return { files, clashes, changed };
 }
 
+/**
+ * The text generateFiles writes for a template whose only tags are `<%- name %>` (all of
+ * fastkit's), for a generator that needs it before writing (env.py's seal).
+ */
+export function renderTemplate(template: string, substitutions: Record<string, string>): string {
+  if (/<%(?!-)/.test(template)) throw new Error('renderTemplate: only <%- name %> tags are supported');
+  return template.replace(/<%-\s*(\w+)\s*%>/g, (_, name: string) => {
+    if (!(name in substitutions)) throw new Error(`renderTemplate: no value for ${name}`);
+    return substitutions[name];
+  });
+}
+
 /** The Tree paths generateFiles writes a folder of templates to. */
 function targetPaths(group: Templates): string[] {
   return filesIn(group.folder).map((file) => {

@@ -1,9 +1,8 @@
 import { parseArgs } from 'node:util';
-import { check } from './check';
-import { describeError } from './errors';
-import { make, rollback, run, status } from './migrate';
-import type { MakeOptions, MigrateOptions, StatusOptions } from './options';
-import { sql, type SqlOptions } from './sql';
+import { ACTIONS, coreOf, describeAction, type ActionName, type ActionSpec, type CommonOptions, type OptionsOf } from './actions';
+import { cliFlagOf, cliFlagUsage, optionsFromCli, parseOptionsOf } from './door-options';
+import { describeError, ExitCode, exitCodeOfError } from './errors';
+import { commandNames, type MigrateOptions } from './options';
 
 /** A gulp task: a named async function gulp can list (`gulp --tasks`) and run. */
 export interface GulpTask {
@@ -13,56 +12,37 @@ export interface GulpTask {
   flags?: Record<string, string>;
 }
 
-export interface GulpTaskOptions
-  extends Omit<MigrateOptions, 'commands' | 'streams'>,
-    Pick<StatusOptions, 'check'>,
-    Pick<SqlOptions, 'output' | 'dialect' | 'from'> {}
+/** What a gulpfile may set for every task: the common options, and any action's own (`check`, `dialect`…). */
+export type GulpTaskOptions = CommonOptions & Partial<UnionToIntersection<OptionsOf<ActionName>>> & Pick<MigrateOptions, 'fast' | 'root'>;
+
+type UnionToIntersection<U> = (U extends unknown ? (whole: U) => void : never) extends (whole: infer I) => void ? I : never;
 
 /**
- * The migrate tasks for a gulpfile:
+ * The migrate tasks for a gulpfile, one per action of the table that has a gulp task:
  *   const { tasks } = require('fastkit/gulp');
  *   module.exports = tasks({ cwd: 'apps/api' });
- * `gulp migrate:make --message "create_invoices"` (or -m) takes the message from the command line;
- * `gulp migrate:sql --dialect postgresql` (and --output, --from) the SQL options, over `options`.
+ * An action's own flags on gulp's command line (`gulp migrate:make -m "create_invoices"`,
+ * `gulp migrate:sql --dialect postgresql`) win over `options`.
  */
 export function tasks(options: GulpTaskOptions = {}): Record<string, GulpTask> {
-  const shared: MigrateOptions = {
-    ...options,
-    commands: {
-      make: 'gulp migrate:make -m "message"',
-      run: 'gulp migrate:run',
-      rollback: 'gulp migrate:rollback',
-      status: 'gulp migrate:status',
-    },
-  };
-  return {
-    'migrate:make': task('migrate:make', 'Write a migration from the model changes (alembic revision --autogenerate)', () =>
-      make({ ...shared, message: messageFromArgv(process.argv) } satisfies MakeOptions),
-      { '--message, -m': 'the revision message (required)' },
-    ),
-    'migrate:run': task('migrate:run', 'Apply every pending migration (alembic upgrade head)', () => run(shared)),
-    'migrate:rollback': task('migrate:rollback', 'Undo the last applied migration (alembic downgrade -1)', () => rollback(shared)),
-    'migrate:status': task('migrate:status', 'Show the applied revision and what is pending (alembic current)', () =>
-      status({ ...shared, check: options.check }),
-    ),
-    'migrate:check': task('migrate:check', 'Check the revision history without a database (heads, missing revisions, data loss)', () =>
-      check(shared),
-    ),
-    'migrate:sql': task(
-      'migrate:sql',
-      'Write the upgrade SQL into a file without a database (alembic upgrade head --sql)',
-      () => sql({ ...shared, ...sqlOptionsFromArgv(process.argv, options) } satisfies SqlOptions),
-      { '--dialect': 'postgresql, mysql, sqlite... (default: from the URL)', '--output, -o': 'the SQL file', '--from': 'start after this revision' },
-    ),
-  };
+  const shared: MigrateOptions = { ...options, commands: commandNames((action) => `gulp migrate:${action}`) };
+  const all: Record<string, GulpTask> = {};
+  for (const [action, spec] of Object.entries(ACTIONS) as Array<[ActionName, ActionSpec]>) {
+    if (!spec.gulp) continue;
+    const flags = Object.entries(spec.options)
+      .filter(([name, option]) => cliFlagOf(name, option))
+      .map(([name, option]) => [cliFlagUsage(name, option).trim(), option.cli!.help] as const);
+    all[`migrate:${action}`] = task(
+      `migrate:${action}`,
+      describeAction(spec),
+      () => coreOf(action)({ ...shared, ...fromGulpArgv(spec, process.argv) }),
+      flags.length ? Object.fromEntries(flags) : undefined,
+    );
+  }
+  return all;
 }
 
-function task(
-  displayName: string,
-  description: string,
-  action: () => Promise<unknown>,
-  flags?: Record<string, string>,
-): GulpTask {
+function task(displayName: string, description: string, action: () => Promise<unknown>, flags?: Record<string, string>): GulpTask {
   // a named async function: gulp awaits it, and a rejection carries the core's message
   const migrateTask = async function migrateTask(): Promise<void> {
     try {
@@ -80,37 +60,33 @@ function task(
 
 /**
  * The rejection gulp prints: the core's one line, without a stack trace (gulp prints
- * `toString()` instead of the stack for errors that carry a boolean `showStack`, as
- * plugin errors do).
+ * `toString()` instead of the stack for errors that carry a boolean `showStack`, as plugin
+ * errors do). It carries the failure's exit code, and gulp exits with it.
  */
 function taskError(displayName: string, cause: unknown): Error {
-  const error = new Error(describeError(cause)) as Error & { showStack: boolean; plugin: string; exitCode?: number };
+  const error = new Error(describeError(cause)) as Error & { showStack: boolean; plugin: string; exitCode: number };
   error.name = 'fastkit';
   error.plugin = 'fastkit';
   error.showStack = false;
+  error.exitCode = exitCodeOfError(cause);
   error.toString = () => `${displayName}: ${error.message}`;
+  keepExitCode(error.exitCode);
   return error;
 }
 
-/** `--dialect`, `--output` (`-o`) and `--from` from gulp's command line, else from the tasks' options. */
-function sqlOptionsFromArgv(argv: string[], options: GulpTaskOptions): Pick<SqlOptions, 'output' | 'dialect' | 'from'> {
-  const { values } = parseArgs({
-    args: argv.slice(2),
-    options: { dialect: { type: 'string' }, output: { type: 'string', short: 'o' }, from: { type: 'string' } },
-    strict: false,
-    allowPositionals: true,
+/** gulp ends a failed run with `process.exit(1)`; a failure of another kind (usage: 2, behind head: 3) keeps its own code. */
+function keepExitCode(code: number): void {
+  if (code === ExitCode.failure) return;
+  process.once('exit', () => {
+    process.exitCode = code;
   });
-  const given = (name: 'dialect' | 'output' | 'from') => (typeof values[name] === 'string' ? (values[name] as string) : options[name]);
-  return { dialect: given('dialect'), output: given('output'), from: given('from') };
 }
 
-/** gulp passes its whole command line through; the message is `--message X` or `-m X` in it. */
-function messageFromArgv(argv: string[]): string | undefined {
-  const { values } = parseArgs({
-    args: argv.slice(2),
-    options: { message: { type: 'string', short: 'm' } },
-    strict: false,
-    allowPositionals: true,
-  });
-  return typeof values.message === 'string' ? values.message : undefined;
+/**
+ * The action's own flags from gulp's command line, which gulp passes through whole (with its
+ * own flags, such as --cwd, and the task names): read leniently, and only the action's flags.
+ */
+function fromGulpArgv(spec: ActionSpec, argv: string[]): Record<string, unknown> {
+  const { values } = parseArgs({ args: argv.slice(2), options: parseOptionsOf(spec.options), strict: false, allowPositionals: true });
+  return optionsFromCli(spec.options, values);
 }

@@ -1,9 +1,8 @@
 import { callAlembic, type StepEvent } from './alembic';
-import { ExitCode, FastkitError, UsageError } from './errors';
+import { FastkitError, UsageError } from './errors';
 import { quickStatus } from './fast-path';
-import { displayPath } from './find-config';
 import type { MakeOptions, MigrateOptions, StatusOptions } from './options';
-import { counted } from './output';
+import { counted, displayPath } from './output';
 import { withProject, type Project } from './project';
 
 /** A revision as fastkit reports it. */
@@ -101,8 +100,7 @@ export function status(options: StatusOptions): Promise<StatusReport> {
           ? `The history has ${report.heads.length} heads`
           : `The database is behind head: ${counted(report.pending.length, 'pending migration')}`,
         {
-          exitCode: ExitCode.behindHead,
-          code: 'behind-head',
+          code: 'not-at-head',
           hint:
             report.heads.length > 1
               ? `Merge them with \`${project.python.alembic} merge heads -m "merge heads"\`, then \`${project.commands.run}\`.`
@@ -158,7 +156,6 @@ function stepsOf(project: Project) {
             hint:
               `Compare the database with ${displayPath(current.path)} (SHOW CREATE TABLE for each table it changes) and finish or undo its changes by hand; ` +
               `\`${project.commands.status}\` names the last revision applied in full.`,
-            exitCode: error.exitCode,
             code: error.code,
             detail: error.detail,
           },

@@ -1,33 +1,32 @@
 import type { ExecutorContext } from '@nx/devkit';
 import { join } from 'node:path';
-import { printFailure } from './errors';
-import type { CommandNames, MigrateOptions } from './options';
-
-/** Options of every fastkit executor; paths are relative to the project root. */
-export interface NxMigrateOptions extends Omit<MigrateOptions, 'root' | 'commands' | 'streams'> {}
-
-const ACTIONS = ['make', 'run', 'rollback', 'status'] as const;
+import { ACTIONS, coreOf, executorName, type ExecutorActionName, type OptionsOf } from './actions';
+import { checkNxOptions } from './door-options';
+import { reportFailure } from './errors';
+import type { CommandNames } from './options';
 
 /**
- * Turns a core action into an Nx executor: the project root is where paths resolve and
- * where alembic.ini is by default; hints name this project's own targets; a failure is
- * printed once and becomes `{ success: false }`.
+ * The Nx executor of an action (executors/migrate-<action>/executor.ts is this one call): its
+ * options are checked against the action table before anything runs, paths resolve from the
+ * project root (where alembic.ini is by default), hints name this project's own targets, and
+ * a failure is printed once and becomes `{ success: false }` (Nx then exits 1 whatever the kind).
  */
-export function nxExecutor<O extends NxMigrateOptions>(action: (options: O & MigrateOptions) => Promise<unknown>) {
-  return async function runExecutor(options: O, context: ExecutorContext): Promise<{ success: boolean }> {
-    const projectRoot = context.projectName
-      ? (context.projectsConfigurations?.projects[context.projectName]?.root ?? '.')
-      : '.';
+export function nxExecutor<A extends ExecutorActionName>(action: A) {
+  return async function runExecutor(options: OptionsOf<A>, context: ExecutorContext): Promise<{ success: boolean }> {
+    const project = context.projectName;
+    const projectRoot = project ? (context.projectsConfigurations?.projects[project]?.root ?? '.') : '.';
+    const target = context.targetName ?? executorName(action);
     try {
-      await action({
-        ...options,
-        config: options.config ?? 'alembic.ini',
+      const checked = checkNxOptions(action, options, { target, help: `nx run ${project ?? '<project>'}:${target} --help` });
+      await coreOf(action)({
+        ...checked,
+        config: (checked.config as string | undefined) ?? 'alembic.ini',
         root: join(context.root, projectRoot),
         commands: nxCommands(context),
       });
       return { success: true };
     } catch (error) {
-      printFailure(error, options.verbose);
+      reportFailure(error, options.verbose === true);
       return { success: false };
     }
   };
@@ -39,11 +38,11 @@ function nxCommands(context: ExecutorContext): Partial<CommandNames> {
   if (!project) return {};
   const targets = context.projectsConfigurations?.projects[project]?.targets ?? {};
   const commands: Partial<CommandNames> = {};
-  for (const action of ACTIONS) {
-    const target =
-      Object.entries(targets).find(([, config]) => config.executor === `fastkit:migrate-${action}`)?.[0] ??
-      `migrate-${action}`;
-    commands[action] = `nx run ${project}:${target}${action === 'make' ? ' -m "message"' : ''}`;
+  for (const [action, spec] of Object.entries(ACTIONS)) {
+    if (!spec.executor) continue;
+    const executor = executorName(action);
+    const target = Object.entries(targets).find(([, config]) => config.executor === `fastkit:${executor}`)?.[0] ?? executor;
+    commands[action as keyof CommandNames] = `nx run ${project}:${target}${'usage' in spec ? ` ${spec.usage}` : ''}`;
   }
   return commands;
 }

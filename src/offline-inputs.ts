@@ -56,10 +56,10 @@ export interface OfflineInputs {
 export function alembicProjectFiles(
   workspaceRoot: string,
   root: string,
-  config: { kind: string; text: string },
+  config: { file: string; text: string },
   pins: string[],
 ): AlembicProjectFiles {
-  const other = config.kind === 'pyproject.toml' ? 'alembic.ini' : 'pyproject.toml';
+  const other = config.file === 'pyproject.toml' ? 'alembic.ini' : 'pyproject.toml';
   // the pins list a pyproject.toml that is there; an alembic.ini beside a pyproject.toml project is rare
   const there = other === 'pyproject.toml' ? pins.includes('{projectRoot}/pyproject.toml') : existsSync(join(workspaceRoot, root, other));
   let companion: AlembicProjectFiles['companion'];
@@ -68,7 +68,7 @@ export function alembicProjectFiles(
   } catch {
     companion = undefined; // unreadable: Alembic skips such an ini, and the toml is a pin either way
   }
-  return { workspaceRoot, root, configFile: config.kind, configText: config.text, companion, pins };
+  return { workspaceRoot, root, configFile: config.file, configText: config.text, companion, pins };
 }
 
 /**

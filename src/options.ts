@@ -1,35 +1,12 @@
+import type { ActionName, ActionOptions, CommonOptions } from './actions';
+import { ACTIONS } from './actions';
 import type { OutputStreams } from './output';
 
-/** Options every action, door and target accepts (DESIGN §2, common options). */
-export interface MigrateOptions {
-  /**
-   * The Alembic config: an `alembic.ini`, or a `pyproject.toml` with a `[tool.alembic]` section.
-   * Relative to `root`.
-   * @default the first alembic.ini (or such pyproject.toml) in `cwd` (else `root`) or a folder above it
-   */
-  config?: string;
-  /**
-   * Folder Alembic runs in. Relative to `root`.
-   * @default the config's folder, since `prepend_sys_path = .` resolves from it
-   */
-  cwd?: string;
-  /**
-   * The command that runs Alembic, e.g. `uv run alembic` or `.venv/bin/alembic`; split on
-   * white space, never given to a shell. Overrides detection.
-   * @default found as described in the README (VIRTUAL_ENV, .venv, uv, poetry, python3)
-   */
-  alembic?: string;
-  /** Extra environment for Alembic, e.g. `{ "DATABASE_URL": "postgresql://…" }`. */
-  env?: Record<string, string>;
-  /** Extra global Alembic arguments, e.g. `["-x", "tenant=acme"]`. */
-  args?: string[];
-  /**
-   * The ini section to use, for several databases (`alembic -n NAME`).
-   * @default "alembic"
-   */
-  name?: string;
-  /** Show full Python tracebacks. @default false */
-  verbose?: boolean;
+/**
+ * Options every action takes: the common options of the action table (src/actions.ts, where
+ * each is described), and what a door adds.
+ */
+export interface MigrateOptions extends CommonOptions {
   /**
    * Let `status`, and `run` with nothing pending, answer without starting Python when fastkit
    * can be certain (README, "Fast path"). `false`, or FASTKIT_NO_FAST=1, always asks Alembic.
@@ -44,31 +21,21 @@ export interface MigrateOptions {
   streams?: OutputStreams;
 }
 
-/** What the user types to run each action; hints name the door's own commands. */
-export interface CommandNames {
-  make: string;
-  run: string;
-  rollback: string;
-  status: string;
+/** What the user types to run each action; hints name the door's own commands (`{run}`). */
+export type CommandNames = Record<ActionName, string>;
+
+/** How each door spells an action: `fastkit migrate make -m "message"`, `gulp migrate:run`. */
+export function commandNames(spell: (action: ActionName) => string): CommandNames {
+  const names = {} as CommandNames;
+  for (const action of Object.keys(ACTIONS) as ActionName[]) {
+    const usage = (ACTIONS[action] as { usage?: string }).usage;
+    names[action] = usage ? `${spell(action)} ${usage}` : spell(action);
+  }
+  return names;
 }
 
-export const CLI_COMMANDS: CommandNames = {
-  make: 'fastkit migrate make -m "message"',
-  run: 'fastkit migrate run',
-  rollback: 'fastkit migrate rollback',
-  status: 'fastkit migrate status',
-};
+export const CLI_COMMANDS: CommandNames = commandNames((action) => `fastkit migrate ${action}`);
 
-export interface MakeOptions extends MigrateOptions {
-  /** The revision message: required, one line. */
-  message?: string;
-  /** Compare the models with the database (`--autogenerate`). @default true */
-  autogenerate?: boolean;
-}
+export interface MakeOptions extends MigrateOptions, ActionOptions<'make'> {}
 
-export interface StatusOptions extends MigrateOptions {
-  /** Fail (exit 3) unless the database is at head. @default false */
-  check?: boolean;
-  /** Print only `{ current, heads, pending, upToDate }` as JSON. @default false */
-  json?: boolean;
-}
+export interface StatusOptions extends MigrateOptions, ActionOptions<'status'> {}

@@ -15,45 +15,19 @@ import type { NxJsonConfiguration, ProjectConfiguration, TargetConfiguration } f
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, posix } from 'node:path';
+import { ACTIONS, describeAction, executorName, type ActionSpec, type ActionTable, type ExecutorActionName, type NxCache } from './actions';
+import { ALEMBIC_INI, alembicConfigOf, PYPROJECT, type AlembicConfigFile } from './alembic-settings';
 import { dependencyPythonInputs } from './dependency-inputs';
 import { alembicProjectFiles, followedByNx, offlineInputs, pythonPins, type OfflineInputs } from './offline-inputs';
-import { hasAlembicTable, PyprojectSyntaxError } from './pyproject';
+import { PyprojectSyntaxError } from './pyproject';
 import { TargetsCache, workspaceDataDirectory } from './targets-cache';
 
-/** Options of `fastkit/plugin` in nx.json: what each inferred target is called. */
-export interface FastkitPluginOptions {
-  /**
-   * The target that writes a new revision from the model changes (`alembic revision --autogenerate`).
-   * @default "migrate-make"
-   */
-  makeTargetName?: string;
-  /**
-   * The target that applies every pending migration (`alembic upgrade head`).
-   * @default "migrate-run"
-   */
-  runTargetName?: string;
-  /**
-   * The target that undoes the last applied migration (`alembic downgrade -1`).
-   * @default "migrate-rollback"
-   */
-  rollbackTargetName?: string;
-  /**
-   * The target that shows the applied revision and what is pending (`alembic current`).
-   * @default "migrate-status"
-   */
-  statusTargetName?: string;
-  /**
-   * The target that checks the revision history without a database (cached).
-   * @default "migrate-check"
-   */
-  checkTargetName?: string;
-  /**
-   * The target that writes the upgrade SQL into dist/migrations/upgrade.sql (`alembic upgrade
-   * head --sql`, cached).
-   * @default "migrate-sql"
-   */
-  sqlTargetName?: string;
-}
+/**
+ * Options of `fastkit/plugin` in nx.json: what each inferred target is called, one option per
+ * action with an executor (src/actions.ts): `makeTargetName` (default `migrate-make`),
+ * `runTargetName`, `rollbackTargetName`, `statusTargetName`, `checkTargetName`, `sqlTargetName`.
+ */
+export type FastkitPluginOptions = { [A in ExecutorActionName as `${A}TargetName`]?: string };
 
 export type NormalizedPluginOptions = Required<FastkitPluginOptions>;
 
@@ -103,63 +77,44 @@ interface MigrateTarget {
   syncGenerators?: string[];
 }
 
-/** The sync generator that keeps env.py's model imports true to modules/*\/models.py. */
-export const SYNC_MODELS_GENERATOR = 'fastkit:sync-models';
+/** The targets every Alembic project gets: one per action of the table that has an executor. */
+const MIGRATE_TARGETS: readonly MigrateTarget[] = Object.entries(ACTIONS as ActionTable)
+  .filter(([, spec]) => spec.executor)
+  .map(([action, spec]) => ({
+    option: `${action}TargetName` as keyof FastkitPluginOptions,
+    defaultName: executorName(action),
+    executor: `fastkit:${executorName(action)}`,
+    description: targetDescription(spec),
+    example: spec.example as MigrateTarget['example'],
+    cached: spec.cache && cachedOn(spec, spec.cache),
+    syncGenerators: spec.syncGenerators && [...spec.syncGenerators],
+  }));
 
-/** Where migrate-sql writes, relative to the project; also its cached output. */
-const SQL_OUTPUT = 'dist/migrations/upgrade.sql';
+/** What `nx show project` says of a target: what it does, and whether Nx caches it. */
+function targetDescription(spec: ActionSpec): string {
+  const caching = spec.cache
+    ? spec.cache.inputs === 'history'
+      ? 'Cached on the config and revision files.'
+      : "Cached on the project's Python files."
+    : 'Never cached.';
+  return `${describeAction(spec)}. ${caching}`;
+}
 
-/** The targets every Alembic project gets. A later target is one more row and one more option. */
-const MIGRATE_TARGETS: readonly MigrateTarget[] = [
-  {
-    option: 'makeTargetName',
-    defaultName: 'migrate-make',
-    executor: 'fastkit:migrate-make',
-    description: 'Writes an Alembic revision from the model changes (alembic revision --autogenerate). Never cached.',
-    example: { args: ['-m', 'create_invoices'] },
-    syncGenerators: [SYNC_MODELS_GENERATOR],
-  },
-  {
-    option: 'runTargetName',
-    defaultName: 'migrate-run',
-    executor: 'fastkit:migrate-run',
-    description: 'Applies every pending Alembic migration (alembic upgrade head). Never cached.',
-    example: { options: { env: { DATABASE_URL: 'postgresql+psycopg://app@localhost/app' } } },
-  },
-  {
-    option: 'rollbackTargetName',
-    defaultName: 'migrate-rollback',
-    executor: 'fastkit:migrate-rollback',
-    description: 'Undoes the last applied Alembic migration (alembic downgrade -1). Never cached.',
-    example: { options: { verbose: true } },
-  },
-  {
-    option: 'statusTargetName',
-    defaultName: 'migrate-status',
-    executor: 'fastkit:migrate-status',
-    description: 'Shows the applied Alembic revision and what is pending (alembic current). Never cached.',
-    example: { options: { check: true } },
-  },
-  {
-    option: 'checkTargetName',
-    defaultName: 'migrate-check',
-    executor: 'fastkit:migrate-check',
-    description: 'Checks the Alembic revision history without a database. Cached on the config and revision files.',
-    example: { options: { json: true } },
-    cached: { inputs: 'check' },
-  },
-  {
-    option: 'sqlTargetName',
-    defaultName: 'migrate-sql',
-    executor: 'fastkit:migrate-sql',
-    description: `Writes the Alembic upgrade SQL into ${SQL_OUTPUT} (alembic upgrade head --sql), without a database. Cached.`,
-    example: { options: { dialect: 'postgresql' } },
-    cached: { inputs: 'sql', dependencies: true, outputs: ['{projectRoot}/{options.output}'], options: { output: SQL_OUTPUT } },
-  },
-];
+/** How Nx caches an offline action: which of the offline inputs are its own, and the outputs an option's default names. */
+function cachedOn(spec: ActionSpec, cache: NxCache): MigrateTarget['cached'] {
+  const defaults = Object.fromEntries(
+    Object.entries(spec.options)
+      .filter(([name, option]) => option.default !== undefined && cache.outputs?.some((output) => output.includes(`{options.${name}}`)))
+      .map(([name, option]) => [name, option.default]),
+  );
+  return {
+    inputs: cache.inputs === 'history' ? 'check' : 'sql',
+    ...(cache.inputs === 'project' ? { dependencies: true as const } : {}),
+    ...(cache.outputs ? { outputs: [...cache.outputs] } : {}),
+    ...(Object.keys(defaults).length ? { options: defaults } : {}),
+  };
+}
 
-const ALEMBIC_INI = 'alembic.ini';
-const PYPROJECT = 'pyproject.toml';
 
 /** Files that can make a folder an Alembic project; a pyproject.toml counts only with [tool.alembic]. */
 export const ALEMBIC_CONFIG_GLOB = `**/{${ALEMBIC_INI},${PYPROJECT}}`;
@@ -242,7 +197,7 @@ async function createAlembicProjects(
       const hash = hashOf(pluginFingerprint(), optionsKey, file, JSON.stringify(files));
       // only what takes parsing is kept between runs; the targets around it are plain data
       const inputs = followedByNx(context.workspaceRoot, cache.get(hash, () => offlineInputs(files)));
-      const targets = migrateTargets(normalized, { name, config: config.kind, exec, inputs });
+      const targets = migrateTargets(normalized, { name, config: config.file, exec, inputs });
       results.push([file, { projects: { [root]: { root, name, targets } } }]);
     } catch (error) {
       errors.push([file, error instanceof Error ? error : new Error(String(error))]);
@@ -256,34 +211,35 @@ async function createAlembicProjects(
 
 type TargetsByName = Record<string, TargetConfiguration>;
 
-interface AlembicConfig {
-  kind: typeof ALEMBIC_INI | typeof PYPROJECT;
-  text: string;
-}
-
 /**
  * The Alembic config `file` stands for, or undefined when it makes no project: a
  * pyproject.toml without [tool.alembic], or one beside an alembic.ini (the ini is what
  * fastkit and Alembic read first, so that folder's project comes from the ini).
  */
-function readAlembicConfig(file: string, matched: ReadonlySet<string>, workspaceRoot: string): AlembicConfig | undefined {
-  const kind = posix.basename(file);
-  if (kind === PYPROJECT && matched.has(posix.join(posix.dirname(file), ALEMBIC_INI))) return undefined;
-  let text: string;
+function readAlembicConfig(file: string, matched: ReadonlySet<string>, workspaceRoot: string): AlembicConfigFile | undefined {
+  const folder = posix.dirname(file);
+  const read = (name: string) => {
+    const path = posix.join(folder, name);
+    return matched.has(path) ? readProjectFile(join(workspaceRoot, path)) : undefined;
+  };
+  let config: AlembicConfigFile | undefined;
   try {
-    text = readFileSync(join(workspaceRoot, file), 'utf8');
+    config = alembicConfigOf(read);
+  } catch (error) {
+    if (!(error instanceof PyprojectSyntaxError)) throw error;
+    throw new Error(`${capitalized(error.message)}, so Alembic cannot read this file either. Fix that line.`);
+  }
+  return config?.file === posix.basename(file) ? config : undefined;
+}
+
+function readProjectFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     throw new Error(
       `Cannot read this file (${reason}). Make it a readable file, or keep fastkit/plugin away from it with "exclude" in its nx.json entry.`,
     );
-  }
-  if (kind === ALEMBIC_INI) return { kind, text };
-  try {
-    return hasAlembicTable(text) ? { kind: PYPROJECT, text } : undefined;
-  } catch (error) {
-    if (!(error instanceof PyprojectSyntaxError)) throw error;
-    throw new Error(`${capitalized(error.message)}, so Alembic cannot read this file either. Fix that line.`);
   }
 }
 
@@ -293,7 +249,7 @@ function readAlembicConfig(file: string, matched: ReadonlySet<string>, workspace
  */
 function migrateTargets(
   options: NormalizedPluginOptions,
-  project: { name: string; config: AlembicConfig['kind']; exec: string; inputs: OfflineInputs },
+  project: { name: string; config: AlembicConfigFile['file']; exec: string; inputs: OfflineInputs },
 ): TargetsByName {
   const targets: TargetsByName = {};
   for (const target of MIGRATE_TARGETS) {
@@ -371,13 +327,13 @@ function hashOf(...parts: string[]): string {
 let fingerprint: string | undefined;
 
 /**
- * The code that computes the targets (this module and the config readers), hashed: a fastkit
+ * The code that computes the targets (this module, the config readers and the action table), hashed: a fastkit
  * upgrade never serves targets an older version computed.
  */
 function pluginFingerprint(): string {
   fingerprint ??= hashOf(
-    ...[__filename, ...['./offline-inputs', './alembic-settings', './pyproject'].map((name) => require.resolve(name))].map((file) =>
-      readFileSync(file, 'utf8'),
+    ...[__filename, ...['./offline-inputs', './alembic-settings', './pyproject', './actions'].map((name) => require.resolve(name))].map(
+      (file) => readFileSync(file, 'utf8'),
     ),
   );
   return fingerprint;

@@ -2,10 +2,10 @@ import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { FastkitError } from './errors';
 import { findAlembic, type PythonCommand } from './find-alembic';
-import { displayPath, findConfig } from './find-config';
+import { findConfig } from './find-config';
 import { maskSecrets, secretsIn } from './mask';
 import { CLI_COMMANDS, type CommandNames, type MigrateOptions } from './options';
-import { createOutput, type Output } from './output';
+import { createOutput, displayPath, type Output } from './output';
 
 /** Everything an action needs, resolved once from the options a door passed in. */
 export interface Project {
@@ -48,8 +48,13 @@ export function resolveProject(options: MigrateOptions): Project {
     output,
     commands: { ...CLI_COMMANDS, ...options.commands },
     verbose: options.verbose ?? false,
-    fast: (options.fast ?? true) && !env.FASTKIT_NO_FAST,
+    fast: (options.fast ?? true) && !turnedOn(env.FASTKIT_NO_FAST),
   };
+}
+
+/** An on/off environment variable: unset, empty, `0`, `false`, `no` and `off` (any case) leave it off. */
+function turnedOn(value: string | undefined): boolean {
+  return value !== undefined && !['', '0', 'false', 'no', 'off'].includes(value.trim().toLowerCase());
 }
 
 /**
@@ -72,7 +77,6 @@ function masked(error: unknown, secrets: string[]): unknown {
   const mask = (text: string | undefined) => (text === undefined ? undefined : maskSecrets(text, secrets));
   const copy = new FastkitError(mask(error.message) as string, {
     hint: mask(error.hint),
-    exitCode: error.exitCode,
     code: error.code,
     detail: mask(error.detail),
   });

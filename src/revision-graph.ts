@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { Project } from './project';
+import { writeFileAtomically } from './write-atomically';
 
 /** One revision as Alembic itself read it. */
 export interface GraphRevision {
@@ -41,10 +42,7 @@ export function rememberRevisionGraph(project: Project, graph: RevisionGraph): v
   const file = recordFile(project);
   const record: Record_ = { ...graph, config: configHash(project) };
   try {
-    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-    const temporary = `${file}.${process.pid}.tmp`;
-    writeFileSync(temporary, JSON.stringify(record));
-    renameSync(temporary, file);
+    writeFileAtomically(file, JSON.stringify(record), { folderMode: 0o700 });
   } catch {
     // a cache that cannot be written only means the next call asks Alembic again
   }

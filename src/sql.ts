@@ -1,32 +1,14 @@
-import { mkdirSync, renameSync, rmSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { DEFAULT_SQL_OUTPUT, type ActionOptions } from './actions';
 import { callAlembic } from './alembic';
 import { FastkitError, UsageError } from './errors';
-import { displayPath } from './find-config';
 import type { RevisionInfo } from './migrate';
 import type { MigrateOptions } from './options';
-import { counted } from './output';
+import { counted, displayPath } from './output';
 import { withProject } from './project';
+import { replaceFile } from './write-atomically';
 
-export interface SqlOptions extends MigrateOptions {
-  /**
-   * The file to write, relative to `root`.
-   * @default "dist/migrations/upgrade.sql" in the project (the config's folder)
-   */
-  output?: string;
-  /**
-   * The SQLAlchemy dialect to render for: `postgresql`, `mysql`, `mariadb`, `sqlite`, `mssql`,
-   * `oracle`, optionally with a driver (`postgresql+psycopg`). env.py gets a URL of that dialect
-   * without a host (`DATABASE_URL=postgresql://`), so no server is needed.
-   * @default the dialect of the URL env.py uses (DATABASE_URL in fastkit's env.py)
-   */
-  dialect?: string;
-  /**
-   * Render from this revision (already applied) to head, instead of from base.
-   * @default base
-   */
-  from?: string;
-}
+export interface SqlOptions extends MigrateOptions, ActionOptions<'sql'> {}
 
 export interface SqlResult {
   /** The SQL file written. */
@@ -36,8 +18,6 @@ export interface SqlResult {
   /** The migrations it holds, in order. */
   migrations: Array<Pick<RevisionInfo, 'revision' | 'message'>>;
 }
-
-export const DEFAULT_SQL_OUTPUT = join('dist', 'migrations', 'upgrade.sql');
 
 /**
  * `alembic upgrade [FROM:]head --sql`: the upgrade SQL rendered by env.py's offline mode into a
@@ -53,21 +33,17 @@ export async function sql(options: SqlOptions): Promise<SqlResult> {
     const output = options.output
       ? resolve(options.root ?? process.cwd(), options.output)
       : join(dirname(project.config), DEFAULT_SQL_OUTPUT);
-    const temporary = join(dirname(output), `.${basename(output)}.${process.pid}.tmp`);
-    try {
-      writable(output, () => mkdirSync(dirname(output), { recursive: true }));
-      const facts = await callAlembic<{ dialect: string; applied: RevisionInfo[]; heads: string[]; start: string | null }>(
-        project,
-        'sql',
-        { request: { output: temporary, url, dialect, from } },
-      );
-      writable(output, () => renameSync(temporary, output));
-      const migrations = facts.applied.map(({ revision, message }) => ({ revision, message }));
-      project.output.out(`Wrote ${displayPath(output)} (${describe(facts.dialect, facts.start, facts.heads, migrations.length)})`);
-      return { path: output, dialect: facts.dialect, migrations };
-    } finally {
-      rmSync(temporary, { force: true });
-    }
+    const facts = await replaceFile(
+      output,
+      (temporary) =>
+        callAlembic<{ dialect: string; applied: RevisionInfo[]; heads: string[]; start: string | null }>(project, 'sql', {
+          request: { output: temporary, url, dialect, from },
+        }),
+      (error) => cannotWrite(output, error),
+    );
+    const migrations = facts.applied.map(({ revision, message }) => ({ revision, message }));
+    project.output.out(`Wrote ${displayPath(output)} (${describe(facts.dialect, facts.start, facts.heads, migrations.length)})`);
+    return { path: output, dialect: facts.dialect, migrations };
   });
 }
 
@@ -95,14 +71,10 @@ function checkFrom(from: string | undefined): string | undefined {
   return from;
 }
 
-function writable(output: string, write: () => void): void {
-  try {
-    write();
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    throw new FastkitError(`Cannot write ${displayPath(output)} (${reason})`, {
-      code: 'output',
-      hint: 'Choose another output file, or make its folder writable.',
-    });
-  }
+function cannotWrite(output: string, error: unknown): FastkitError {
+  const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+  return new FastkitError(`Cannot write ${displayPath(output)} (${reason})`, {
+    code: 'output',
+    hint: 'Choose another output file, or make its folder writable.',
+  });
 }

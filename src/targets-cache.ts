@@ -1,5 +1,6 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, isAbsolute, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { writeFileAtomically } from './write-atomically';
 
 /**
  * Where Nx keeps per-workspace data such as plugin caches (`.nx/workspace-data`, or the
@@ -53,10 +54,7 @@ export class TargetsCache<T> {
   save(): void {
     if (!this.changed && this.used.size === Object.keys(this.stored).length) return;
     try {
-      mkdirSync(dirname(this.file), { recursive: true });
-      const temporary = `${this.file}.${process.pid}.tmp`;
-      writeFileSync(temporary, JSON.stringify(Object.fromEntries(this.used)));
-      renameSync(temporary, this.file);
+      writeFileAtomically(this.file, JSON.stringify(Object.fromEntries(this.used)));
     } catch {
       // read-only workspace or full disk: the targets are still right, only not cached
     }

@@ -1,5 +1,3 @@
-import { make } from '../../src/migrate';
 import { nxExecutor } from '../../src/nx-executor';
-import type { MigrateMakeExecutorOptions } from './schema';
 
-export default nxExecutor<MigrateMakeExecutorOptions>(make);
+export default nxExecutor('make');

@@ -1,8 +1,10 @@
-import type { NxMigrateOptions } from '../../src/nx-executor';
+// Generated from src/actions.ts by scripts/write-nx-schemas.mjs (npm run build); do not edit.
 
-export interface MigrateMakeExecutorOptions extends NxMigrateOptions {
-  /** The revision message: required, one line. */
+import type { CommonExecutorOptions } from '../common-options';
+
+export interface MigrateMakeExecutorOptions extends CommonExecutorOptions {
+  /** The revision message, one line; it also names the file (YYYYMMDD_HHMMSS_slug.py). */
   message?: string;
-  /** Compare the models with the database. @default true */
+  /** Compare the models with the database; false writes an empty revision to fill in by hand. @default true */
   autogenerate?: boolean;
 }

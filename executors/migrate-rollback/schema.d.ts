@@ -1,3 +1,5 @@
-import type { NxMigrateOptions } from '../../src/nx-executor';
+// Generated from src/actions.ts by scripts/write-nx-schemas.mjs (npm run build); do not edit.
 
-export interface MigrateRollbackExecutorOptions extends NxMigrateOptions {}
+import type { CommonExecutorOptions } from '../common-options';
+
+export type MigrateRollbackExecutorOptions = CommonExecutorOptions;

@@ -1,3 +1,8 @@
-import type { NxMigrateOptions } from '../../src/nx-executor';
+// Generated from src/actions.ts by scripts/write-nx-schemas.mjs (npm run build); do not edit.
 
-export interface MigrateRunExecutorOptions extends NxMigrateOptions {}
+import type { CommonExecutorOptions } from '../common-options';
+
+export interface MigrateRunExecutorOptions extends CommonExecutorOptions {
+  /** Answer without starting Python when fastkit can be certain (its own env.py, unchanged revision files, a straight history, SQLite or PostgreSQL); false always asks Alembic. FASTKIT_NO_FAST=1 does the same. @default true */
+  fast?: boolean;
+}

@@ -1,8 +1,12 @@
-import type { NxMigrateOptions } from '../../src/nx-executor';
+// Generated from src/actions.ts by scripts/write-nx-schemas.mjs (npm run build); do not edit.
 
-export interface MigrateStatusExecutorOptions extends NxMigrateOptions {
-  /** Fail unless the database is at head. @default false */
+import type { CommonExecutorOptions } from '../common-options';
+
+export interface MigrateStatusExecutorOptions extends CommonExecutorOptions {
+  /** Fail unless the database is at head (for CI gates). @default false */
   check?: boolean;
-  /** Print only `{ current, heads, pending, upToDate }` as JSON. @default false */
+  /** Print only {"current", "heads", "pending", "upToDate"} as JSON. @default false */
   json?: boolean;
+  /** Answer without starting Python when fastkit can be certain (its own env.py, unchanged revision files, a straight history, SQLite or PostgreSQL); false always asks Alembic. FASTKIT_NO_FAST=1 does the same. @default true */
+  fast?: boolean;
 }

@@ -1,8 +1,7 @@
 import { formatFiles, logger, type GeneratorCallback, type Tree } from '@nx/devkit';
-import { findDeclarativeBase, type DeclarativeBase } from '../../src/declarative-base';
+import { declarativeBaseTemplates, findDeclarativeBase, newDeclarativeBase, type DeclarativeBase } from '../../src/declarative-base';
 import { nxGenerator, projectInfo, type ProjectInfo } from '../../src/nx-generator';
 import { alembicTemplates, versionTableName } from './lib/alembic-templates';
-import { declarativeBaseTemplates, newDeclarativeBase } from './lib/declarative-base-file';
 import { projectModelImports } from '../../src/alembic-tree';
 import { keepVersionsFolder } from './lib/versions-folder';
 import { writeOrRefuse } from './lib/write-or-refuse';

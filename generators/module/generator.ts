@@ -1,9 +1,9 @@
 import { formatFiles, logger, type GeneratorCallback, type Tree } from '@nx/devkit';
-import { findDeclarativeBase } from '../../src/declarative-base';
+import { declarativeBaseTemplates, findDeclarativeBase, newDeclarativeBase } from '../../src/declarative-base';
 import { registerModelImport, registeredModels, targetMetadataIsNone } from '../../src/model-imports';
 import { checkModuleName } from '../../src/model-names';
 import { nxGenerator, projectInfo, type ProjectInfo } from '../../src/nx-generator';
-import { declarativeBaseTemplates, newDeclarativeBase } from '../alembic-setup/lib/declarative-base-file';
+
 import { findEnvPy } from './lib/find-env-py';
 import { moduleTemplates } from './lib/module-templates';
 import { planModel, type Model } from './lib/plan-model';

@@ -1,9 +1,8 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createNxWorkspace, taskOutput, type NxWorkspace } from '../support/nx-workspace';
-import { addColumn, removeTempDirs, revisionFiles, sqliteTables, type Ran } from '../support/workspace';
-
-afterAll(removeTempDirs);
+import { addColumn, revisionFiles, sqliteTables, type Ran } from '../support/workspace';
+import { revisionIdIn } from '../support/revisions';
 
 /**
  * The same make → run → status → rollback flow through each door, in a fresh Nx 24 workspace
@@ -13,8 +12,7 @@ afterAll(removeTempDirs);
 describe('each door, from the packed tarball (Nx 24, gulp 5, real Alembic on SQLite)', () => {
   let ws: NxWorkspace;
   const db = () => join(ws.project, 'api.db');
-  const revisionId = (file: string) =>
-    /^revision: str = '(\w+)'/m.exec(readFileSync(join(ws.project, 'alembic', 'versions', file), 'utf8'))![1];
+  const revisionId = (file: string) => revisionIdIn(join(ws.project, 'alembic', 'versions', file));
   const TIMESTAMPED = /^\d{8}_\d{6}_/;
 
   beforeAll(() => {
@@ -158,18 +156,21 @@ describe('each door, from the packed tarball (Nx 24, gulp 5, real Alembic on SQL
       );
     });
 
-    test('gulp --tasks lists the four tasks with their descriptions', () => {
+    test('gulp --tasks lists the six tasks with their descriptions and flags', () => {
       const listed = gulp('--tasks');
       expect(listed.code).toBe(0);
       for (const [name, description] of [
-        ['migrate:make', 'Write a migration from the model changes (alembic revision --autogenerate)'],
-        ['migrate:run', 'Apply every pending migration (alembic upgrade head)'],
-        ['migrate:rollback', 'Undo the last applied migration (alembic downgrade -1)'],
-        ['migrate:status', 'Show the applied revision and what is pending (alembic current)'],
+        ['migrate:make', 'Writes an Alembic revision from the model changes (alembic revision --autogenerate -m MESSAGE)'],
+        ['migrate:run', 'Applies every pending migration (alembic upgrade head)'],
+        ['migrate:rollback', 'Undoes exactly one applied migration (alembic downgrade -1)'],
+        ['migrate:status', 'Shows the applied revision and what is pending (alembic current)'],
+        ['migrate:check', 'Checks the Alembic revision history without a database'],
+        ['migrate:sql', 'Writes the upgrade SQL into a file without a database (alembic upgrade head --sql)'],
       ]) {
         expect(listed.stdout).toMatch(new RegExp(`${name}\\s+${description.replace(/[()]/g, '\\$&')}`));
       }
-      expect(listed.stdout).toMatch(/--message, -m\s+…?the revision message \(required\)/);
+      expect(listed.stdout).toMatch(/-m, --message TEXT\s+…?the revision message/);
+      expect(listed.stdout).toMatch(/--check\s+…?exit 3 unless the database is at head/);
     });
 
     test('gulp migrate:make --message "create invoices" writes the revision', () => {
@@ -229,6 +230,23 @@ describe('each door, from the packed tarball (Nx 24, gulp 5, real Alembic on SQL
       );
       expect(failed.stderr).toContain("'migrate:rollback' errored");
       expectNoTrace(failed);
+    });
+
+    test('gulp keeps the exit code: migrate:status --check exits 0 at head, 3 while a migration is pending', () => {
+      expect(gulp('migrate:run').code).toBe(0); // make compares the models with a database at head
+      expect(gulp('migrate:status', '--check').code).toBe(0);
+      addColumn(ws.project, 'invoices', 'due: Mapped[str | None] = mapped_column(String(20))');
+      expect(gulp('migrate:make', '-m', 'add due').code).toBe(0);
+      const made = revisionFiles(ws.project).filter((file) => !files.includes(file));
+      try {
+        expect(made).toHaveLength(1);
+        const behind = gulp('migrate:status', '--check');
+        expect(behind.code).toBe(3);
+        expect(behind.stderr).toMatch(/migrate:status: The database is behind head: 1 pending migration\. Apply it with `gulp migrate:run`\.$/m);
+        expectNoTrace(behind);
+      } finally {
+        for (const file of made) rmSync(join(ws.project, 'alembic', 'versions', file));
+      }
     });
 
     test('migrate:make without a message fails with the core’s usage message', () => {

@@ -11,7 +11,9 @@
 import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { createNxWorkspaces, packFastkit, taskOutput, type NxWorkspace } from '../support/nx-workspace';
-import { createPostgresDatabase, psql, PYTHON, removeTempDirs, revisionFiles, run, sqliteTables, type Ran } from '../support/workspace';
+import { createPostgresDatabase, psql, PYTHON, revisionFiles, run, sqliteTables, type Ran } from '../support/workspace';
+import { revisionIdOf } from '../support/revisions';
+import { PLUGIN_ENTRY } from '../support/plugin-entry';
 
 /**
  * The newest release of each major, pinned so every run installs the same thing
@@ -31,8 +33,6 @@ beforeAll(async () => {
   const made = await createNxWorkspaces(NX_VERSIONS.map((nxVersion) => ({ nxVersion, devkitVersion: false, fastkit: false, api: 'fastapi' })));
   NX_VERSIONS.forEach((nxVersion, index) => workspaces.set(nxVersion, made[index]));
 }, 600_000);
-
-afterAll(removeTempDirs);
 
 describe.each(NX_VERSIONS)('a new user on Nx %s', (nxVersion) => {
   let ws: NxWorkspace;
@@ -73,19 +73,7 @@ describe.each(NX_VERSIONS)('a new user on Nx %s', (nxVersion) => {
       fastkit: `file:${relative(ws.root, tarball)}`,
       nx: `^${nxVersion}`,
     });
-    expect(JSON.parse(read('nx.json')).plugins).toEqual([
-      {
-        plugin: 'fastkit/plugin',
-        options: {
-          makeTargetName: 'migrate-make',
-          runTargetName: 'migrate-run',
-          rollbackTargetName: 'migrate-rollback',
-          statusTargetName: 'migrate-status',
-          checkTargetName: 'migrate-check',
-          sqlTargetName: 'migrate-sql',
-        },
-      },
-    ]);
+    expect(JSON.parse(read('nx.json')).plugins).toEqual([PLUGIN_ENTRY]);
     // npm's own check of the tree: every peer dependency met, e.g. @nx/devkit's on this nx.
     const tree = run('npm', ['ls', '--all'], { cwd: ws.root, env: ws.env });
     expect({ code: tree.code, stderr: tree.stderr }).toEqual({ code: 0, stderr: '' });
@@ -143,7 +131,7 @@ describe.each(NX_VERSIONS)('a new user on Nx %s', (nxVersion) => {
       expect(targets[name]).toMatchObject({
         executor: `fastkit:${name}`,
         cache: OFFLINE_TARGETS.includes(name),
-        metadata: { description: expect.stringContaining('Alembic') },
+        metadata: { description: expect.stringMatching(/alembic/i) },
       });
     }
   });
@@ -158,7 +146,7 @@ describe.each(NX_VERSIONS)('a new user on Nx %s', (nxVersion) => {
     );
     const source = read(`apps/api/alembic/versions/${files[0]}`);
     expect(source).toContain("op.create_table('invoices'");
-    revision = /^revision: str = '(\w+)'/m.exec(source)![1];
+    revision = revisionIdOf(source);
   });
 
   test('the generated env.py renders the upgrade as SQL offline (alembic upgrade head --sql), SQLite by default', () => {

@@ -9,9 +9,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, write
 import { join } from 'node:path';
 import { createNxWorkspace, type NxWorkspace } from '../support/nx-workspace';
 import { revision as revisionSource } from '../support/revisions';
-import { EXAMPLE, removeTempDirs, run, tempDir, type Ran } from '../support/workspace';
-
-afterAll(removeTempDirs);
+import { EXAMPLE, run, tempDir, type Ran } from '../support/workspace';
 
 const PROJECTS = ['billing', 'ledger', 'orders'];
 const OFFLINE = ['migrate-check', 'migrate-sql'];

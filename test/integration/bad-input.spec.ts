@@ -11,13 +11,11 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symli
 import { join, relative } from 'node:path';
 import { API_TARGETS, taskOutput } from '../support/nx-workspace';
 import { SENTINEL_PASSWORD } from '../support/secrets';
-import { CLI, EXAMPLE, exampleProject, fastkit, PG_HOST, REPO, removeTempDirs, run, tempDir, VENV, type Ran } from '../support/workspace';
+import { CLI, EXAMPLE, exampleProject, fastkit, PG_HOST, REPO, run, tempDir, VENV, type Ran } from '../support/workspace';
 import { BAD_INPUTS, commonValues, fill, renderBadInputDoc, WILDCARDS, type BadInput, type Context } from './bad-input.table';
 
 const NX = join(REPO, 'node_modules', 'nx', 'dist', 'bin', 'nx.js');
 const DOC = join(REPO, 'docs', 'bad-input.md');
-
-afterAll(removeTempDirs);
 
 /**
  * A real Nx workspace using this build of fastkit (its node_modules are the repository's, where

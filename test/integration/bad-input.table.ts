@@ -223,6 +223,14 @@ export const BAD_INPUTS: BadInput[] = [
     exit: 2,
     says: "Option '-m, --message <value>' argument missing. See `fastkit --help`.",
   },
+  {
+    area: 'Using the CLI',
+    mistake: 'A message that starts with a dash, after -m',
+    door: 'fastkit',
+    args: ['migrate', 'make', '-m', '-fix'],
+    exit: 2,
+    says: "Option '-m' argument is ambiguous. For a value that starts with a dash, write --message=-XYZ.",
+  },
   { area: 'Using the CLI', mistake: 'An empty message', door: 'fastkit', args: ['migrate', 'make', '-m', ''], exit: 2, says: MESSAGE_REQUIRED },
   { area: 'Using the CLI', mistake: 'A message of spaces', door: 'fastkit', args: ['migrate', 'make', '-m', ' \t '], exit: 2, says: MESSAGE_REQUIRED },
   {
@@ -443,7 +451,7 @@ export const BAD_INPUTS: BadInput[] = [
     args: ['migrate', 'run'],
     given: { prepare: (context) => edit(context, 'alembic/env.py', (text) => text.replace('from database import Base\n', 'from database import Base\nimport stripe\n')) },
     exit: 1,
-    says: "alembic/env.py, line 23: No module named 'stripe'. Install it in the project's Python environment, or fix the import.",
+    says: "alembic/env.py, line 27: No module named 'stripe'. Install it in the project's Python environment, or fix the import.",
   },
   {
     area: "The project's files",
@@ -452,7 +460,7 @@ export const BAD_INPUTS: BadInput[] = [
     args: ['migrate', 'status'],
     given: { prepare: (context) => edit(context, 'alembic/env.py', (text) => text.replace('from database import Base\n', 'from database import Bsae as Base\n')) },
     exit: 1,
-    says: "alembic/env.py, line 22: cannot import name 'Bsae' from 'database' (database.py). Fix the import.",
+    says: "alembic/env.py, line 26: cannot import name 'Bsae' from 'database' (database.py). Fix the import.",
   },
   {
     area: "The project's files",
@@ -464,7 +472,7 @@ export const BAD_INPUTS: BadInput[] = [
         edit(context, 'alembic/env.py', (text) => text.replace('\nconfig = context.config\n', '\nraise RuntimeError("set APP_ENV first")\nconfig = context.config\n')),
     },
     exit: 1,
-    says: 'RuntimeError: set APP_ENV first (alembic/env.py, line 31). Run it again with --verbose for the full traceback.',
+    says: 'RuntimeError: set APP_ENV first (alembic/env.py, line 35). Run it again with --verbose for the full traceback.',
   },
   {
     area: "The project's files",
@@ -773,7 +781,35 @@ export const BAD_INPUTS: BadInput[] = [
     says:
       'versionTable "orders-version" is not a plain table name. Use letters, digits and underscores, at most 63, not starting with a digit, e.g. orders_alembic_version',
   },
+  unknownNxOption('migrate-run', '--dry-run', 'fastkit has no dry run; migrate-sql shows the SQL'),
+  unknownNxOption('migrate-run', '--sql', "Alembic's offline mode is the migrate-sql target"),
+  unknownNxOption('migrate-rollback', '--revision=base', 'it undoes one migration per call'),
+  {
+    area: 'Nx targets',
+    mistake: 'An option of another target (migrate-run --check)',
+    door: 'nx',
+    args: ['run', 'api:migrate-run', '--check'],
+    exit: 1,
+    says: '--check does not apply to migrate-run. It is an option of migrate-status.',
+  },
 ];
+
+/**
+ * An option an Nx target does not have, given with a migration pending: refused before
+ * anything runs, so the database stays as it was.
+ */
+function unknownNxOption(target: string, flag: string, why: string): BadInput {
+  const option = flag.split('=')[0];
+  return {
+    area: 'Nx targets',
+    mistake: `${target} ${flag} (${why})`,
+    door: 'nx',
+    args: ['run', `api:${target}`, flag],
+    given: { prepare: (context) => writeRevisions(context, { '20260101_000001_create_notes.py': CREATE_NOTES }) },
+    exit: 1,
+    says: `Unknown option '${option}' for ${target}. See \`nx run api:${target} --help\` for its options.`,
+  };
+}
 
 /** A text with its placeholders filled in from `values`. */
 export function fill(text: string, values: Record<string, string>): string {

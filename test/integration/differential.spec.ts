@@ -9,10 +9,9 @@
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, createPostgresDatabase, exampleProject, PG_HOST, python, PYTHON, removeTempDirs, run, runAsync, tempDir, VENV, type Ran } from '../support/workspace';
+import { CLI, createPostgresDatabase, exampleProject, PG_HOST, python, PYTHON, run, runAsync, tempDir, VENV, type Ran } from '../support/workspace';
 import { revision } from '../support/revisions';
-
-afterAll(removeTempDirs);
+import { seededRandom } from '../support/random';
 
 /** The history that arrives one revision at a time: schema and data changes, each undoable. */
 const POOL = [
@@ -43,17 +42,11 @@ const POOL = [
 
 type Step = 'run' | 'rollback' | 'pull';
 
-/** A fixed-seed sequence (mulberry32), so a failure replays exactly. */
+/** A fixed-seed sequence, so a failure replays exactly. */
 function steps(seed: number, count: number): Step[] {
-  let state = seed;
-  const random = () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = seededRandom(seed);
   return Array.from({ length: count }, () => {
-    const x = random();
+    const x = random.next();
     return x < 0.4 ? 'run' : x < 0.72 ? 'rollback' : 'pull';
   });
 }

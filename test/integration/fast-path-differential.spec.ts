@@ -12,22 +12,12 @@ import { quickStatus } from '../../src/fast-path';
 import { status } from '../../src/migrate';
 import { resolveProject } from '../../src/project';
 import { addColumn, createPostgresDatabase, exampleProject, fastkit, PYTHON, REPO, tempDir } from '../support/workspace';
+import { revisionIdsIn } from '../support/revisions';
+import { seededRandom } from '../support/random';
 
 const STATES_PER_VARIANT = 20;
+/** Replay a failure with FASTKIT_DIFF_SEED. */
 const SEED = Number(process.env.FASTKIT_DIFF_SEED ?? 20261126);
-
-/** A small seeded generator (mulberry32), so a failure can be replayed with FASTKIT_DIFF_SEED. */
-function random(seed: number) {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return { next, pick: <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] };
-}
 
 /** Alembic's own status, from a Python process that lives for the whole test file. */
 class Oracle {
@@ -84,7 +74,7 @@ describe.each(engines)('the fast path agrees with Alembic on $name', (engine) =>
   afterAll(() => oracle.close());
 
   test('hundreds of random database states over changing revision files', async () => {
-    const rng = random(SEED + engine.name.length);
+    const rng = seededRandom(SEED + engine.name.length);
     const project = exampleProject({ revisions: false });
     const db = engine.create(project);
     const versions = join(project, 'alembic', 'versions');
@@ -100,11 +90,7 @@ describe.each(engines)('the fast path agrees with Alembic on $name', (engine) =>
       const made = fastkit(['migrate', 'make', '--no-autogenerate', '-m', message], { cwd: project, env: options.env });
       expect(made.code).toBe(0);
     };
-    const revisionIds = () =>
-      readdirSync(versions)
-        .filter((file) => file.endsWith('.py'))
-        .map((file) => /^revision: str = '(\w+)'/m.exec(readFileSync(join(versions, file), 'utf8'))?.[1])
-        .filter((id): id is string => Boolean(id));
+    const revisionIds = () => revisionIdsIn(versions);
 
     for (let i = 0; i < 5; i++) make(rng.pick(MESSAGES) + ` ${i}`);
     const originalEnvPy = readFileSync(envPy, 'utf8');
@@ -183,7 +169,7 @@ describe.each(engines)('the fast path agrees with Alembic on $name', (engine) =>
   });
 
   test('a random run of make, run and rollback through the CLI: fast status equals Alembic status after every step', () => {
-    const rng = random(SEED * 7 + engine.name.length);
+    const rng = seededRandom(SEED * 7 + engine.name.length);
     const project = exampleProject({ revisions: false });
     const db = engine.create(project);
     const env = { DATABASE_URL: db.url, FASTKIT_CACHE_DIR: tempDir('fastkit-cache-') };

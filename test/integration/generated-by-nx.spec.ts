@@ -5,6 +5,7 @@
 import { mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO, run, tempDir } from '../support/workspace';
+import { PLUGIN_ENTRY } from '../support/plugin-entry';
 
 const NX = join(REPO, 'node_modules', 'nx', 'dist', 'bin', 'nx.js');
 
@@ -111,18 +112,6 @@ describe('nx g fastkit:… in a real Nx workspace', () => {
     expect(dry.stdout).toContain('UPDATE nx.json');
     const init = nx('g', 'fastkit:init');
     expect(init.code).toBe(0);
-    expect(JSON.parse(readFileSync(join(workspace, 'nx.json'), 'utf8')).plugins).toEqual([
-      {
-        plugin: 'fastkit/plugin',
-        options: {
-          makeTargetName: 'migrate-make',
-          runTargetName: 'migrate-run',
-          rollbackTargetName: 'migrate-rollback',
-          statusTargetName: 'migrate-status',
-          checkTargetName: 'migrate-check',
-          sqlTargetName: 'migrate-sql',
-        },
-      },
-    ]);
+    expect(JSON.parse(readFileSync(join(workspace, 'nx.json'), 'utf8')).plugins).toEqual([PLUGIN_ENTRY]);
   });
 });

@@ -8,9 +8,7 @@ import { join } from 'node:path';
 import { createMariaDatabase, mariadb } from '../support/mariadb';
 import { startFastkit } from '../support/processes';
 import { SLOW_REVISION } from '../support/revisions';
-import { createPostgresDatabase, psql, python, PYTHON, REPO, removeTempDirs, run, tempDir } from '../support/workspace';
-
-afterAll(removeTempDirs);
+import { createPostgresDatabase, psql, python, PYTHON, REPO, run, tempDir } from '../support/workspace';
 
 const SNIPPET = readFileSync(join(REPO, 'docs', 'lock-snippet.md'), 'utf8');
 

@@ -5,10 +5,8 @@
  */
 import { copyFileSync, cpSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { revision as revisionSource } from '../support/revisions';
-import { exampleProject, fastkit, PYTHON, removeTempDirs, revisionFiles, run, tempDir, type Ran } from '../support/workspace';
-
-afterAll(removeTempDirs);
+import { revision as revisionSource, revisionIdOf } from '../support/revisions';
+import { exampleProject, fastkit, PYTHON, revisionFiles, run, tempDir, type Ran } from '../support/workspace';
 
 /** A server that is not there, with a password that must never be printed. */
 const NO_DATABASE = { DATABASE_URL: 'postgresql+psycopg://app:n0t-pr1nted@127.0.0.1:9/nowhere' };
@@ -17,7 +15,7 @@ const check = (project: string, ...args: string[]) => fastkit(['migrate', 'check
 const alembic = (project: string, ...args: string[]) => run(PYTHON, ['-m', 'alembic', ...args], { cwd: project });
 const versions = (project: string) => join(project, 'alembic', 'versions');
 const source = (project: string, file: string) => readFileSync(join(versions(project), file), 'utf8');
-const revisionId = (project: string, file: string) => /^revision: str = '(\w+)'/m.exec(source(project, file))![1];
+const revisionId = (project: string, file: string) => revisionIdOf(source(project, file));
 
 /** `alembic revision -m MESSAGE` (no autogenerate); returns the new file's name. */
 function revision(project: string, message: string, ...args: string[]): string {

@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { addColumn, createPostgresDatabase, exampleProject, fastkit, psql, removeTempDirs, revisionFiles } from '../support/workspace';
-
-afterAll(removeTempDirs);
+import { addColumn, createPostgresDatabase, exampleProject, fastkit, psql, revisionFiles } from '../support/workspace';
+import { revisionIdOf } from '../support/revisions';
 
 describe('fastkit migrate on PostgreSQL (real Alembic, real server)', () => {
   const database = createPostgresDatabase('fk_migrate');
@@ -26,7 +25,7 @@ describe('fastkit migrate on PostgreSQL (real Alembic, real server)', () => {
     const source = readFileSync(join(project, 'alembic', 'versions', file), 'utf8');
     expect(source).toContain("op.create_table('invoices'");
     expect(source).toContain("op.create_table('clients'");
-    revisions.push(/^revision: str = '(\w+)'/m.exec(source)![1]);
+    revisions.push(revisionIdOf(source));
   });
 
   test('make only compared the models with the database: no table of the models exists yet', () => {
@@ -65,7 +64,7 @@ describe('fastkit migrate on PostgreSQL (real Alembic, real server)', () => {
     expect(files[1]).toMatch(/^\d{8}_\d{6}_add_notes_to_invoices\.py$/);
     const source = readFileSync(join(project, 'alembic', 'versions', files[1]), 'utf8');
     expect(source).toContain("op.add_column('invoices', sa.Column('notes'");
-    revisions.push(/^revision: str = '(\w+)'/m.exec(source)![1]);
+    revisions.push(revisionIdOf(source));
 
     const ran = cli('run');
     expect(ran.code).toBe(0);

@@ -4,6 +4,7 @@
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { revisionIdOf } from '../support/revisions';
 import {
   addColumn,
   createPostgresDatabase,
@@ -12,14 +13,11 @@ import {
   PG_HOST,
   psql,
   PYTHON,
-  removeTempDirs,
   revisionFiles,
   run,
   VENV,
   type Ran,
 } from '../support/workspace';
-
-afterAll(removeTempDirs);
 
 describe('fastkit migrate sql (real Alembic, no database contacted)', () => {
   const project = exampleProject();
@@ -46,7 +44,7 @@ describe('fastkit migrate sql (real Alembic, no database contacted)', () => {
     addColumn(project, 'invoices', 'notes: Mapped[str | None] = mapped_column(String(500))');
     expect(fastkit(['migrate', 'make', '-m', 'add notes'], { cwd: project }).code).toBe(0);
     for (const file of revisionFiles(project)) {
-      revisions.push(/^revision: str = '(\w+)'/m.exec(read(join('alembic', 'versions', file)))![1]);
+      revisions.push(revisionIdOf(read(join('alembic', 'versions', file))));
     }
     expect(revisions).toHaveLength(3);
   });

@@ -3,7 +3,7 @@
  * and targets `nx show` lists, project.json winning over inferred targets, a broken file
  * reported, and an inferred target run against real Alembic.
  */
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { EXAMPLE, REPO, run, tempDir, VENV } from '../support/workspace';
@@ -78,7 +78,7 @@ describe('fastkit/plugin under the real nx CLI', () => {
         executor: `fastkit:${name}`,
         cache: true,
         inputs: expect.arrayContaining(['{projectRoot}/alembic.ini']),
-        metadata: { description: expect.stringMatching(/Alembic/), technologies: ['alembic'] },
+        metadata: { description: expect.stringMatching(/alembic/i), technologies: ['alembic'] },
       });
     }
     expect(ledger.targets['migrate-sql'].outputs).toEqual(['{projectRoot}/{options.output}']);
@@ -86,7 +86,7 @@ describe('fastkit/plugin under the real nx CLI', () => {
       expect(ledger.targets[name]).toMatchObject({
         executor: `fastkit:${name}`,
         cache: false,
-        metadata: { description: expect.stringMatching(/Alembic/), technologies: ['alembic'] },
+        metadata: { description: expect.stringMatching(/alembic/i), technologies: ['alembic'] },
       });
     }
   });
@@ -102,7 +102,7 @@ describe('fastkit/plugin under the real nx CLI', () => {
       executor: 'fastkit:migrate-run',
       cache: false,
       options: { args: ['-x', 'tenant=acme'] },
-      metadata: { description: 'Applies every pending Alembic migration (alembic upgrade head). Never cached.' },
+      metadata: { description: 'Applies every pending migration (alembic upgrade head). Never cached.' },
     });
     expect(billing.targets['migrate-make']).toMatchObject({ executor: 'fastkit:migrate-make', cache: false });
   });
@@ -119,6 +119,38 @@ describe('fastkit/plugin under the real nx CLI', () => {
     expect(status.stdout).toContain('No migration applied (base)');
     expect(status.stdout).toMatch(/2 pending migrations:\n {2}\w{12} {2}create clients\n {2}\w{12} {2}create invoices/);
     expect(status.stdout).toContain('Apply them with `nx run ledger:migrate-run`');
+  });
+
+  test('what the real nx run hands an executor (Nx 24): an option it does not know is refused before anything runs', () => {
+    const ledger = join(root, 'services', 'ledger');
+    for (const [target, flag, option] of [
+      ['migrate-run', '--dry-run', '--dry-run'],
+      ['migrate-run', '--sql', '--sql'],
+      ['migrate-rollback', '--revision=base', '--revision'],
+    ]) {
+      const ran = nx(['run', `ledger:${target}`, flag]);
+      expect(ran.code).toBe(1);
+      expect(ran.all.split('\n').filter((line) => line.startsWith('fastkit: '))).toEqual([
+        `fastkit: Unknown option '${option}' for ${target}. See \`nx run ledger:${target} --help\` for its options.`,
+      ]);
+      expect(ran.all).not.toContain('Running upgrade');
+    }
+    expect(existsSync(join(ledger, 'api.db'))).toBe(false); // no database was even opened
+  });
+
+  test('nx run ledger:migrate-make -m 123: Nx parses 123 as a number, fastkit takes it as the message', () => {
+    const versions = join(root, 'services', 'ledger', 'alembic', 'versions');
+    const before = new Set(readdirSync(versions));
+    const made = nx(['run', 'ledger:migrate-make', '-m', '123', '--autogenerate=false']);
+    const added = readdirSync(versions).filter((file) => !before.has(file));
+    try {
+      expect(made.all.split('\n').filter((line) => line.startsWith('fastkit: '))).toEqual([]);
+      expect(made.code).toBe(0);
+      expect(added).toEqual([expect.stringMatching(/^\d{8}_\d{6}_123\.py$/)]);
+      expect(readFileSync(join(versions, added[0]), 'utf8')).toMatch(/^"""123$/m);
+    } finally {
+      for (const file of added) rmSync(join(versions, file));
+    }
   });
 
   test('a broken pyproject.toml fails the graph with its file, line and fix named', () => {

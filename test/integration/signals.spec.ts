@@ -1,10 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { helpersRunningIn, startFastkit } from '../support/processes';
-import { revision } from '../support/revisions';
-import { createPostgresDatabase, exampleProject, fastkit, psql, PYTHON, removeTempDirs, REPO, revisionFiles, run, sqliteColumns, VENV } from '../support/workspace';
-
-afterAll(removeTempDirs);
+import { revision, revisionIdIn, revisionIdOf } from '../support/revisions';
+import { createPostgresDatabase, exampleProject, fastkit, psql, PYTHON, REPO, revisionFiles, run, sqliteColumns, VENV } from '../support/workspace';
 
 /**
  * Ctrl-C (SIGINT) or a SIGTERM sent to fastkit while a migration runs: fastkit passes it on
@@ -22,9 +20,9 @@ describe('signals during a long migration (real Alembic, SQLite)', () => {
     expect(cli('run').code).toBe(0);
     expect(cli('make', '-m', 'slow data fix', '--no-autogenerate').code).toBe(0);
     const [firstFile, slowFile] = revisionFiles(project).map((file) => join(project, 'alembic', 'versions', file));
-    first = /^revision: str = '(\w+)'/m.exec(readFileSync(firstFile, 'utf8'))![1];
+    first = revisionIdIn(firstFile);
     const source = readFileSync(slowFile, 'utf8');
-    slow = /^revision: str = '(\w+)'/m.exec(source)![1];
+    slow = revisionIdOf(source);
     // a slow data fix, in one migration with a schema change that must not outlive it
     writeFileSync(
       slowFile,
@@ -32,6 +30,7 @@ describe('signals during a long migration (real Alembic, SQLite)', () => {
         [
           'def upgrade() -> None:',
           '    op.add_column("invoices", sa.Column("paid", sa.Boolean()))',
+          '    print("added paid", flush=True)',
           '    import time',
           '    time.sleep(20)',
           '',
@@ -44,10 +43,14 @@ describe('signals during a long migration (real Alembic, SQLite)', () => {
     );
   });
 
-  /** Starts `fastkit migrate run`, waits for its `Running upgrade` line, sends the signal to fastkit alone. */
+  /**
+   * Starts `fastkit migrate run`, waits until the migration has added its column (uncommitted),
+   * sends the signal to fastkit alone.
+   */
   async function interruptRun(signal: NodeJS.Signals): Promise<{ code: number | null; seconds: number; output: string }> {
     const started = startFastkit(['migrate', 'run'], { cwd: project });
     await started.waitFor(`Running upgrade ${first} -> ${slow}, slow data fix`, 30_000);
+    await started.waitFor('added paid', 30_000);
     expect(helpersRunningIn(project)).toHaveLength(1);
     const sent = Date.now();
     started.child.kill(signal);
@@ -82,13 +85,17 @@ describe('signals during a long migration (real Alembic, SQLite)', () => {
   test('after an interrupted run, the next run applies the migration cleanly', () => {
     // (not waiting 20 s: the slow part is made quick, the column change stays)
     const file = join(project, 'alembic', 'versions', revisionFiles(project)[1]);
-    writeFileSync(file, readFileSync(file, 'utf8').replace('time.sleep(20)', 'time.sleep(0)'));
-    const ran = cli('run');
-    expect(ran.stderr).toBe('');
-    expect(ran.code).toBe(0);
-    expect(sqliteColumns(join(project, 'api.db'), 'invoices')).toContain('paid');
-    expect(cli('rollback').code).toBe(0);
-    writeFileSync(file, readFileSync(file, 'utf8').replace('time.sleep(0)', 'time.sleep(20)'));
+    const slowSource = readFileSync(file, 'utf8');
+    writeFileSync(file, slowSource.replace('time.sleep(20)', 'time.sleep(0)'));
+    try {
+      const ran = cli('run');
+      expect(ran.stderr).toBe('');
+      expect(ran.code).toBe(0);
+      expect(sqliteColumns(join(project, 'api.db'), 'invoices')).toContain('paid');
+    } finally {
+      expect(cli('rollback').code).toBe(0);
+      writeFileSync(file, slowSource);
+    }
   });
 
   test('SIGTERM: fastkit exits 143 within seconds, no Python left, the database still at the previous revision', async () => {
@@ -146,7 +153,7 @@ describe('signals during a long migration (real Alembic, PostgreSQL)', () => {
       'b2b2b2b2b2b2',
       'a1a1a1a1a1a1',
       'slow data fix',
-      'op.add_column("notes", sa.Column("paid", sa.Boolean())); __import__("time").sleep(30)',
+      'op.add_column("notes", sa.Column("paid", sa.Boolean())); print("added paid", flush=True); __import__("time").sleep(30)',
       'op.drop_column("notes", "paid")',
     );
     writeFileSync(join(versions, '20260101_000002_slow_data_fix.py'), slowFix);
@@ -158,8 +165,8 @@ describe('signals during a long migration (real Alembic, PostgreSQL)', () => {
   ] as const)('%s: exit %i, no Python left, the version and the new column both rolled back', async (signal, code) => {
     const started = startFastkit(['migrate', 'run'], { cwd: project, env });
     await started.waitFor('Running upgrade a1a1a1a1a1a1 -> b2b2b2b2b2b2, slow data fix', 30_000);
-    // the column is added inside the migration's transaction before the sleep
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // the column is added, inside the migration's transaction, before the signal comes
+    await started.waitFor('added paid', 30_000);
     started.child.kill(signal);
     const exited = await started.exited;
     expect(exited.code).toBe(code);

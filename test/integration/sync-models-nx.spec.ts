@@ -7,9 +7,7 @@
 import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BLOCK_BEGIN, BLOCK_END } from '../../src/model-imports';
-import { EXAMPLE, PYTHON, REPO, removeTempDirs, revisionFiles, run, tempDir, VENV } from '../support/workspace';
-
-afterAll(removeTempDirs);
+import { EXAMPLE, PYTHON, REPO, revisionFiles, run, tempDir, VENV } from '../support/workspace';
 
 const NX = join(REPO, 'node_modules', '.bin', 'nx');
 

@@ -9,10 +9,9 @@
  * `resetProject()` between flows; for several (one per Nx version), `createNxWorkspaces`
  * installs them side by side.
  */
-import { spawn, type SpawnOptions } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EXAMPLE, REPO, run, tempDir, VENV, type Ran } from './workspace';
+import { EXAMPLE, REPO, run, runAsync, tempDir, VENV, type Ran } from './workspace';
 
 export interface NxWorkspaceOptions {
   /** The Nx version to install: a major (`'24'`) or an exact version (`'23.3.2'`). */
@@ -118,7 +117,7 @@ export function createNxWorkspace(options: NxWorkspaceOptions): NxWorkspace {
  */
 export async function createNxWorkspaces(list: NxWorkspaceOptions[]): Promise<NxWorkspace[]> {
   const planned = list.map(planWorkspace);
-  const installed = await Promise.all(planned.map((plan) => runAsync('npm', plan.install, { cwd: plan.root, env: plan.env })));
+  const installed = await Promise.all(planned.map((plan) => runAsync('npm', plan.install, { cwd: plan.root, env: plan.env, timeout: INSTALL_TIMEOUT })));
   return planned.map((plan, index) => openWorkspace(plan, installed[index]));
 }
 
@@ -189,19 +188,6 @@ function openWorkspace({ options, root, env, install }: PlannedWorkspace, instal
     resetProject,
     remove: () => rmSync(root, { recursive: true, force: true }),
   };
-}
-
-/** `run` without blocking this process, so several installs can go on at once. */
-function runAsync(file: string, args: string[], options: SpawnOptions): Promise<Ran> {
-  return new Promise((resolve) => {
-    const child = spawn(file, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'], timeout: INSTALL_TIMEOUT });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', (error) => resolve({ code: null, stdout, stderr: stderr + error.message, all: stdout + stderr + error.message }));
-    child.on('close', (code) => resolve({ code, stdout, stderr, all: stdout + stderr }));
-  });
 }
 
 /**

@@ -1,4 +1,28 @@
-/** Hand-written Alembic revisions for tests. */
+/** Hand-written Alembic revisions for tests, and reading the ids of those Alembic wrote. */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const REVISION_ID = /^revision(?:: str)? = ['"](\w+)['"]/m;
+
+/** The id a revision file Alembic wrote declares (`revision: str = 'a1b2c3d4e5f6'`). */
+export function revisionIdOf(source: string): string {
+  const id = REVISION_ID.exec(source)?.[1];
+  if (!id) throw new Error(`No revision id in:\n${source.slice(0, 400)}`);
+  return id;
+}
+
+/** The ids the .py files of a versions folder declare (files that declare none, such as a broken one, left out). */
+export function revisionIdsIn(folder: string): string[] {
+  return readdirSync(folder)
+    .filter((file) => file.endsWith('.py'))
+    .map((file) => REVISION_ID.exec(readFileSync(join(folder, file), 'utf8'))?.[1])
+    .filter((id): id is string => id !== undefined);
+}
+
+/** The id the revision file at `path` declares. */
+export function revisionIdIn(path: string): string {
+  return revisionIdOf(readFileSync(path, 'utf8'));
+}
 /**
  * The source of a revision file with a fixed id, as a test writes it into alembic/versions:
  * the lines a test expects (`Running upgrade base -> a1a1a1a1a1a1, create notes`) are then the

@@ -33,11 +33,18 @@ export function run(file: string, args: string[], options: SpawnSyncOptions = {}
   return { code: result.status, stdout, stderr, all: stdout + stderr };
 }
 
-/** `run`, without blocking: for commands that go side by side (twin databases, concurrency). */
-export function runAsync(file: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Ran> {
+/**
+ * `run`, without blocking: for commands that go side by side (twin databases, concurrency,
+ * several npm installs). A command that cannot start at all rejects.
+ */
+export function runAsync(
+  file: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv | Record<string, string | undefined>; timeout?: number } = {},
+): Promise<Ran> {
   startArgvWatch();
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, args, { cwd: options.cwd, env: options.env, timeout: options.timeout, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

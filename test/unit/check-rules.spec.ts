@@ -5,9 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PYTHON, REPO, removeTempDirs, run, tempDir } from '../support/workspace';
-
-afterAll(removeTempDirs);
+import { PYTHON, REPO, run, tempDir } from '../support/workspace';
 
 /** Runs `code` with fastkit_check importable and returns what it printed as JSON. */
 function python<T>(code: string): T {

@@ -8,25 +8,18 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { main } from '../../src/cli';
 import { tasks } from '../../src/gulp';
-import { runProcess, type ProcessOptions, type ProcessResult } from '../../src/process';
+import { runProcess } from '../../src/process';
 import migrateMake from '../../executors/migrate-make/executor';
 import migrateRollback from '../../executors/migrate-rollback/executor';
+import migrateRun from '../../executors/migrate-run/executor';
 import migrateStatus from '../../executors/migrate-status/executor';
-import { removeTempDirs, tempDir } from '../support/workspace';
-
-afterAll(removeTempDirs);
+import { capturePrinted, helperRequest, helperWill } from '../support/fake-helper';
+import { tempDir } from '../support/workspace';
 
 jest.mock('../../src/process');
 const runProcessMock = jest.mocked(runProcess);
 
-function helperWill(events: Array<Record<string, unknown>>, exit: Partial<ProcessResult> = {}): void {
-  runProcessMock.mockImplementationOnce(async (_argv: readonly string[], options: ProcessOptions) => {
-    for (const event of events) options.onEvent(JSON.stringify(event));
-    return { exitCode: events.some((event) => event.type === 'error') ? 1 : 0, ...exit };
-  });
-}
 
-const request = () => JSON.parse(runProcessMock.mock.calls[0][1].env.FASTKIT_REQUEST as string);
 const BEHIND = { type: 'result', current: ['a1'], heads: ['b2'], pending: [{ revision: 'b2', message: 'add notes', path: '/x.py' }], upToDate: false };
 const AT_HEAD = { type: 'result', current: ['b2'], heads: ['b2'], pending: [], upToDate: true };
 const AT_BASE = { type: 'error', code: 'nothing-to-roll-back', message: 'Nothing to roll back', hint: 'The database is at base: no migration is applied.', traceback: 'Traceback (most recent call last): ...' };
@@ -37,24 +30,7 @@ mkdirSync(project, { recursive: true });
 writeFileSync(join(project, 'alembic.ini'), '[alembic]\n');
 const ALEMBIC = '/opt/venv/bin/python -m alembic';
 
-let stdout: string;
-let stderr: string;
-const originalCwd = process.cwd();
-const originalArgv = process.argv;
-
-beforeEach(() => {
-  stdout = '';
-  stderr = '';
-  runProcessMock.mockReset();
-  jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
-});
-
-afterEach(() => {
-  jest.restoreAllMocks();
-  process.chdir(originalCwd);
-  process.argv = originalArgv;
-});
+const printed = capturePrinted();
 
 describe('the fastkit CLI: exit codes', () => {
   beforeEach(() => process.chdir(project));
@@ -63,24 +39,24 @@ describe('the fastkit CLI: exit codes', () => {
   test('0 when the action succeeds', async () => {
     helperWill([AT_HEAD]);
     await expect(cli('status')).resolves.toBe(0);
-    expect(stdout).toBe('b2 (head)\n');
+    expect(printed.stdout).toBe('b2 (head)\n');
   });
 
   test('3 for status --check behind head, with the status printed and one line on stderr', async () => {
     helperWill([BEHIND]);
     await expect(cli('status', '--check')).resolves.toBe(3);
-    expect(stdout).toContain('1 pending migration:');
-    expect(stderr).toBe('fastkit: The database is behind head: 1 pending migration. Apply it with `fastkit migrate run`.\n');
+    expect(printed.stdout).toContain('1 pending migration:');
+    expect(printed.stderr).toBe('fastkit: The database is behind head: 1 pending migration. Apply it with `fastkit migrate run`.\n');
   });
 
   test('1 for a failure, one line, the traceback only with --verbose', async () => {
     helperWill([AT_BASE]);
     await expect(cli('rollback')).resolves.toBe(1);
-    expect(stderr).toBe('fastkit: Nothing to roll back. The database is at base: no migration is applied.\n');
-    stderr = '';
+    expect(printed.stderr).toBe('fastkit: Nothing to roll back. The database is at base: no migration is applied.\n');
+    printed.stderr = '';
     helperWill([AT_BASE]);
     await expect(cli('rollback', '--verbose')).resolves.toBe(1);
-    expect(stderr).toBe('Traceback (most recent call last): ...\nfastkit: Nothing to roll back. The database is at base: no migration is applied.\n');
+    expect(printed.stderr).toBe('Traceback (most recent call last): ...\nfastkit: Nothing to roll back. The database is at base: no migration is applied.\n');
   });
 
   test('2 for a usage error, and Python is never started', async () => {
@@ -90,20 +66,28 @@ describe('the fastkit CLI: exit codes', () => {
   });
 
   test('130 when interrupted', async () => {
-    helperWill([], { exitCode: 130, forwarded: 'SIGINT' });
+    helperWill({ exit: { exitCode: 130, forwarded: 'SIGINT' } });
     await expect(cli('run')).resolves.toBe(130);
-    expect(stderr).toBe('fastkit: Interrupted\n');
+    expect(printed.stderr).toBe('fastkit: Interrupted\n');
   });
 
   test('-x pairs, --name and --no-autogenerate reach the helper', async () => {
     helperWill([{ type: 'result', noChanges: true }]);
     await expect(cli('make', '-m', 'data fix', '--no-autogenerate', '-n', 'reports', '-x', 'tenant=acme', '-x', 'dry=1')).resolves.toBe(0);
-    expect(request()).toMatchObject({ message: 'data fix', autogenerate: false, name: 'reports', args: ['-x', 'tenant=acme', '-x', 'dry=1'] });
+    expect(helperRequest()).toMatchObject({ message: 'data fix', autogenerate: false, name: 'reports', args: ['-x', 'tenant=acme', '-x', 'dry=1'] });
+  });
+
+  test('--message=-fix takes -fix as the message; -m -fix says how to write it', async () => {
+    helperWill([{ type: 'result', noChanges: true }]);
+    await expect(cli('make', '--message=-fix')).resolves.toBe(0);
+    expect(helperRequest()).toMatchObject({ action: 'make', message: '-fix' });
+    await expect(cli('make', '-m', '-fix')).resolves.toBe(2);
+    expect(printed.stderr).toBe("fastkit: Option '-m' argument is ambiguous. For a value that starts with a dash, write --message=-XYZ.\n");
   });
 
   test('--help prints the commands and exits 0', async () => {
     await expect(main(['migrate', '--help'])).resolves.toBe(0);
-    expect(stdout).toContain('fastkit migrate make -m "message"');
+    expect(printed.stdout).toContain('fastkit migrate make -m "message"');
   });
 });
 
@@ -134,26 +118,48 @@ describe('the Nx executors', () => {
   test('find alembic.ini in the project root and succeed', async () => {
     helperWill([AT_HEAD]);
     await expect(migrateStatus({ alembic: ALEMBIC }, context())).resolves.toEqual({ success: true });
-    expect(request().config).toBe(join(project, 'alembic.ini'));
-    expect(stdout).toBe('b2 (head)\n');
+    expect(helperRequest().config).toBe(join(project, 'alembic.ini'));
+    expect(printed.stdout).toBe('b2 (head)\n');
   });
 
   test('a failure is one line on stderr and { success: false }; hints name the project’s own targets', async () => {
     helperWill([BEHIND]);
     await expect(migrateStatus({ alembic: ALEMBIC, check: true }, context())).resolves.toEqual({ success: false });
-    expect(stdout).toContain('Apply it with `nx run api:migrate-run`');
-    expect(stderr).toBe('fastkit: The database is behind head: 1 pending migration. Apply it with `nx run api:migrate-run`.\n');
+    expect(printed.stdout).toContain('Apply it with `nx run api:migrate-run`');
+    expect(printed.stderr).toBe('fastkit: The database is behind head: 1 pending migration. Apply it with `nx run api:migrate-run`.\n');
   });
 
   test('rollback at base: { success: false } and the core’s message', async () => {
     helperWill([AT_BASE]);
     await expect(migrateRollback({ alembic: ALEMBIC }, context())).resolves.toEqual({ success: false });
-    expect(stderr).toBe('fastkit: Nothing to roll back. The database is at base: no migration is applied.\n');
+    expect(printed.stderr).toBe('fastkit: Nothing to roll back. The database is at base: no migration is applied.\n');
+  });
+
+  test('an option the executor does not know is refused before anything runs, in one line, like the CLI', async () => {
+    const run = (options: Record<string, unknown>) => migrateRun({ alembic: ALEMBIC, ...options }, { ...context(), targetName: 'migrate-run' });
+    await expect(run({ 'dry-run': true })).resolves.toEqual({ success: false });
+    expect(printed.stderr).toBe("fastkit: Unknown option '--dry-run' for migrate-run. See `nx run api:migrate-run --help` for its options.\n");
+    printed.stderr = '';
+    await expect(run({ check: true })).resolves.toEqual({ success: false });
+    expect(printed.stderr).toBe('fastkit: --check does not apply to migrate-run. It is an option of migrate-status.\n');
+    printed.stderr = '';
+    await expect(run({ _: ['head'] })).resolves.toEqual({ success: false });
+    expect(printed.stderr).toBe('fastkit: Unexpected argument `head` for migrate-run. See `nx run api:migrate-run --help` for its options.\n');
+    printed.stderr = '';
+    await expect(run({ env: { DATABASE_URL: true } })).resolves.toEqual({ success: false });
+    expect(printed.stderr).toBe("fastkit: Option '--env' needs an object of text values. Got {\"DATABASE_URL\":true}.\n");
+    expect(runProcessMock).not.toHaveBeenCalled();
+  });
+
+  test('a number where text is expected is the text: -m 123 (which Nx parses as a number) is the message "123"', async () => {
+    helperWill([{ type: 'result', noChanges: true }]);
+    await expect(migrateMake({ alembic: ALEMBIC, message: 123 as unknown as string }, context())).resolves.toEqual({ success: true });
+    expect(helperRequest()).toMatchObject({ action: 'make', message: '123' });
   });
 
   test('make without a message: { success: false } and Python never started', async () => {
     await expect(migrateMake({ alembic: ALEMBIC }, context())).resolves.toEqual({ success: false });
-    expect(stderr).toMatch(/^fastkit: A message is required/);
+    expect(printed.stderr).toMatch(/^fastkit: A message is required/);
     expect(runProcessMock).not.toHaveBeenCalled();
   });
 });
@@ -176,8 +182,8 @@ describe('the gulp tasks', () => {
     process.argv = ['node', 'gulp', 'migrate:make', flag, 'create invoices'];
     helperWill([{ type: 'result', noChanges: true }]);
     await tasks({ cwd: 'apps/api', alembic: ALEMBIC })['migrate:make']();
-    expect(request()).toMatchObject({ action: 'make', message: 'create invoices', config: join(project, 'alembic.ini') });
-    expect(stdout).toBe('No changes detected\n');
+    expect(helperRequest()).toMatchObject({ action: 'make', message: 'create invoices', config: join(project, 'alembic.ini') });
+    expect(printed.stdout).toBe('No changes detected\n');
   });
 
   test('a failing task rejects with the core’s message, which gulp prints without a stack', async () => {
@@ -190,9 +196,28 @@ describe('the gulp tasks', () => {
     expect(String(rejected)).toBe('migrate:rollback: Nothing to roll back. The database is at base: no migration is applied.');
   });
 
+  test('a failing task keeps its exit code: status --check behind head rejects with 3, and gulp exits 3', async () => {
+    process.argv = ['node', 'gulp', 'migrate:status', '--check'];
+    helperWill([BEHIND]);
+    const before = process.listenerCount('exit');
+    const rejected = await tasks({ cwd: 'apps/api', alembic: ALEMBIC })['migrate:status']().catch((error: unknown) => error);
+    expect(rejected).toMatchObject({ exitCode: 3, message: 'The database is behind head: 1 pending migration. Apply it with `gulp migrate:run`.' });
+    const keep = process.listeners('exit').slice(before);
+    expect(keep).toHaveLength(1);
+    const exitCode = process.exitCode;
+    try {
+      process.exitCode = 1; // what gulp's process.exit(1) sets before the exit listeners run
+      (keep[0] as () => void)();
+      expect(process.exitCode).toBe(3);
+    } finally {
+      process.exitCode = exitCode;
+      process.off('exit', keep[0] as () => void);
+    }
+  });
+
   test('hints name the gulp tasks', async () => {
     helperWill([BEHIND]);
     await tasks({ cwd: 'apps/api', alembic: ALEMBIC })['migrate:status']();
-    expect(stdout).toContain('Apply it with `gulp migrate:run`');
+    expect(printed.stdout).toContain('Apply it with `gulp migrate:run`');
   });
 });

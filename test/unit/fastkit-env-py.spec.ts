@@ -2,7 +2,7 @@ import { addProjectConfiguration } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
 import { alembicSetupGenerator } from '../../generators/alembic-setup/generator';
 import { moduleGenerator } from '../../generators/module/generator';
-import { readFastkitEnvPy } from '../../src/fastkit-env-py';
+import { envPyMarker, readFastkitEnvPy } from '../../src/fastkit-env-py';
 import { stockEnvPy } from './generators/tree';
 
 /** The env.py alembic-setup writes for a project, after `modules` were added. */
@@ -17,8 +17,9 @@ async function generatedEnvPy(project: string, root: string, options: { base?: s
 
 describe('recognising the env.py fastkit wrote (the fast path relies on it)', () => {
   test('any project name, Base and set of models: recognised, with its embedded SQLite file', async () => {
-    expect(readFastkitEnvPy(await generatedEnvPy('api', 'apps/api'))).toEqual({ databaseFile: 'api.db' });
+    expect(readFastkitEnvPy(await generatedEnvPy('api', 'apps/api'))).toEqual({ version: 2, databaseFile: 'api.db' });
     expect(readFastkitEnvPy(await generatedEnvPy('billing', 'services/billing', { modules: ['invoices', 'order_items'] }))).toEqual({
+      version: 2,
       databaseFile: 'billing.db',
     });
     const withBase = await generatedEnvPy('shop', 'apps/shop', {
@@ -26,7 +27,7 @@ describe('recognising the env.py fastkit wrote (the fast path relies on it)', ()
       modules: ['carts'],
     });
     expect(withBase).toContain('from app.db import Model');
-    expect(readFastkitEnvPy(withBase)).toEqual({ databaseFile: 'shop.db' });
+    expect(readFastkitEnvPy(withBase)).toEqual({ version: 2, databaseFile: 'shop.db' });
   });
 
   test('any change outside the parts generators own, or code in the model block, is not recognised', async () => {
@@ -43,5 +44,17 @@ describe('recognising the env.py fastkit wrote (the fast path relies on it)', ()
       expect(changed).not.toBe(envPy);
       expect(readFastkitEnvPy(changed)).toBeUndefined();
     }
+  });
+
+  test('recognised by its own marker line, not by the current template: an env.py another fastkit version wrote still is', async () => {
+    const envPy = await generatedEnvPy('api', 'apps/api');
+    const marker = /^# fastkit:env-py 2 [0-9a-f]{16}$/m;
+    expect(envPy).toMatch(marker);
+    const olderTemplate = envPy.replace('compare_type=True,\n', '').replace(marker, '# fastkit:env-py 2 0000000000000000');
+    const sealed = olderTemplate.replace(marker, envPyMarker(olderTemplate));
+    expect(readFastkitEnvPy(sealed)).toEqual({ version: 2, databaseFile: 'api.db' });
+    expect(readFastkitEnvPy(sealed.replace(/\n/g, '\r\n'))).toEqual({ version: 2, databaseFile: 'api.db' });
+    expect(readFastkitEnvPy(sealed.replace('# fastkit:env-py 2 ', '# fastkit:env-py 9 '))).toBeUndefined();
+    expect(readFastkitEnvPy(envPy.replace(marker, ''))).toBeUndefined();
   });
 });

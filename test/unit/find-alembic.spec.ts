@@ -3,9 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../../src/errors';
 import { findAlembic, type PythonCommand } from '../../src/find-alembic';
-import { foundUpward, removeTempDirs, tempDir } from '../support/workspace';
-
-afterAll(removeTempDirs);
+import { foundUpward, tempDir } from '../support/workspace';
 
 /** A folder that looks like a virtualenv: bin/python, and Alembic in site-packages if asked. */
 function fakeVenv(venv: string, { alembic = true } = {}): string {

@@ -2,10 +2,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FastkitError } from '../../src/errors';
-import { displayPath, findConfig } from '../../src/find-config';
-import { foundUpward, removeTempDirs, tempDir } from '../support/workspace';
-
-afterAll(removeTempDirs);
+import { findConfig } from '../../src/find-config';
+import { displayPath } from '../../src/output';
+import { foundUpward, tempDir } from '../support/workspace';
 
 /** Writes files (path -> content) under a fresh temporary folder and returns it. */
 function folder(files: Record<string, string>): string {

@@ -9,30 +9,12 @@ import { HELPER } from '../../src/alembic';
 import { ExitCode, FastkitError, UsageError } from '../../src/errors';
 import { make, rollback, run, status } from '../../src/migrate';
 import type { MigrateOptions } from '../../src/options';
-import { runProcess, type ProcessOptions, type ProcessResult } from '../../src/process';
-import { removeTempDirs, tempDir } from '../support/workspace';
-
-afterAll(removeTempDirs);
+import { runProcess } from '../../src/process';
+import { helperRequest as request, helperWill } from '../support/fake-helper';
+import { tempDir } from '../support/workspace';
 
 jest.mock('../../src/process');
 const runProcessMock = jest.mocked(runProcess);
-
-/** What the fake helper does when run: lines on stdout and stderr, JSON events on fd 3, an exit. */
-interface FakeHelper {
-  stdout?: string[];
-  stderr?: string[];
-  events?: Array<Record<string, unknown> | string>;
-  exit?: Partial<ProcessResult>;
-}
-
-function helperWill(fake: FakeHelper): void {
-  runProcessMock.mockImplementationOnce(async (_argv: readonly string[], options: ProcessOptions) => {
-    for (const line of fake.stdout ?? []) options.onStdout(line);
-    for (const line of fake.stderr ?? []) options.onStderr(line);
-    for (const event of fake.events ?? []) options.onEvent(typeof event === 'string' ? event : JSON.stringify(event));
-    return { exitCode: 0, ...fake.exit };
-  });
-}
 
 const project = tempDir('fastkit-unit-');
 writeFileSync(join(project, 'alembic.ini'), '[alembic]\n');
@@ -49,11 +31,6 @@ function options<T extends object>(extra: T = {} as T): MigrateOptions & T {
     },
     ...extra,
   };
-}
-
-/** The request the fake helper received. */
-function request(call = 0): Record<string, unknown> {
-  return JSON.parse(runProcessMock.mock.calls[call][1].env.FASTKIT_REQUEST as string);
 }
 
 async function failure(promise: Promise<unknown>): Promise<FastkitError> {
@@ -215,8 +192,23 @@ describe('rollback', () => {
 });
 
 describe('status', () => {
+  const AT_HEAD = { type: 'result', current: ['b2'], heads: ['b2'], pending: [], upToDate: true };
+
+  test.each(['0', 'false', 'off', ''])('FASTKIT_NO_FAST=%j leaves the fast path on (--verbose says why it did not answer)', async (value) => {
+    helperWill([AT_HEAD]);
+    await status(options({ verbose: true, env: { FASTKIT_NO_FAST: value } }));
+    expect(printed.err).toMatch(/^fast path: asking Alembic \(/);
+    expect(printed.err).not.toContain('fast path turned off');
+  });
+
+  test.each(['1', 'true', 'yes'])('FASTKIT_NO_FAST=%j turns the fast path off', async (value) => {
+    helperWill([AT_HEAD]);
+    await status(options({ verbose: true, env: { FASTKIT_NO_FAST: value } }));
+    expect(printed.err).toBe('fast path: asking Alembic (fast path turned off)\n');
+  });
+
   test('up to date: the revision with (head)', async () => {
-    helperWill({ events: [{ type: 'result', current: ['b2'], heads: ['b2'], pending: [], upToDate: true }] });
+    helperWill([AT_HEAD]);
     await expect(status(options())).resolves.toEqual({ current: ['b2'], heads: ['b2'], pending: [], upToDate: true });
     expect(printed.out).toBe('b2 (head)\n');
   });

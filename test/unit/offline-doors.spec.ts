@@ -11,26 +11,14 @@ import migrateCheck from '../../executors/migrate-check/executor';
 import migrateSql from '../../executors/migrate-sql/executor';
 import { main } from '../../src/cli';
 import { tasks } from '../../src/gulp';
-import { runProcess, type ProcessOptions } from '../../src/process';
-import { removeTempDirs, tempDir } from '../support/workspace';
-
-afterAll(removeTempDirs);
+import { runProcess } from '../../src/process';
+import { capturePrinted, helperEnv, helperRequest, helperWill } from '../support/fake-helper';
+import { tempDir } from '../support/workspace';
 
 jest.mock('../../src/process');
 const runProcessMock = jest.mocked(runProcess);
 
-/** The helper reports `events`; for sql, it first writes `sql` into the file it was asked for. */
-function helperWill(events: Array<Record<string, unknown>>, sql?: string): void {
-  runProcessMock.mockImplementationOnce(async (_argv: readonly string[], options: ProcessOptions) => {
-    const asked = JSON.parse(options.env.FASTKIT_REQUEST as string);
-    if (sql !== undefined) writeFileSync(asked.output, sql);
-    for (const event of events) options.onEvent(JSON.stringify(event));
-    return { exitCode: events.some((event) => event.type === 'error') ? 1 : 0 };
-  });
-}
 
-const request = () => JSON.parse(runProcessMock.mock.calls[0][1].env.FASTKIT_REQUEST as string);
-const childEnv = () => runProcessMock.mock.calls[0][1].env;
 
 const workspace = tempDir('fastkit-offline-doors-');
 const project = join(workspace, 'apps', 'api');
@@ -72,24 +60,10 @@ const RENDERED = {
   start: null,
 };
 
-let stdout: string;
-let stderr: string;
-const originalCwd = process.cwd();
-const originalArgv = process.argv;
+const printed = capturePrinted();
 
-beforeEach(() => {
-  stdout = '';
-  stderr = '';
-  runProcessMock.mockReset();
-  jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
-});
-
-afterEach(() => {
-  jest.restoreAllMocks();
-  process.chdir(originalCwd);
-  process.argv = originalArgv;
-});
+/** The fake helper writes `sql` into the file it was asked for, as the real one does. */
+const writesSql = (sql: string) => (asked: Record<string, unknown>) => writeFileSync(asked.output as string, sql);
 
 describe('fastkit migrate check', () => {
   beforeEach(() => process.chdir(project));
@@ -98,15 +72,15 @@ describe('fastkit migrate check', () => {
   test('a healthy history: exit 0 and one summary line', async () => {
     helperWill([HEALTHY]);
     await expect(cli()).resolves.toBe(0);
-    expect(request()).toMatchObject({ action: 'check', config: join(project, 'alembic.ini') });
-    expect(stdout).toBe('Checked 2 revisions (head b2): no errors, no warnings\n');
-    expect(stderr).toBe('');
+    expect(helperRequest()).toMatchObject({ action: 'check', config: join(project, 'alembic.ini') });
+    expect(printed.stdout).toBe('Checked 2 revisions (head b2): no errors, no warnings\n');
+    expect(printed.stderr).toBe('');
   });
 
   test('a warning is printed with file:line and the check still passes', async () => {
     helperWill([WITH_WARNING]);
     await expect(cli()).resolves.toBe(0);
-    expect(stdout).toBe(
+    expect(printed.stdout).toBe(
       `${join('alembic', 'versions', 'b.py')}:12: warning: drops column invoices.notes: its data is lost\n` +
         'Checked 2 revisions (head b2): no errors, 1 warning\n',
     );
@@ -115,18 +89,18 @@ describe('fastkit migrate check', () => {
   test('an error: printed with file:line and the merge command, one line on stderr, exit 1', async () => {
     helperWill([TWO_HEADS]);
     await expect(cli()).resolves.toBe(1);
-    expect(stdout).toBe(
+    expect(printed.stdout).toBe(
       `${join('alembic', 'versions', 'b.py')}:5: error: the history has 2 heads: b2 (b.py), c3 (c.py). ` +
         `Merge them with \`${ALEMBIC} merge heads -m "merge heads"\`.\n` +
         'Checked 3 revisions: 1 error, no warnings\n',
     );
-    expect(stderr).toBe('fastkit: Migration check failed: 1 error. Each is listed above with its file and line.\n');
+    expect(printed.stderr).toBe('fastkit: Migration check failed: 1 error. Each is listed above with its file and line.\n');
   });
 
   test('--json prints only the machine result on stdout, and still fails on an error', async () => {
     helperWill([TWO_HEADS]);
     await expect(cli('--json')).resolves.toBe(1);
-    expect(JSON.parse(stdout)).toEqual({
+    expect(JSON.parse(printed.stdout)).toEqual({
       ok: false,
       revisions: 3,
       heads: ['b2', 'c3'],
@@ -141,7 +115,7 @@ describe('fastkit migrate check', () => {
       ],
       warnings: [],
     });
-    expect(stdout.trim().split('\n')).toHaveLength(1);
+    expect(printed.stdout.trim().split('\n')).toHaveLength(1);
   });
 });
 
@@ -151,10 +125,10 @@ describe('fastkit migrate sql', () => {
   const defaultOutput = join(project, 'dist', 'migrations', 'upgrade.sql');
 
   test('writes dist/migrations/upgrade.sql in the project and prints its path', async () => {
-    helperWill([RENDERED], 'BEGIN;\nCOMMIT;\n');
+    helperWill({ events: [RENDERED], act: writesSql('BEGIN;\nCOMMIT;\n') });
     await expect(cli()).resolves.toBe(0);
     expect(readFileSync(defaultOutput, 'utf8')).toBe('BEGIN;\nCOMMIT;\n');
-    expect(stdout).toBe(`Wrote ${join('dist', 'migrations', 'upgrade.sql')} (postgresql, base -> b2, 2 migrations)\n`);
+    expect(printed.stdout).toBe(`Wrote ${join('dist', 'migrations', 'upgrade.sql')} (postgresql, base -> b2, 2 migrations)\n`);
     expect(readdirSync(join(project, 'dist', 'migrations'))).toEqual(['upgrade.sql']); // no temporary file left
   });
 
@@ -162,12 +136,12 @@ describe('fastkit migrate sql', () => {
     process.env.DATABASE_URL_SAVED = process.env.DATABASE_URL;
     process.env.DATABASE_URL = 'postgresql://app:s3cret@db.internal/app';
     try {
-      helperWill([RENDERED], '-- sql\n');
+      helperWill({ events: [RENDERED], act: writesSql('-- sql\n') });
       await expect(cli('--dialect', 'postgresql', '--from', 'a1', '-o', 'out/up.sql')).resolves.toBe(0);
-      expect(request()).toMatchObject({ action: 'sql', url: 'postgresql://', dialect: 'postgresql', from: 'a1' });
-      expect(childEnv().DATABASE_URL).toBe('postgresql://');
+      expect(helperRequest()).toMatchObject({ action: 'sql', url: 'postgresql://', dialect: 'postgresql', from: 'a1' });
+      expect(helperEnv().DATABASE_URL).toBe('postgresql://');
       expect(readFileSync(join(project, 'out', 'up.sql'), 'utf8')).toBe('-- sql\n');
-      expect(stdout + stderr).not.toContain('s3cret');
+      expect(printed.stdout + printed.stderr).not.toContain('s3cret');
     } finally {
       process.env.DATABASE_URL = process.env.DATABASE_URL_SAVED;
       if (process.env.DATABASE_URL === undefined) delete process.env.DATABASE_URL;
@@ -178,11 +152,11 @@ describe('fastkit migrate sql', () => {
   test('a failure leaves the previous file as it was and no temporary file', async () => {
     mkdirSync(join(project, 'keep'), { recursive: true });
     writeFileSync(join(project, 'keep', 'up.sql'), 'previous\n');
-    helperWill([{ type: 'error', code: 'multiple-heads', message: 'The revision history has 2 heads: b2, c3', hint: 'Merge them.' }], 'half');
+    helperWill({ events: [{ type: 'error', code: 'multiple-heads', message: 'The revision history has 2 heads: b2, c3', hint: 'Merge them.' }], act: writesSql('half') });
     await expect(cli('-o', 'keep/up.sql')).resolves.toBe(1);
     expect(readFileSync(join(project, 'keep', 'up.sql'), 'utf8')).toBe('previous\n');
     expect(readdirSync(join(project, 'keep'))).toEqual(['up.sql']);
-    expect(stderr).toBe('fastkit: The revision history has 2 heads: b2, c3. Merge them.\n');
+    expect(printed.stderr).toBe('fastkit: The revision history has 2 heads: b2, c3. Merge them.\n');
   });
 
   test.each([
@@ -191,16 +165,16 @@ describe('fastkit migrate sql', () => {
     [['--from', 'a1; drop'], 'fastkit: "a1; drop" is not a revision.'],
   ])('%j is a usage error (exit 2), Python never starts, no password shown', async (args, message) => {
     await expect(cli(...args)).resolves.toBe(2);
-    expect(stderr.startsWith(message)).toBe(true);
-    expect(stderr).not.toContain('s3cret');
+    expect(printed.stderr.startsWith(message)).toBe(true);
+    expect(printed.stderr).not.toContain('s3cret');
     expect(runProcessMock).not.toHaveBeenCalled();
   });
 
   test('an output path that is a folder: one clear line, exit 1', async () => {
     mkdirSync(join(project, 'taken.sql'), { recursive: true });
-    helperWill([RENDERED], 'x');
+    helperWill({ events: [RENDERED], act: writesSql('x') });
     await expect(cli('-o', 'taken.sql')).resolves.toBe(1);
-    expect(stderr).toMatch(/^fastkit: Cannot write taken\.sql \(E[A-Z]+\)\. Choose another output file/);
+    expect(printed.stderr).toMatch(/^fastkit: Cannot write taken\.sql \(E[A-Z]+\)\. Choose another output file/);
     expect(readdirSync(project).filter((name) => name.includes('.tmp'))).toEqual([]);
   });
 });
@@ -224,17 +198,17 @@ describe('the migrate-check and migrate-sql executors', () => {
     await expect(migrateCheck({ alembic: ALEMBIC }, context())).resolves.toEqual({ success: true });
     helperWill([TWO_HEADS]);
     await expect(migrateCheck({ alembic: ALEMBIC }, context())).resolves.toEqual({ success: false });
-    expect(stdout).toContain(`${join('apps', 'api', 'alembic', 'versions', 'b.py')}:5: error: the history has 2 heads`);
+    expect(printed.stdout).toContain(`${join('apps', 'api', 'alembic', 'versions', 'b.py')}:5: error: the history has 2 heads`);
   });
 
   test('migrate-sql: output is relative to the project root', async () => {
     process.chdir(workspace);
-    helperWill([RENDERED], '-- from nx\n');
+    helperWill({ events: [RENDERED], act: writesSql('-- from nx\n') });
     await expect(migrateSql({ alembic: ALEMBIC, output: 'dist/migrations/upgrade.sql', dialect: 'sqlite' }, context())).resolves.toEqual({
       success: true,
     });
     expect(readFileSync(join(project, 'dist', 'migrations', 'upgrade.sql'), 'utf8')).toBe('-- from nx\n');
-    expect(stdout).toBe(`Wrote ${join('apps', 'api', 'dist', 'migrations', 'upgrade.sql')} (postgresql, base -> b2, 2 migrations)\n`);
+    expect(printed.stdout).toBe(`Wrote ${join('apps', 'api', 'dist', 'migrations', 'upgrade.sql')} (postgresql, base -> b2, 2 migrations)\n`);
   });
 });
 
@@ -243,9 +217,9 @@ describe('the gulp tasks migrate:check and migrate:sql', () => {
 
   test('migrate:sql takes --dialect and --output from gulp’s command line, over the options', async () => {
     process.argv = ['node', 'gulp', 'migrate:sql', '--dialect', 'mysql', '--output', 'apps/api/gulp.sql'];
-    helperWill([{ ...RENDERED, dialect: 'mysql' }], '-- mysql\n');
+    helperWill({ events: [{ ...RENDERED, dialect: 'mysql' }], act: writesSql('-- mysql\n') });
     await tasks({ cwd: 'apps/api', alembic: ALEMBIC, dialect: 'sqlite' })['migrate:sql']();
-    expect(request()).toMatchObject({ action: 'sql', dialect: 'mysql', url: 'mysql://' });
+    expect(helperRequest()).toMatchObject({ action: 'sql', dialect: 'mysql', url: 'mysql://' });
     expect(existsSync(join(project, 'gulp.sql'))).toBe(true);
   });
 

@@ -32,16 +32,18 @@ describe('loading fastkit/plugin', () => {
   mkdirSync(join(root, 'services', 'billing'), { recursive: true });
   writeFileSync(join(root, 'services', 'billing', 'alembic.ini'), '[alembic]\nscript_location = alembic\n');
 
-  test('computing targets loads only the plugin and its five modules, and never node:child_process', () => {
+  test('computing targets loads only the plugin, the action table and its small modules, and never node:child_process', () => {
     const outcome = loadAndRun(root, ['services/billing/alembic.ini']);
     expect(outcome.projects).toBe(1);
     expect(outcome.modules.map((file) => file.slice(REPO.length + 1)).sort()).toEqual([
+      'dist/src/actions.js',
       'dist/src/alembic-settings.js',
       'dist/src/dependency-inputs.js',
       'dist/src/offline-inputs.js',
       'dist/src/plugin.js',
       'dist/src/pyproject.js',
       'dist/src/targets-cache.js',
+      'dist/src/write-atomically.js',
     ]);
     expect(outcome.childProcess).toBe(false);
   });

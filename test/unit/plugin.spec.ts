@@ -34,7 +34,7 @@ const EXECUTORS = [
 const TARGETS = ['migrate-make', 'migrate-run', 'migrate-rollback', 'migrate-status', 'migrate-check', 'migrate-sql'];
 /** The targets that read or change a database, never cached. */
 const DATABASE_TARGETS = ['migrate-make', 'migrate-run', 'migrate-rollback', 'migrate-status'];
-const RUN_DESCRIPTION = 'Applies every pending Alembic migration (alembic upgrade head). Never cached.';
+const RUN_DESCRIPTION = 'Applies every pending migration (alembic upgrade head). Never cached.';
 
 const folders: string[] = [];
 afterAll(() => {
@@ -108,6 +108,7 @@ describe('fastkit/plugin createNodes on real folders', () => {
         );
         expect(target.metadata?.technologies).toEqual(['alembic']);
       }
+      expect(project.targets?.['migrate-run'].metadata?.description).toBe(RUN_DESCRIPTION);
     }
   });
 

@@ -1,24 +1,26 @@
-import type { DeclarativeBase } from '../../../src/declarative-base';
+import { readFileSync } from 'node:fs';
+import { baseImport, type DeclarativeBase } from '../../../src/declarative-base';
 import { UsageError } from '../../../src/errors';
-import { templateFolder, type Templates } from '../../../src/generated-files';
+import { envPyMarker, ENV_PY_VERSION } from '../../../src/fastkit-env-py';
+import { renderTemplate, templateFolder, type Templates } from '../../../src/generated-files';
 import { modelBlock, type ModelImport } from '../../../src/model-imports';
 import type { ProjectInfo } from '../../../src/nx-generator';
-import { baseImport } from './declarative-base-file';
 
 /** alembic.ini, alembic/env.py and alembic/script.py.mako for `project`, its env.py on `base`. */
 export function alembicTemplates(project: ProjectInfo, base: DeclarativeBase, models: ModelImport[], versionTable = 'alembic_version'): Templates {
-  return {
-    folder: templateFolder('alembic-setup', 'migrations'),
-    target: project.root,
-    substitutions: {
-      projectName: project.name,
-      databaseFile: databaseFile(project.name),
-      baseImport: baseImport(base),
-      baseName: base.name,
-      modelBlock: modelBlock(models).join('\n'),
-      versionTable,
-    },
+  const folder = templateFolder('alembic-setup', 'migrations');
+  const substitutions = {
+    projectName: project.name,
+    databaseFile: databaseFile(project.name),
+    baseImport: baseImport(base),
+    baseName: base.name,
+    modelBlock: modelBlock(models).join('\n'),
+    versionTable,
   };
+  // the marker line seals the env.py as written (src/fastkit-env-py.ts): its hash is of the rest
+  const envPy = readFileSync(templateFolder('alembic-setup', 'migrations', 'alembic', 'env.py__tmpl__'), 'utf8');
+  const unsealed = renderTemplate(envPy, { ...substitutions, envPyMarker: `# fastkit:env-py ${ENV_PY_VERSION} ${'0'.repeat(16)}` });
+  return { folder, target: project.root, substitutions: { ...substitutions, envPyMarker: envPyMarker(unsealed) } };
 }
 
 /** The embedded SQLite file: `api.db` for project `api`, `api.db` for `@acme/api` too. */

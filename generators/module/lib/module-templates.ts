@@ -1,7 +1,7 @@
-import type { DeclarativeBase } from '../../../src/declarative-base';
+import { baseImport, type DeclarativeBase } from '../../../src/declarative-base';
 import { templateFolder, type Templates } from '../../../src/generated-files';
 import type { ProjectInfo } from '../../../src/nx-generator';
-import { baseImport } from '../../alembic-setup/lib/declarative-base-file';
+
 import type { Model } from './plan-model';
 
 /** modules/<name>/__init__.py and modules/<name>/models.py, the model on the project's Base. */

@@ -1,5 +1,5 @@
-import { globAsync, type Tree } from '@nx/devkit';
-import { hasAlembicTable } from '../../../src/pyproject';
+import { globAsync, joinPathFragments, type Tree } from '@nx/devkit';
+import { ALEMBIC_INI, alembicConfigOf, PYPROJECT } from '../../../src/alembic-settings';
 import { envPyPath } from '../../../src/alembic-tree';
 
 /** A project with Alembic set up, as the sync generator sees it. */
@@ -16,22 +16,18 @@ export interface AlembicProject {
  * generator needs no options and no project graph.
  */
 export async function alembicProjects(tree: Tree): Promise<AlembicProject[]> {
-  const configs = await globAsync(tree, ['**/alembic.ini', '**/pyproject.toml']);
-  const roots = new Set<string>();
-  for (const file of configs) {
-    const folder = file.includes('/') ? file.slice(0, file.lastIndexOf('/')) : '.';
-    if (file.endsWith('pyproject.toml') && !configuresAlembic(tree, file)) continue;
-    roots.add(folder);
-  }
-  return [...roots]
+  const configs = await globAsync(tree, [`**/${ALEMBIC_INI}`, `**/${PYPROJECT}`]);
+  const folders = new Set(configs.map((file) => (file.includes('/') ? file.slice(0, file.lastIndexOf('/')) : '.')));
+  return [...folders]
+    .filter((folder) => configuresAlembic(tree, folder))
     .sort()
     .map((root) => ({ root, envPy: envPyPath(tree, root) }))
     .filter((project) => tree.exists(project.envPy));
 }
 
-function configuresAlembic(tree: Tree, pyproject: string): boolean {
+function configuresAlembic(tree: Tree, folder: string): boolean {
   try {
-    return hasAlembicTable(tree.read(pyproject, 'utf-8') ?? '');
+    return alembicConfigOf((file) => tree.read(joinPathFragments(folder, file), 'utf-8') ?? undefined) !== undefined;
   } catch {
     return false; // a broken [tool.alembic] header: fastkit/plugin reports it, Alembic refuses it
   }

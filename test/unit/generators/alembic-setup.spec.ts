@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import alembicSetup from '../../../generators/alembic-setup/generator';
 import { REPO } from '../../support/workspace';
-import { ROOT, filesOf, pythonCompileError, workspaceWithApi } from './tree';
+import { filesOf, pythonCompileError, refusal, ROOT, workspaceWithApi } from './tree';
 
 const setup = (tree: Tree, options: { project?: string; force?: boolean } = {}) =>
   alembicSetup(tree, { project: 'api', ...options } as { project: string });
@@ -13,15 +13,6 @@ beforeEach(() => {
   jest.spyOn(logger, 'warn').mockImplementation(() => undefined);
 });
 afterEach(() => jest.restoreAllMocks());
-
-async function refusal(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    return (error as Error).message;
-  }
-  throw new Error('the generator did not refuse');
-}
 
 describe('alembic-setup on a project without Alembic or a Base', () => {
   let tree: Tree;
@@ -62,7 +53,8 @@ describe('alembic-setup on a project without Alembic or a Base', () => {
     const env = files[`${ROOT}/alembic/env.py`];
     expect(env).toContain('os.environ.get("DATABASE_URL")');
     expect(env).toContain('from fastkit_core.config import ConfigManager');
-    expect(env).toContain('DEFAULT_URL = "sqlite:///" + (PROJECT_DIR / "api.db").as_posix()');
+    expect(env).toContain('DATABASE_FILE = "api.db"  # the embedded SQLite database, in the project folder');
+    expect(env).toContain('DEFAULT_URL = "sqlite:///" + (PROJECT_DIR / DATABASE_FILE).as_posix()');
     expect(env).toContain('from database import Base\n');
     expect(env).toContain('target_metadata = Base.metadata');
     expect(pythonCompileError(env)).toBe('');
@@ -220,7 +212,7 @@ describe('alembic-setup options', () => {
     addProjectConfiguration(tree, '@acme/billing', { root: 'services/billing' });
     await setup(tree, { project: '@acme/billing' });
     const env = tree.read('services/billing/alembic/env.py', 'utf-8') ?? '';
-    expect(env).toContain('(PROJECT_DIR / "billing.db")');
+    expect(env).toContain('DATABASE_FILE = "billing.db"');
     expect(env).toContain('Alembic environment for @acme/billing');
     expect(tree.exists(`${ROOT}/alembic.ini`)).toBe(false);
   });

@@ -4,19 +4,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import init from '../../../generators/init/generator';
 import { REPO } from '../../support/workspace';
+import { PLUGIN_ENTRY } from '../../support/plugin-entry';
 import { filesOf } from './tree';
 
-const ENTRY = {
-  plugin: 'fastkit/plugin',
-  options: {
-    makeTargetName: 'migrate-make',
-    runTargetName: 'migrate-run',
-    rollbackTargetName: 'migrate-rollback',
-    statusTargetName: 'migrate-status',
-    checkTargetName: 'migrate-check',
-    sqlTargetName: 'migrate-sql',
-  },
-};
+const ENTRY = PLUGIN_ENTRY;
 
 const workspace = () => createTreeWithEmptyWorkspace({ formatter: 'none' });
 

@@ -6,7 +6,7 @@ import {
   targetMetadataIsNone,
 } from '../../../src/model-imports';
 import { describeError } from '../../../src/errors';
-import { pythonCompileError, stockEnvPy } from './tree';
+import { blockOf, pythonCompileError, stockEnvPy } from './tree';
 
 const invoices = { module: 'modules.invoices.models', names: ['Invoice'] };
 const clients = { module: 'modules.clients.models', names: ['Client'] };
@@ -14,11 +14,6 @@ const INVOICE_IMPORT = 'from modules.invoices.models import Invoice  # noqa: F40
 const CLIENT_IMPORT = 'from modules.clients.models import Client  # noqa: F401';
 
 /** The lines between the markers. */
-function blockOf(source: string): string[] {
-  const lines = source.split('\n');
-  return lines.slice(lines.indexOf(BLOCK_BEGIN) + 1, lines.indexOf(BLOCK_END));
-}
-
 const HAND_WRITTEN = `"""Migrations for the shop.
 
 Models are imported below, before target_metadata is set, so that

@@ -2,24 +2,10 @@ import { logger, type Tree } from '@nx/devkit';
 import alembicSetup from '../../../generators/alembic-setup/generator';
 import moduleGenerator from '../../../generators/module/generator';
 import { BLOCK_BEGIN, BLOCK_END } from '../../../src/model-imports';
-import { ROOT, filesOf, pythonCompileError, stockEnvPy, workspaceWithApi } from './tree';
+import { blockOf, filesOf, pythonCompileError, refusal, ROOT, stockEnvPy, workspaceWithApi } from './tree';
 
 const ENV = `${ROOT}/alembic/env.py`;
 const addModule = (tree: Tree, name: string, project = 'api') => moduleGenerator(tree, { name, project });
-
-async function refusal(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    return (error as Error).message;
-  }
-  throw new Error('the generator did not refuse');
-}
-
-function blockOf(source: string): string[] {
-  const lines = source.split('\n');
-  return lines.slice(lines.indexOf(BLOCK_BEGIN) + 1, lines.indexOf(BLOCK_END));
-}
 
 const read = (tree: Tree, path: string) => tree.read(path, 'utf-8') ?? '';
 

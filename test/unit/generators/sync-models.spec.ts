@@ -7,15 +7,10 @@ import alembicSetup from '../../../generators/alembic-setup/generator';
 import moduleGenerator from '../../../generators/module/generator';
 import syncModels from '../../../generators/sync-models/generator';
 import { BLOCK_BEGIN, BLOCK_END } from '../../../src/model-imports';
-import { ROOT, filesOf, pythonCompileError, stockEnvPy, workspaceWithApi } from './tree';
+import { blockOf, filesOf, pythonCompileError, ROOT, stockEnvPy, workspaceWithApi } from './tree';
 
 const ENV = `${ROOT}/alembic/env.py`;
 const read = (tree: Tree, path: string) => tree.read(path, 'utf-8') ?? '';
-
-function blockOf(source: string): string[] {
-  const lines = source.split('\n');
-  return lines.slice(lines.indexOf(BLOCK_BEGIN) + 1, lines.indexOf(BLOCK_END));
-}
 
 /** A model file as a person writes it by hand (no generator), on the project's Base. */
 function handWrittenModule(tree: Tree, name: string, className: string, root = ROOT): void {

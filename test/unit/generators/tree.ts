@@ -7,6 +7,7 @@ import { addProjectConfiguration, type Tree } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { BLOCK_BEGIN, BLOCK_END } from '../../../src/model-imports';
 import { PYTHON, VENV, run, tempDir } from '../../support/workspace';
 
 export const ROOT = 'apps/api';
@@ -48,4 +49,20 @@ export function pythonCompileError(source: string): string {
   writeFileSync(file, source);
   const result = run(PYTHON, ['-m', 'py_compile', file]);
   return result.code === 0 ? '' : result.stderr.trim() || `py_compile exited ${result.code}`;
+}
+
+/** The lines inside an env.py's model block (between `# fastkit:models begin` and `end`). */
+export function blockOf(source: string): string[] {
+  const lines = source.split('\n');
+  return lines.slice(lines.indexOf(BLOCK_BEGIN) + 1, lines.indexOf(BLOCK_END));
+}
+
+/** The message a generator refuses with; fails the test when it does not refuse. */
+export async function refusal(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error('the generator did not refuse');
 }
