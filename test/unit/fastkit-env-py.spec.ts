@@ -17,17 +17,18 @@ async function generatedEnvPy(project: string, root: string, options: { base?: s
 
 describe('recognising the env.py fastkit wrote (the fast path relies on it)', () => {
   test('any project name, Base and set of models: recognised, with its embedded SQLite file', async () => {
-    expect(readFastkitEnvPy(await generatedEnvPy('api', 'apps/api'))).toEqual({ version: 2, databaseFile: 'api.db' });
+    expect(readFastkitEnvPy(await generatedEnvPy('api', 'apps/api'))).toEqual({ version: 2, databaseFile: 'api.db', versionTable: 'alembic_version' });
     expect(readFastkitEnvPy(await generatedEnvPy('billing', 'services/billing', { modules: ['invoices', 'order_items'] }))).toEqual({
       version: 2,
       databaseFile: 'billing.db',
+      versionTable: 'alembic_version',
     });
     const withBase = await generatedEnvPy('shop', 'apps/shop', {
       base: 'from sqlalchemy.orm import DeclarativeBase\n\n\nclass Model(DeclarativeBase):\n    pass\n',
       modules: ['carts'],
     });
     expect(withBase).toContain('from app.db import Model');
-    expect(readFastkitEnvPy(withBase)).toEqual({ version: 2, databaseFile: 'shop.db' });
+    expect(readFastkitEnvPy(withBase)).toEqual({ version: 2, databaseFile: 'shop.db', versionTable: 'alembic_version' });
   });
 
   test('any change outside the parts generators own, or code in the model block, is not recognised', async () => {
@@ -52,8 +53,8 @@ describe('recognising the env.py fastkit wrote (the fast path relies on it)', ()
     expect(envPy).toMatch(marker);
     const olderTemplate = envPy.replace('compare_type=True,\n', '').replace(marker, '# fastkit:env-py 2 0000000000000000');
     const sealed = olderTemplate.replace(marker, envPyMarker(olderTemplate));
-    expect(readFastkitEnvPy(sealed)).toEqual({ version: 2, databaseFile: 'api.db' });
-    expect(readFastkitEnvPy(sealed.replace(/\n/g, '\r\n'))).toEqual({ version: 2, databaseFile: 'api.db' });
+    expect(readFastkitEnvPy(sealed)).toEqual({ version: 2, databaseFile: 'api.db', versionTable: 'alembic_version' });
+    expect(readFastkitEnvPy(sealed.replace(/\n/g, '\r\n'))).toEqual({ version: 2, databaseFile: 'api.db', versionTable: 'alembic_version' });
     expect(readFastkitEnvPy(sealed.replace('# fastkit:env-py 2 ', '# fastkit:env-py 9 '))).toBeUndefined();
     expect(readFastkitEnvPy(envPy.replace(marker, ''))).toBeUndefined();
   });
