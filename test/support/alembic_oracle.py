@@ -21,14 +21,13 @@ def put_versions(connection, rows):
         connection.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)"))
         for row in rows:
             connection.execute(text("INSERT INTO alembic_version VALUES (:v)"), {"v": row})
-    connection.commit()
 
 
 for line in sys.stdin:
     request = json.loads(line)
     engine = create_engine(request["url"], poolclass=pool.NullPool)
     if "set" in request:
-        with engine.connect() as connection:
+        with engine.begin() as connection:
             put_versions(connection, request["set"])
     try:
         script = ScriptDirectory.from_config(Config(request["config"]))
