@@ -5,7 +5,6 @@ const common = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
-  testTimeout: 180_000,
   setupFiles: ['<rootDir>/test/support/plain-output.ts'],
   setupFilesAfterEnv: ['<rootDir>/test/support/no-leaks.ts', '<rootDir>/test/support/cleanup.ts'],
 };
@@ -18,6 +17,7 @@ const common = {
  */
 /** @type {import('jest').Config} */
 module.exports = {
+  testTimeout: 180_000,
   maxWorkers: 2,
   reporters: ['default', '<rootDir>/test/summary-reporter.js'],
   globalSetup: '<rootDir>/test/global-setup.js',

@@ -143,7 +143,7 @@ export function ensureStackVenvs() {
 }
 
 function ensureDebianPackages(stack) {
-  const modules = { 'python3-alembic': 'alembic', 'python3-sqlalchemy': 'sqlalchemy', 'python3-psycopg2': 'psycopg2' };
+  const modules = { 'python3-alembic': 'alembic', 'python3-sqlalchemy': 'sqlalchemy', 'python3-psycopg2': 'psycopg2', 'python3-pymysql': 'pymysql', 'python3-dateutil': 'dateutil' };
   const importable = () =>
     quiet('/usr/bin/python3', ['-c', `import ${stack.debianPackages.map((name) => modules[name] ?? name).join(', ')}`]).status === 0;
   if (importable()) return;

@@ -3,31 +3,16 @@ import { ExitCode, FastkitError } from './errors';
 import { packageFile } from './package-root';
 import { runProcess } from './process';
 import type { Project } from './project';
-import { rememberRevisionGraph, type RevisionGraph } from './revision-graph';
+import type { ErrorEvent, GraphEvent, HelperAction, StepEvent } from './helper-protocol';
+import { rememberRevisionGraph } from './revision-graph';
 
 /** The helper fastkit runs with the project's Python; it speaks Alembic's Python API. */
 export const HELPER = packageFile('python', 'fastkit_alembic.py');
 
-export type Action = 'make' | 'run' | 'rollback' | 'status' | 'check' | 'sql';
+export type Action = HelperAction;
 
-/** One migration Alembic is about to run (upgrade) or undo (downgrade). */
-export interface StepEvent {
-  direction: 'upgrade' | 'downgrade';
-  revision: string;
-  message: string;
-  path: string;
-  /** Upgrade: the revision(s) it starts from. */
-  from?: string[];
-  /** Downgrade: the revision(s) it returns to. */
-  to?: string[];
-}
-
-interface ErrorEvent {
-  code: string;
-  message: string;
-  hint?: string | null;
-  traceback?: string;
-}
+/** One migration Alembic is about to run (upgrade) or undo (downgrade): src/helper-protocol.ts. */
+export type { StepEvent };
 
 export interface CallOptions {
   /** Extra request fields for the action (message, autogenerate…). */
@@ -62,7 +47,7 @@ export async function callAlembic<T>(project: Project, action: Action, options: 
       return;
     }
     if (event.type === 'step') options.onStep?.(event as unknown as StepEvent);
-    else if (event.type === 'graph') rememberRevisionGraph(project, event as unknown as RevisionGraph);
+    else if (event.type === 'graph') rememberRevisionGraph(project, event as unknown as GraphEvent);
     else if (event.type === 'result') result = event as unknown as T;
     else if (event.type === 'error') failure = event as unknown as ErrorEvent;
   };
@@ -101,7 +86,7 @@ export async function callAlembic<T>(project: Project, action: Action, options: 
         : failure.code === 'unexpected' && !project.verbose
           ? 'Run it again with --verbose for the full traceback.'
           : undefined,
-      detail: failure.traceback,
+      detail: failure.traceback ?? undefined,
       exitCode: failure.code === 'usage' ? ExitCode.usage : ExitCode.failure,
     });
   }

@@ -148,6 +148,13 @@ def _command_error(text, request):
         return ("sql-mode", "FAILED: " + _first_line(text),
                 "Render the SQL for the database the migrations run on (the dialect option, e.g. postgresql): "
                 "on SQLite, a batch operation needs a live database to read the table from.")
+    if "python-dateutil' is required for timezone support" in text:
+        import alembic
+
+        return ("alembic-too-old",
+                "Alembic %s needs python-dateutil for the timezone setting of the config" % alembic.__version__,
+                "Install it in the project's Python environment (pip install python-dateutil, or Debian's "
+                "python3-dateutil); newer Alembic uses Python's own zoneinfo.")
     match = re.search(r"Can't locate revision identified by '([^']+)'", text)
     if match:
         return ("unknown-revision",
