@@ -12,7 +12,7 @@ import sys
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, pool, text
+from sqlalchemy import create_engine, text
 
 
 def put_versions(connection, rows):
@@ -23,9 +23,11 @@ def put_versions(connection, rows):
             connection.execute(text("INSERT INTO alembic_version VALUES (:v)"), {"v": row})
 
 
+engines = {}  # one per URL, its connection kept between requests: hundreds of requests a test
+
 for line in sys.stdin:
     request = json.loads(line)
-    engine = create_engine(request["url"], poolclass=pool.NullPool)
+    engine = engines.get(request["url"]) or engines.setdefault(request["url"], create_engine(request["url"], pool_size=1))
     if "set" in request:
         with engine.begin() as connection:
             put_versions(connection, request["set"])
