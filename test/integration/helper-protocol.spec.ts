@@ -212,6 +212,30 @@ describe(`Alembic layouts (${STACK.name})`, () => {
     expect(cli('check').stdout).toMatch(/^Checked 3 revisions \(head \w+\): no errors/m);
     expect(cli('status').stdout).toMatch(/^\w+ \(head\)$/m);
   });
+
+  test('configuration in pyproject.toml: used from Alembic 1.16 on; an older Alembic says it needs 1.16', () => {
+    const project = exampleProject();
+    const ini = join(project, 'alembic.ini');
+    const text = readFileSync(ini, 'utf8');
+    // as Alembic's pyproject template lays it out: [tool.alembic] in pyproject.toml, logging in alembic.ini
+    writeFileSync(ini, text.slice(0, text.indexOf('[alembic]')) + text.slice(text.indexOf('[post_write_hooks]')));
+    writeFileSync(
+      join(project, 'pyproject.toml'),
+      '[project]\nname = "api"\n\n[tool.alembic]\nscript_location = "%(here)s/alembic"\nprepend_sys_path = ["."]\n',
+    );
+    const version = python('import alembic; print(alembic.__version__)');
+    const ran = fastkit(['migrate', 'run', '--config', 'pyproject.toml'], { cwd: project });
+    if (/^1\.([89]|1[0-5])\./.test(version)) {
+      expect(ran.stderr).toBe(
+        `fastkit: Configuration in pyproject.toml needs Alembic 1.16 or later; this is Alembic ${version}. ` +
+          "Upgrade Alembic in the project's Python environment, or keep the configuration in an alembic.ini.\n",
+      );
+      expect(ran.code).toBe(1);
+    } else {
+      expect(ran.code).toBe(0);
+      expect(fastkit(['migrate', 'status', '--config', 'pyproject.toml'], { cwd: project }).stdout).toBe('a719d4f7b98f (head)\n');
+    }
+  });
 });
 
 describe(`the explainer (${STACK.name})`, () => {
