@@ -122,6 +122,33 @@ describe(`the helper's events follow src/helper-protocol.ts (${STACK.name})`, ()
   });
 });
 
+describe(`one request at a time, nothing kept between them (${STACK.name})`, () => {
+  test('two projects served by one Python process get the answers each gets alone, and the process is left as it was', () => {
+    const [first, second] = [exampleProject(), exampleProject()];
+    expect(fastkit(['migrate', 'run'], { cwd: first }).code).toBe(0);
+    const script = [
+      'import io, json, os, sys',
+      `sys.path.insert(0, ${JSON.stringify(join(REPO, 'python'))})`,
+      'import fastkit_alembic',
+      'helper = fastkit_alembic.load_helper()',
+      'helper.preload()',
+      'before = (os.getcwd(), list(sys.path), dict(os.environ))',
+      'answers = []',
+      `for project in ${JSON.stringify([first, second])}:`,
+      '    sink = io.StringIO()',
+      '    request = {"action": "status", "config": os.path.join(project, "alembic.ini")}',
+      '    code = helper.handle(request, sink, project, dict(os.environ, FASTKIT_PROBE=project))',
+      '    answers.append([code] + [json.loads(line) for line in sink.getvalue().splitlines() if \'"result"\' in line])',
+      'print(json.dumps({"answers": answers, "unchanged": before == (os.getcwd(), list(sys.path), dict(os.environ))}))',
+    ].join('\n');
+    const served = JSON.parse(python(script, { env: { DATABASE_URL: undefined } }));
+    const alone = (project: string) => [0, ...helper(project, { action: 'status' }).of('result')];
+    expect(served).toEqual({ answers: [alone(first), alone(second)], unchanged: true });
+    expect(served.answers[0][1].upToDate).toBe(true);
+    expect(served.answers[1][1].upToDate).toBe(false);
+  });
+});
+
 describe(`private Alembic APIs (${STACK.name})`, () => {
   test('the helper reads no private attribute of Alembic’s but ScriptDirectory._rev_path, and only after asking whether it exists', () => {
     const foreign = python(
