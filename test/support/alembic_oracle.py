@@ -23,11 +23,13 @@ def put_versions(connection, rows):
             connection.execute(text("INSERT INTO alembic_version VALUES (:v)"), {"v": row})
 
 
-engines = {}  # one per URL, its connection kept between requests: hundreds of requests a test
+engines = {}  # one per URL: its pool keeps a connection between requests (hundreds a test)
 
 for line in sys.stdin:
     request = json.loads(line)
-    engine = engines.get(request["url"]) or engines.setdefault(request["url"], create_engine(request["url"], pool_size=1))
+    if request["url"] not in engines:
+        engines[request["url"]] = create_engine(request["url"])
+    engine = engines[request["url"]]
     if "set" in request:
         with engine.begin() as connection:
             put_versions(connection, request["set"])
