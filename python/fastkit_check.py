@@ -216,35 +216,14 @@ def _named_by_hand(rev, by_id):
     return any(name == other or name.startswith(other + "_") for other in by_id)
 
 
-def check_script(script, config_file, run_module=None):
-    """The check of an Alembic ScriptDirectory: its revision files found as Alembic finds them
-    (every version location, subfolders when recursive_version_locations), read without running
-    them, and each folder version_locations names that does not exist reported as an error."""
-    from alembic.script import Script
-
-    findings, files = [], []
-    explicit = bool(script.version_locations)
-    for location in script._version_locations:
-        location = os.path.abspath(str(location))
-        if not os.path.isdir(location):
-            if explicit:
-                findings.append(_missing_location(config_file, location))
-            continue
-        for path in Script._list_py_dir(script, _as_path(location)):
-            path = str(path)
-            if not path.endswith(".py") or os.path.basename(path).startswith((".#", "__init__")):
-                continue  # what Alembic loads from source; sourceless .pyc files cannot be read here
-            name = os.path.relpath(path, location)[: -len(".py")].replace(os.sep, "/")
-            files.append((path, name))
-    report = check_history(files, getattr(script, "file_template", None), run_module)
+def check_project(files, locations, explicit, file_template, config_file, run_module=None):
+    """The check of an Alembic project: its revision `files` ((path, name) as Alembic finds
+    them), read without running them, and each of its version `locations` that does not exist
+    reported as an error when the config names it (`explicit`: version_locations is set)."""
+    findings = [_missing_location(config_file, location) for location in locations if explicit and not os.path.isdir(location)]
+    report = check_history(files, file_template, run_module)
     report["findings"] = findings + report["findings"]
     return report
-
-
-def _as_path(location):
-    from pathlib import Path
-
-    return Path(location)
 
 
 def _missing_location(config_file, location):

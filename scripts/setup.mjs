@@ -1,5 +1,6 @@
-// Makes a fresh clone ready: node modules, the build, a Python venv with Alembic, and (with
-// --postgres, --mariadb) running database servers the tests can use. Safe to run again: it does only what
+// Makes a fresh clone ready: node modules, the build, a Python venv with Alembic, (with --stacks)
+// the venvs of the other Python stacks the tests run on, and (with --postgres, --mariadb)
+// running database servers the tests can use. Safe to run again: it does only what
 // is missing. Run by `npm test` (pretest), `npm run quickstart` and `npm run bench`.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -112,11 +113,59 @@ export function ensureMariaDB() {
   }
 }
 
+/**
+ * The other Python stacks the tests run on (test/python-stacks.json): a venv with pinned
+ * packages from the package index (SQLAlchemy 2.1), and one on Debian's own packages (Alembic
+ * 1.8, SQLAlchemy 1.4), installed with apt-get when run as root, used through
+ * `/usr/bin/python3 -m venv --system-site-packages`.
+ */
+export function ensureStackVenvs() {
+  const { stacks } = JSON.parse(readFileSync(join(root, 'test', 'python-stacks.json'), 'utf8'));
+  for (const stack of stacks.slice(1)) {
+    const folder = join(root, stack.venv);
+    const stackPython = join(folder, 'bin', 'python');
+    const stamp = join(folder, '.fastkit-stack');
+    const wanted = createHash('sha1').update(JSON.stringify(stack)).digest('hex');
+    if (existsSync(stackPython) && existsSync(stamp) && readFileSync(stamp, 'utf8') === wanted) continue;
+    if (stack.debianPackages) {
+      ensureDebianPackages(stack);
+      step(`creating the ${stack.name} venv (${stack.venv})`, '/usr/bin/python3', [
+        '-m', 'venv', '--clear', '--system-site-packages', '--without-pip', folder,
+      ]);
+    } else {
+      step(`creating the ${stack.name} venv (${stack.venv})`, 'python3', ['-m', 'venv', '--clear', folder]);
+      step(`installing ${stack.requirements.join(' ')} into ${stack.venv}`, stackPython, [
+        '-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--retries', '1', ...stack.requirements,
+      ]);
+    }
+    writeFileSync(stamp, wanted);
+  }
+}
+
+function ensureDebianPackages(stack) {
+  const modules = { 'python3-alembic': 'alembic', 'python3-sqlalchemy': 'sqlalchemy', 'python3-psycopg2': 'psycopg2', 'python3-pymysql': 'pymysql', 'python3-dateutil': 'dateutil' };
+  const importable = () =>
+    quiet('/usr/bin/python3', ['-c', `import ${stack.debianPackages.map((name) => modules[name] ?? name).join(', ')}`]).status === 0;
+  if (importable()) return;
+  if (process.getuid?.() !== 0) {
+    console.error(`fastkit setup: the ${stack.name} tests need Debian's ${stack.debianPackages.join(' ')}; install them`);
+    console.error(`  (apt-get install ${stack.debianPackages.join(' ')}), then run the tests again.`);
+    process.exit(1);
+  }
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const install = ['install', '-y', '-qq', ...stack.debianPackages];
+  if (quiet('apt-get', install, { env, stdio: 'ignore' }).status !== 0) {
+    step('updating the package lists (apt-get update)', 'apt-get', ['update', '-qq'], { env });
+  }
+  step(`installing ${stack.debianPackages.join(' ')} (apt-get)`, 'apt-get', install, { env });
+}
+
 const isMain = process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1];
 if (isMain) {
   ensureNodeModules();
   build();
   ensureVenv();
+  if (process.argv.includes('--stacks')) ensureStackVenvs();
   if (process.argv.includes('--postgres')) ensurePostgres();
   if (process.argv.includes('--mariadb')) ensureMariaDB();
 }

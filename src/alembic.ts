@@ -1,37 +1,16 @@
-import type { ActionName } from './actions';
 import { ExitCode, FastkitError } from './errors';
 import { displayPathsIn } from './output';
 import { packageFile } from './package-root';
 import { runProcess } from './process';
 import type { Project } from './project';
-import { rememberRevisionGraph, type RevisionGraph } from './revision-graph';
+import type { ErrorEvent, GraphEvent, HelperAction, StepEvent } from './helper-protocol';
+import { rememberRevisionGraph } from './revision-graph';
 
 /** The helper fastkit runs with the project's Python; it speaks Alembic's Python API. */
 export const HELPER = packageFile('python', 'fastkit_alembic.py');
 
-
-/** One migration Alembic is about to run (upgrade) or undo (downgrade). */
-export interface StepEvent {
-  direction: 'upgrade' | 'downgrade';
-  revision: string;
-  message: string;
-  path: string;
-  /** Upgrade: the revision(s) it starts from. */
-  from?: string[];
-  /** Downgrade: the revision(s) it returns to. */
-  to?: string[];
-  /** SQLAlchemy's name of the database's dialect: `postgresql`, `mysql`, `mariadb`, `sqlite`… */
-  dialect?: string;
-  /** Whether a migration cut short rolls back whole; false where DDL commits as it runs (MySQL, MariaDB). */
-  transactionalDdl?: boolean;
-}
-
-interface ErrorEvent {
-  code: string;
-  message: string;
-  hint?: string | null;
-  traceback?: string;
-}
+/** One migration Alembic is about to run (upgrade) or undo (downgrade): src/helper-protocol.ts. */
+export type { StepEvent };
 
 export interface CallOptions {
   /** Extra request fields for the action (message, autogenerate…). */
@@ -45,7 +24,7 @@ export interface CallOptions {
  * Runs one action through the Python helper and returns the facts it reports. Alembic's own
  * output is streamed (masked) as it comes; an error it reports is thrown as a FastkitError.
  */
-export async function callAlembic<T>(project: Project, action: ActionName, options: CallOptions = {}): Promise<T> {
+export async function callAlembic<T>(project: Project, action: HelperAction, options: CallOptions = {}): Promise<T> {
   const { output } = project;
   let result: T | undefined;
   let failure: ErrorEvent | undefined;
@@ -66,7 +45,7 @@ export async function callAlembic<T>(project: Project, action: ActionName, optio
       return;
     }
     if (event.type === 'step') options.onStep?.(event as unknown as StepEvent);
-    else if (event.type === 'graph') rememberRevisionGraph(project, event as unknown as RevisionGraph);
+    else if (event.type === 'graph') rememberRevisionGraph(project, event as unknown as GraphEvent);
     else if (event.type === 'result') result = event as unknown as T;
     else if (event.type === 'error') failure = event as unknown as ErrorEvent;
   };
@@ -105,7 +84,7 @@ export async function callAlembic<T>(project: Project, action: ActionName, optio
         : failure.code === 'unexpected' && !project.verbose
           ? 'Run it again with --verbose for the full traceback.'
           : undefined,
-      detail: failure.traceback,
+      detail: failure.traceback ?? undefined,
     });
   }
   if (exit.exitCode !== 0 || result === undefined) {

@@ -1,6 +1,7 @@
 import { accessSync, constants, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, delimiter, dirname, join, resolve } from 'node:path';
 import { UsageError } from './errors';
+import { pythonHasAlembic } from './python-has-alembic';
 
 /** How to run the project's Python (and through it, Alembic), and how it was found. */
 export interface PythonCommand {
@@ -27,6 +28,7 @@ const isWindows = process.platform === 'win32';
 /**
  * Finds the Python that has the project's Alembic, first hit wins: the `alembic` option,
  * VIRTUAL_ENV, a .venv in the project or a folder above it, uv, poetry, python3 on PATH.
+ * A venv counts when its Python can import Alembic, however it gets it (see pythonHasAlembic).
  */
 export function findAlembic({ alembic, from, env }: FindAlembicOptions): PythonCommand {
   if (alembic && alembic.trim()) return fromAlembicOption(alembic.trim(), from, env);
@@ -46,10 +48,11 @@ export function findAlembic({ alembic, from, env }: FindAlembicOptions): PythonC
       continue;
     }
     const python = venvPython(venv);
-    if (python && venvHasAlembic(venv)) {
+    const hasAlembic = python && pythonHasAlembic(python, env);
+    if (python && hasAlembic) {
       return { python: [python], alembic: `${python} -m alembic`, source: venv, tried };
     }
-    tried.push(`${venv} (${python ? 'no alembic in it' : 'no Python in it'})`);
+    tried.push(`${venv} (${!python ? 'no Python in it' : hasAlembic === false ? 'its Python cannot import alembic' : 'its Python does not run'})`);
   }
   if (!tried.some((place) => place.includes('.venv'))) tried.push(`.venv in ${from} or a folder above (none)`);
 
@@ -126,10 +129,6 @@ export function venvPython(venv: string): string | undefined {
     ? [join(venv, 'Scripts', 'python.exe')]
     : [join(venv, 'bin', 'python'), join(venv, 'bin', 'python3')];
   return candidates.find((file) => existsSync(file));
-}
-
-function venvHasAlembic(venv: string): boolean {
-  return sitePackages(venv).some((folder) => existsSync(join(folder, 'alembic', '__init__.py')));
 }
 
 /** The site-packages folders of a venv: `Lib/site-packages` (Windows), `lib/python3.X/site-packages`. */

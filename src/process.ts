@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { ExitCode } from './errors';
@@ -102,4 +103,28 @@ function readLines(stream: Readable | null | undefined, onLine: (line: string) =
     lines.on('line', onLine);
     lines.on('close', () => resolve());
   });
+}
+
+export interface QuickProcessResult {
+  /** null when the child could not start or was stopped (by the timeout or a signal). */
+  exitCode: number | null;
+  stdout: string;
+}
+
+/**
+ * A short question to a child, answered in milliseconds (can this Python import Alembic?):
+ * an argument array, stdout captured, stderr dropped, stopped after `timeoutMs`. Synchronous,
+ * so finding the project's Python stays a plain function.
+ */
+export function runQuickProcess(argv: readonly string[], options: { cwd: string; env: Record<string, string | undefined>; timeoutMs: number }): QuickProcessResult {
+  const [file, ...args] = argv;
+  const result = spawnSync(file, args, {
+    cwd: options.cwd,
+    env: options.env,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+    timeout: options.timeoutMs,
+    windowsHide: true,
+  });
+  return { exitCode: result.error ? null : result.status, stdout: result.stdout ?? '' };
 }

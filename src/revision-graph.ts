@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { cacheFolder } from './cache-folder';
 import type { Project } from './project';
 import { writeFileAtomically } from './write-atomically';
 
@@ -76,11 +76,6 @@ export function recalledRevisionGraph(project: Project): RevisionGraph | undefin
 function recordFile(project: Project): string {
   const key = sha256(JSON.stringify([project.config, project.name ?? 'alembic', project.args, project.python.python, project.cwd]));
   return join(cacheFolder(project.env), 'revision-graphs', `${key.slice(0, 32)}.json`);
-}
-
-function cacheFolder(env: Record<string, string | undefined>): string {
-  if (env.FASTKIT_CACHE_DIR) return env.FASTKIT_CACHE_DIR;
-  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'fastkit');
 }
 
 function configHash(project: Project): string {

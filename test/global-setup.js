@@ -1,4 +1,4 @@
-// Runs once before the suite. `npm test` has already built fastkit, made .venv and started
+// Runs once before the suite. `npm test` has already built fastkit, made the venvs and started
 // PostgreSQL (scripts/setup.mjs); here we only check, so a missing part fails loudly once.
 const { existsSync } = require('node:fs');
 const { join } = require('node:path');
@@ -8,7 +8,9 @@ module.exports = async function globalSetup() {
   const root = join(__dirname, '..');
   const missing = [];
   if (!existsSync(join(root, 'dist', 'src', 'cli.js'))) missing.push('the build (dist/)');
-  if (!existsSync(join(root, '.venv', 'bin', 'python'))) missing.push('the Python venv (.venv)');
+  for (const stack of require('./python-stacks.json').stacks) {
+    if (!existsSync(join(root, stack.venv, 'bin', 'python'))) missing.push(`the Python venv of ${stack.name} (${stack.venv})`);
+  }
   const host = process.env.PGHOST ?? '/var/run/postgresql';
   if (spawnSync('pg_isready', ['-h', host]).status !== 0) missing.push(`PostgreSQL at ${host}`);
   if (missing.length) {

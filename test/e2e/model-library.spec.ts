@@ -9,9 +9,7 @@
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync, cpSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createNxWorkspace, type NxWorkspace } from '../support/nx-workspace';
-import { EXAMPLE, PYTHON, removeTempDirs, run, type Ran } from '../support/workspace';
-
-afterAll(removeTempDirs);
+import { EXAMPLE, PYTHON, run, type Ran } from '../support/workspace';
 
 const SERVICES = ['orders', 'billing', 'ledger'];
 const IMPORTING = ['orders', 'billing'];

@@ -334,7 +334,7 @@ export const BAD_INPUTS: BadInput[] = [
     },
     exit: 1,
     says:
-      'Alembic not found: alembic is not installed for {venv}/bin/python3; tried {venv} (no alembic in it), ' +
+      'Alembic not found: alembic is not installed for {venv}/bin/python3; tried {venv} (its Python cannot import alembic), ' +
       '.venv in {project} or a folder above (none), uv.lock (none), poetry.lock (none). ' +
       'Install it in the project: python3 -m venv .venv && .venv/bin/pip install alembic sqlalchemy (or set the alembic option).',
   },
@@ -586,7 +586,8 @@ export const BAD_INPUTS: BadInput[] = [
     exit: 1,
     says:
       'The database is at revision e5e5e5e5e5e5, which no file in the versions folder defines. ' +
-      'Check out the branch that has that revision, or restore its file.',
+      'Check out the branch that has that revision, or restore its file. If two projects share this database and one version ' +
+      'table, give each its own database URL (or version_table).',
   },
   {
     area: 'The history and the database',

@@ -6,9 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, createPostgresDatabase, exampleProject, fastkit, psql, removeTempDirs, sqliteTables, VENV } from '../support/workspace';
-
-afterAll(removeTempDirs);
+import { CLI, createPostgresDatabase, exampleProject, fastkit, psql, sqliteTables, VENV } from '../support/workspace';
 
 const LOST_OUTPUT =
   'fastkit: Could not write the output (ENOSPC: no space left on device); the command itself ran to the end. ' +

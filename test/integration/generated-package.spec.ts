@@ -38,6 +38,16 @@ describe('the packed fastkit', () => {
     }
   });
 
+  test('ships the Python helper whole: the launcher, its package and the check rules', () => {
+    const python = (root: string) =>
+      readdirSync(join(root, 'python'), { recursive: true })
+        .map(String)
+        .filter((file) => file.endsWith('.py'))
+        .sort();
+    expect(python(join(folder, 'package'))).toEqual(python(REPO));
+    expect(python(REPO)).toEqual(expect.arrayContaining(['fastkit_alembic.py', 'fastkit_check.py', join('fastkit_helper', 'actions', 'run.py')]));
+  });
+
   test('the installed generators write exactly what the source ones write', async () => {
     jest.spyOn(logger, 'info').mockImplementation(() => undefined);
     const installed = <G>(name: string): G => require(join(folder, 'package', 'dist', 'generators', name, 'generator')).default;

@@ -8,9 +8,7 @@ import { join } from 'node:path';
 import { createMariaDatabase, mariadb } from '../support/mariadb';
 import { startFastkit } from '../support/processes';
 import { revision } from '../support/revisions';
-import { exampleProject, fastkit, removeTempDirs } from '../support/workspace';
-
-afterAll(removeTempDirs);
+import { exampleProject, fastkit } from '../support/workspace';
 
 const CREATE_NOTES = revision('a1a1a1a1a1a1', null, 'create notes', 'op.create_table("notes", sa.Column("id", sa.Integer, primary_key=True))', 'op.drop_table("notes")');
 

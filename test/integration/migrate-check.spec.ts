@@ -6,10 +6,10 @@
 import { copyFileSync, cpSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { revision as revisionSource, revisionIdOf } from '../support/revisions';
-import { exampleProject, fastkit, PYTHON, revisionFiles, run, tempDir, type Ran } from '../support/workspace';
+import { exampleProject, fastkit, modelColumn, PYTHON, revisionFiles, run, STACK, tempDir, type Ran } from '../support/workspace';
 
 /** A server that is not there, with a password that must never be printed. */
-const NO_DATABASE = { DATABASE_URL: 'postgresql+psycopg://app:n0t-pr1nted@127.0.0.1:9/nowhere' };
+const NO_DATABASE = { DATABASE_URL: `postgresql+${STACK.postgresDriver}://app:n0t-pr1nted@127.0.0.1:9/nowhere` };
 
 const check = (project: string, ...args: string[]) => fastkit(['migrate', 'check', ...args], { cwd: project, env: NO_DATABASE });
 const alembic = (project: string, ...args: string[]) => run(PYTHON, ['-m', 'alembic', ...args], { cwd: project });
@@ -211,25 +211,30 @@ describe('fastkit migrate check: what can lose data is a warning (exit 0), with 
   beforeAll(() => {
     expect(fastkit(['migrate', 'run'], { cwd: project }).code).toBe(0);
     editModels('invoices', (text) =>
-      text.replace('from sqlalchemy import DateTime, Integer, func', 'from sqlalchemy import Boolean, DateTime, Integer, Numeric, String, Text, func') +
-        [
-          '    notes: Mapped[str | None] = mapped_column(Text)',
-          '    number: Mapped[str | None] = mapped_column(String(100))',
-          '    total: Mapped[float | None] = mapped_column(Numeric(10, 2))',
-          '    paid: Mapped[int | None] = mapped_column(Integer)',
-          '    body: Mapped[str | None] = mapped_column(Text)',
-          '',
-        ].join('\n'),
+      'from sqlalchemy import Boolean, Numeric, String, Text\n' +
+      text +
+      [
+        modelColumn('notes: Mapped[str | None] = mapped_column(Text)'),
+        modelColumn('number: Mapped[str | None] = mapped_column(String(100))'),
+        modelColumn('total: Mapped[float | None] = mapped_column(Numeric(10, 2))'),
+        modelColumn('paid: Mapped[int | None] = mapped_column(Integer)'),
+        modelColumn('body: Mapped[str | None] = mapped_column(Text)'),
+        '',
+      ]
+        .map((line) => (line ? `    ${line}` : line))
+        .join('\n'),
     );
     make('add invoice fields');
     // the models change the way people change them; autogenerate (real Alembic, SQLite) writes the revision
+    const change = (text: string, from: string, to: string) => text.replace(modelColumn(from), modelColumn(to));
     editModels('invoices', (text) =>
-      text
-        .replace('notes: Mapped[str | None] = mapped_column(Text)', 'memo: Mapped[str | None] = mapped_column(Text)')
-        .replace('String(100)', 'String(50)')
-        .replace('total: Mapped[float | None] = mapped_column(Numeric(10, 2))', 'total: Mapped[int | None] = mapped_column(Integer)')
-        .replace('paid: Mapped[int | None] = mapped_column(Integer)', 'paid: Mapped[bool | None] = mapped_column(Boolean)')
-        .replace('body: Mapped[str | None] = mapped_column(Text)', 'body: Mapped[str | None] = mapped_column(String(20))'),
+      [
+        ['notes: Mapped[str | None] = mapped_column(Text)', 'memo: Mapped[str | None] = mapped_column(Text)'],
+        ['number: Mapped[str | None] = mapped_column(String(100))', 'number: Mapped[str | None] = mapped_column(String(50))'],
+        ['total: Mapped[float | None] = mapped_column(Numeric(10, 2))', 'total: Mapped[int | None] = mapped_column(Integer)'],
+        ['paid: Mapped[int | None] = mapped_column(Integer)', 'paid: Mapped[bool | None] = mapped_column(Boolean)'],
+        ['body: Mapped[str | None] = mapped_column(Text)', 'body: Mapped[str | None] = mapped_column(String(20))'],
+      ].reduce((edited, [from, to]) => change(edited, from, to), text),
     );
     editModels('clients', (text) => text.replace('__tablename__ = "clients"', '__tablename__ = "customers"'));
     reshaped = make('reshape invoices');

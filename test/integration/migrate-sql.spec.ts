@@ -12,10 +12,11 @@ import {
   fastkit,
   PG_HOST,
   psql,
+  python,
   PYTHON,
   revisionFiles,
   run,
-  VENV,
+  STACK,
   type Ran,
 } from '../support/workspace';
 
@@ -71,7 +72,7 @@ describe('fastkit migrate sql (real Alembic, no database contacted)', () => {
   });
 
   test('the dialect comes from DATABASE_URL when none is given; that server is never contacted, its password never shown', () => {
-    const url = { DATABASE_URL: 'postgresql+psycopg://app:n0t-pr1nted@127.0.0.1:9/nowhere' };
+    const url = { DATABASE_URL: `postgresql+${STACK.postgresDriver}://app:n0t-pr1nted@127.0.0.1:9/nowhere` };
     const ran = sql(['-o', 'from-url.sql'], url);
     expectClean(ran);
     expect(ran.code).toBe(0);
@@ -119,12 +120,8 @@ describe('fastkit migrate sql (real Alembic, no database contacted)', () => {
 describe('fastkit migrate sql with other env.py files', () => {
   test("Alembic's stock env.py (offline mode reads sqlalchemy.url): --dialect reaches it through the config", () => {
     const project = exampleProject();
-    const lib = join(VENV, 'lib');
-    const [python] = readdirSync(lib).filter((name) => /^python3\.\d+$/.test(name));
-    writeFileSync(
-      join(project, 'alembic', 'env.py'),
-      readFileSync(join(lib, python, 'site-packages', 'alembic', 'templates', 'generic', 'env.py'), 'utf8'),
-    );
+    const templates = python('import alembic, os; print(os.path.join(os.path.dirname(alembic.__file__), "templates"))');
+    writeFileSync(join(project, 'alembic', 'env.py'), readFileSync(join(templates, 'generic', 'env.py'), 'utf8'));
     const ran = fastkit(['migrate', 'sql', '--dialect', 'postgresql'], { cwd: project });
     expect(ran.code).toBe(0);
     expect(ran.stdout).toMatch(/^Wrote dist\/migrations\/upgrade\.sql \(postgresql, base -> \w+, 2 migrations\)\n$/);

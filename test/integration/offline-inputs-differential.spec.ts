@@ -12,9 +12,7 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { AlembicRefuses, alembicLocations, isUncertain, type AlembicConfigTexts } from '../../src/alembic-settings';
 import { createNodesV2 } from '../../src/plugin';
-import { PYTHON, removeTempDirs, tempDir } from '../support/workspace';
-
-afterAll(removeTempDirs);
+import { PYTHON, tempDir } from '../support/workspace';
 
 const ORACLE = join(__dirname, '..', 'support', 'alembic_locations.py');
 /** A section name no ini has: Alembic then reads pyproject.toml alone. */

@@ -111,17 +111,18 @@ describe('signals during a long migration (real Alembic, SQLite)', () => {
   // a failure (a tight race, seen once in this file) must not print a Python traceback either.
   test.each([
     ['Ctrl-C', 130, 'KeyboardInterrupt'],
-    ['SIGTERM', 143, 'helper.Terminated'],
+    ['SIGTERM', 143, 'helper.process.Terminated'],
   ])('%s while the helper reports a failure: exit %i, no traceback', (_name, code, raised) => {
     const script = [
-      'import sys',
+      'import os, sys',
       `sys.path.insert(0, ${JSON.stringify(join(REPO, 'python'))})`,
-      'import fastkit_alembic as helper',
-      'def broken(request): raise RuntimeError("broken migration")',
-      `def signal_lands(error, tb): raise ${raised}()`,
+      'import fastkit_alembic',
+      'helper = fastkit_alembic.load_helper()',
+      'def broken(request, events): raise RuntimeError("broken migration")',
+      `def signal_lands(events, request, error, tb): raise ${raised}()`,
       'helper.ACTIONS["status"] = broken',
       'helper.report_failure = signal_lands',
-      'sys.exit(helper.main())',
+      'sys.exit(helper.run_once(os.environ))',
     ].join('\n');
     const ran = run(PYTHON, ['-c', script], {
       cwd: project,

@@ -7,9 +7,7 @@
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { revision } from '../support/revisions';
-import { createPostgresDatabase, psql, REPO, removeTempDirs, run, tempDir, VENV } from '../support/workspace';
-
-afterAll(removeTempDirs);
+import { createPostgresDatabase, psql, REPO, run, tempDir, VENV } from '../support/workspace';
 
 const NX = join(REPO, 'node_modules', '.bin', 'nx');
 

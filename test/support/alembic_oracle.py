@@ -12,7 +12,7 @@ import sys
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, pool, text
+from sqlalchemy import create_engine, text
 
 
 def put_versions(connection, rows):
@@ -21,14 +21,17 @@ def put_versions(connection, rows):
         connection.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)"))
         for row in rows:
             connection.execute(text("INSERT INTO alembic_version VALUES (:v)"), {"v": row})
-    connection.commit()
 
+
+engines = {}  # one per URL: its pool keeps a connection between requests (hundreds a test)
 
 for line in sys.stdin:
     request = json.loads(line)
-    engine = create_engine(request["url"], poolclass=pool.NullPool)
+    if request["url"] not in engines:
+        engines[request["url"]] = create_engine(request["url"])
+    engine = engines[request["url"]]
     if "set" in request:
-        with engine.connect() as connection:
+        with engine.begin() as connection:
             put_versions(connection, request["set"])
     try:
         script = ScriptDirectory.from_config(Config(request["config"]))

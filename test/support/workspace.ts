@@ -10,9 +10,34 @@ import { noteOutput, SENTINEL_PASSWORD, startArgvWatch } from './secrets';
 
 export const REPO = join(__dirname, '..', '..');
 export const CLI = join(REPO, 'dist', 'src', 'cli.js');
-export const VENV = join(REPO, '.venv');
+
+/** A Python environment the tests run fastkit with (test/python-stacks.json). */
+export interface PythonStack {
+  name: string;
+  /** The venv, relative to the repository. */
+  venv: string;
+  /** The SQLAlchemy series it has: "1.4" projects need model code without `DeclarativeBase`. */
+  sqlalchemy: string;
+  /** The PostgreSQL driver its SQLAlchemy and packages offer (psycopg 3 needs SQLAlchemy 2). */
+  postgresDriver: string;
+}
+
+/** The stack of this Jest project (jest.config.js sets the global), else the repository's .venv. */
+export const STACK: PythonStack = pythonStack(
+  (globalThis as { FASTKIT_TEST_STACK?: string }).FASTKIT_TEST_STACK ?? process.env.FASTKIT_TEST_STACK,
+);
+export const VENV = join(REPO, STACK.venv);
 export const PYTHON = join(VENV, 'bin', 'python');
 export const EXAMPLE = join(REPO, 'examples', 'api');
+/** The example's model code for SQLAlchemy 1.4, copied over it on that stack. */
+const SQLALCHEMY_14_MODELS = join(REPO, 'test', 'fixtures', 'sqlalchemy-1.4');
+
+function pythonStack(name: string | undefined): PythonStack {
+  const { stacks } = JSON.parse(readFileSync(join(REPO, 'test', 'python-stacks.json'), 'utf8')) as { stacks: PythonStack[] };
+  const stack = name === undefined ? stacks[0] : stacks.find((candidate) => candidate.name === name);
+  if (!stack) throw new Error(`No Python stack named ${name} in test/python-stacks.json`);
+  return stack;
+}
 export const PG_HOST = process.env.PGHOST ?? '/var/run/postgresql';
 export const PG_USER = process.env.PGUSER ?? userInfo().username;
 
@@ -74,7 +99,7 @@ export function tempDir(prefix = 'fastkit-'): string {
   return dir;
 }
 
-/** Removes the temporary folders this test file made: `afterAll(removeTempDirs)`. */
+/** Removes the temporary folders this test file made: the global after-all in test/support/cleanup.ts. */
 export function removeTempDirs(): void {
   for (const dir of madeHere.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
@@ -89,6 +114,9 @@ export function exampleProject(options: { revisions?: boolean } = {}): string {
     recursive: true,
     filter: (source) => !/\.db$|__pycache__|project\.json$/.test(source),
   });
+  if (STACK.sqlalchemy === '1.4') {
+    cpSync(SQLALCHEMY_14_MODELS, dir, { recursive: true, filter: (source) => !source.endsWith('README.md') });
+  }
   if (options.revisions === false) {
     for (const file of readdirSync(join(dir, 'alembic', 'versions'))) {
       if (file.endsWith('.py')) rmSync(join(dir, 'alembic', 'versions', file));
@@ -137,7 +165,7 @@ export function createPostgresDatabase(prefix = 'fk'): { name: string; url: stri
   if (created.code !== 0) throw new Error(`createdb ${name} failed: ${created.stderr}`);
   return {
     name,
-    url: `postgresql+psycopg://${PG_USER}:${SENTINEL_PASSWORD}@/${name}?host=${PG_HOST}`,
+    url: `postgresql+${STACK.postgresDriver}://${PG_USER}:${SENTINEL_PASSWORD}@/${name}?host=${PG_HOST}`,
     drop: () => {
       run('dropdb', ['-h', PG_HOST, '--if-exists', '--force', name]);
     },
@@ -161,7 +189,20 @@ export function addColumn(project: string, module: string, line: string): void {
   const source = readFileSync(file, 'utf8');
   const types = [...new Set(line.match(/\b(String|Text|Float|Numeric|Boolean|Date|ForeignKey|JSON)\b/g) ?? [])];
   const imports = types.length ? `from sqlalchemy import ${types.join(', ')}\n` : '';
-  writeFileSync(file, `${imports}${source}    ${line}\n`);
+  writeFileSync(file, `${imports}${source}    ${modelColumn(line)}\n`);
+}
+
+/**
+ * A model column written `name: Mapped[T] = mapped_column(args)`, as this stack's SQLAlchemy
+ * takes it: unchanged on 2.x, `name = Column(args)` on 1.4.
+ */
+export function modelColumn(line: string): string {
+  if (STACK.sqlalchemy !== '1.4') return line;
+  const match = /^(\w+): Mapped\[(.+)\] = mapped_column\((.*)\)$/.exec(line);
+  if (!match) throw new Error(`addColumn: cannot write ${line} for SQLAlchemy 1.4`);
+  const [, name, type, args] = match;
+  const optional = /\| None\b|\bOptional\[/.test(type);
+  return `${name} = Column(${args}${optional ? '' : ', nullable=False'})`;
 }
 
 /** The revision files of a project with their contents, to prove a failed command wrote nothing. */

@@ -1,20 +1,32 @@
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { UsageError } from '../../src/errors';
 import { findAlembic, type PythonCommand } from '../../src/find-alembic';
-import { foundUpward, tempDir } from '../support/workspace';
+import * as processes from '../../src/process';
+import { foundUpward, python, PYTHON, REPO, tempDir } from '../support/workspace';
 
-/** A folder that looks like a virtualenv: bin/python, and Alembic in site-packages if asked. */
+// Real interpreters: a venv counts when its Python can import Alembic, and only Python can say.
+const BASE_PYTHON = realpathSync(PYTHON);
+const VERSION = python('import sys; print("python%d.%d" % sys.version_info[:2])');
+/** The repository venv's site-packages, which has Alembic and SQLAlchemy. */
+const WITH_ALEMBIC = python('import sysconfig; print(sysconfig.get_paths()["purelib"])');
+
+/**
+ * A virtualenv as `python -m venv` lays it out (bin/python, pyvenv.cfg, site-packages), made by
+ * hand in milliseconds; with Alembic, it gets it as an editable install would: a .pth file.
+ */
 function fakeVenv(venv: string, { alembic = true } = {}): string {
   mkdirSync(join(venv, 'bin'), { recursive: true });
-  writeFileSync(join(venv, 'bin', 'python'), '');
-  if (alembic) {
-    const site = join(venv, 'lib', 'python3.11', 'site-packages', 'alembic');
-    mkdirSync(site, { recursive: true });
-    writeFileSync(join(site, '__init__.py'), '');
-  }
+  symlinkSync(BASE_PYTHON, join(venv, 'bin', 'python'));
+  writeFileSync(join(venv, 'pyvenv.cfg'), `home = ${dirname(BASE_PYTHON)}\ninclude-system-site-packages = false\n`);
+  mkdirSync(join(venv, 'lib', VERSION, 'site-packages'), { recursive: true });
+  if (alembic) installAlembic(venv);
   return venv;
+}
+
+function installAlembic(venv: string): void {
+  writeFileSync(join(venv, 'lib', VERSION, 'site-packages', 'alembic-from-repo.pth'), `${WITH_ALEMBIC}\n`);
 }
 
 /** An executable on a PATH of its own, e.g. a fake `uv`. */
@@ -34,7 +46,11 @@ function workspace(): { root: string; project: string } {
   return { root, project };
 }
 
-const EMPTY_PATH = { PATH: '' };
+/** What fastkit remembers about interpreters goes to a folder of this test file's own. */
+const CACHE = tempDir('fastkit-cache-');
+const env = (vars: Record<string, string | undefined>) => ({ FASTKIT_CACHE_DIR: CACHE, ...vars });
+
+const EMPTY_PATH = env({ PATH: '' });
 
 describe('findAlembic: the Python that has the project’s Alembic, first hit wins', () => {
   beforeAll(() => {
@@ -106,7 +122,7 @@ describe('findAlembic: the Python that has the project’s Alembic, first hit wi
 
     test('wins over VIRTUAL_ENV and .venv', () => {
       const active = fakeVenv(join(tempDir('fastkit-active-'), 'venv'));
-      expect(findAlembic({ alembic: 'uv run alembic', from: project, env: { VIRTUAL_ENV: active } }).python).toEqual([
+      expect(findAlembic({ alembic: 'uv run alembic', from: project, env: env({ VIRTUAL_ENV: active }) }).python).toEqual([
         'uv',
         'run',
         'python',
@@ -119,7 +135,7 @@ describe('findAlembic: the Python that has the project’s Alembic, first hit wi
     fakeVenv(join(project, '.venv'));
     fakeVenv(join(root, '.venv'));
     const active = fakeVenv(join(tempDir('fastkit-active-'), 'venv'));
-    const found = findAlembic({ from: project, env: { VIRTUAL_ENV: active, PATH: '' } });
+    const found = findAlembic({ from: project, env: env({ VIRTUAL_ENV: active, PATH: '' }) });
     expect(found).toEqual<PythonCommand>({
       python: [join(active, 'bin', 'python')],
       alembic: `${join(active, 'bin', 'python')} -m alembic`,
@@ -132,32 +148,32 @@ describe('findAlembic: the Python that has the project’s Alembic, first hit wi
     const { project } = workspace();
     fakeVenv(join(project, '.venv'));
     const active = fakeVenv(join(tempDir('fastkit-active-'), 'venv'), { alembic: false });
-    const found = findAlembic({ from: project, env: { VIRTUAL_ENV: active, PATH: '' } });
+    const found = findAlembic({ from: project, env: env({ VIRTUAL_ENV: active, PATH: '' }) });
     expect(found.python).toEqual([join(project, '.venv', 'bin', 'python')]);
-    expect(found.tried).toEqual([`${active} (no alembic in it)`]);
+    expect(found.tried).toEqual([`${active} (its Python cannot import alembic)`]);
   });
 
   test('the project’s .venv comes before the workspace’s .venv', () => {
     const { root, project } = workspace();
     fakeVenv(join(root, '.venv'));
-    expect(findAlembic({ from: project, env: { PATH: '' } }).python).toEqual([join(root, '.venv', 'bin', 'python')]);
+    expect(findAlembic({ from: project, env: env({ PATH: '' }) }).python).toEqual([join(root, '.venv', 'bin', 'python')]);
     fakeVenv(join(project, '.venv'));
-    expect(findAlembic({ from: project, env: { PATH: '' } }).python).toEqual([join(project, '.venv', 'bin', 'python')]);
+    expect(findAlembic({ from: project, env: env({ PATH: '' }) }).python).toEqual([join(project, '.venv', 'bin', 'python')]);
   });
 
   test('a .venv without Alembic is passed over for the one above it', () => {
     const { root, project } = workspace();
     fakeVenv(join(project, '.venv'), { alembic: false });
     fakeVenv(join(root, '.venv'));
-    const found = findAlembic({ from: project, env: { PATH: '' } });
+    const found = findAlembic({ from: project, env: env({ PATH: '' }) });
     expect(found.python).toEqual([join(root, '.venv', 'bin', 'python')]);
-    expect(found.tried).toEqual(['VIRTUAL_ENV (not set)', `${join(project, '.venv')} (no alembic in it)`]);
+    expect(found.tried).toEqual(['VIRTUAL_ENV (not set)', `${join(project, '.venv')} (its Python cannot import alembic)`]);
   });
 
   test('a uv.lock with uv on PATH: uv runs Python', () => {
     const { root, project } = workspace();
     writeFileSync(join(root, 'uv.lock'), '');
-    const found = findAlembic({ from: project, env: { PATH: fakeTool('uv') } });
+    const found = findAlembic({ from: project, env: env({ PATH: fakeTool('uv') }) });
     expect(found.python).toEqual(['uv', 'run', 'python']);
     expect(found.alembic).toBe('uv run alembic');
     expect(found.source).toBe(join(root, 'uv.lock'));
@@ -167,14 +183,14 @@ describe('findAlembic: the Python that has the project’s Alembic, first hit wi
     const { root, project } = workspace();
     writeFileSync(join(root, 'uv.lock'), '');
     fakeVenv(join(root, '.venv'));
-    expect(findAlembic({ from: project, env: { PATH: fakeTool('uv') } }).python).toEqual([join(root, '.venv', 'bin', 'python')]);
+    expect(findAlembic({ from: project, env: env({ PATH: fakeTool('uv') }) }).python).toEqual([join(root, '.venv', 'bin', 'python')]);
   });
 
   test('a uv.lock without uv on PATH is listed as tried, and poetry is next', () => {
     const { root, project } = workspace();
     writeFileSync(join(root, 'uv.lock'), '');
     writeFileSync(join(project, 'poetry.lock'), '');
-    const found = findAlembic({ from: project, env: { PATH: fakeTool('poetry') } });
+    const found = findAlembic({ from: project, env: env({ PATH: fakeTool('poetry') }) });
     expect(found.python).toEqual(['poetry', 'run', 'python']);
     expect(found.alembic).toBe('poetry run alembic');
     expect(found.tried).toContain(`${join(root, 'uv.lock')} (but \`uv\` is not on PATH)`);
@@ -185,13 +201,13 @@ describe('findAlembic: the Python that has the project’s Alembic, first hit wi
     writeFileSync(join(project, 'uv.lock'), '');
     writeFileSync(join(project, 'poetry.lock'), '');
     const path = [fakeTool('poetry'), fakeTool('uv')].join(':');
-    expect(findAlembic({ from: project, env: { PATH: path } }).alembic).toBe('uv run alembic');
+    expect(findAlembic({ from: project, env: env({ PATH: path }) }).alembic).toBe('uv run alembic');
   });
 
   test('last, python3 on PATH, with every place tried listed', () => {
     const { project } = workspace();
     const bin = fakeTool('python3');
-    const found = findAlembic({ from: project, env: { PATH: bin } });
+    const found = findAlembic({ from: project, env: env({ PATH: bin }) });
     expect(found.python).toEqual([join(bin, 'python3')]);
     expect(found.alembic).toBe('python3 -m alembic');
     expect(found.tried).toEqual([
@@ -204,7 +220,57 @@ describe('findAlembic: the Python that has the project’s Alembic, first hit wi
 
   test('a VIRTUAL_ENV that does not exist is listed as tried', () => {
     const { project } = workspace();
-    const found = findAlembic({ from: project, env: { VIRTUAL_ENV: '/nowhere/venv', PATH: fakeTool('python3') } });
+    const found = findAlembic({ from: project, env: env({ VIRTUAL_ENV: '/nowhere/venv', PATH: fakeTool('python3') }) });
     expect(found.tried[0]).toBe('VIRTUAL_ENV=/nowhere/venv (not found)');
+  });
+
+  describe('a venv counts when its Python can import Alembic, however it gets it', () => {
+    test("a --system-site-packages venv over Debian's packaged Alembic is found without the alembic option", () => {
+      const debian = join(REPO, '.venvs', 'debian');
+      const found = findAlembic({ from: workspace().project, env: env({ VIRTUAL_ENV: debian, PATH: '' }) });
+      expect(found.python).toEqual([join(debian, 'bin', 'python')]);
+      expect(found.tried).toEqual([]);
+    });
+
+    test('the project’s own alembic/ folder (its migrations) on PYTHONPATH is not Alembic', () => {
+      const { project } = workspace();
+      mkdirSync(join(project, 'alembic', 'versions'), { recursive: true });
+      const bare = fakeVenv(join(project, '.venv'), { alembic: false });
+      const found = findAlembic({ from: project, env: env({ PATH: '', PYTHONPATH: project }) });
+      expect(found.tried).toContain(`${bare} (its Python cannot import alembic)`);
+    });
+
+    test('Alembic installed after fastkit passed the venv over is found on the next run', () => {
+      const { project } = workspace();
+      const venv = fakeVenv(join(project, '.venv'), { alembic: false });
+      expect(findAlembic({ from: project, env: env({ PATH: '' }) }).tried).toContain(`${venv} (its Python cannot import alembic)`);
+      installAlembic(venv);
+      expect(findAlembic({ from: project, env: env({ PATH: '' }) }).python).toEqual([join(venv, 'bin', 'python')]);
+    });
+
+    test('the answer is remembered: a second search starts no Python', () => {
+      const { project } = workspace();
+      const venv = fakeVenv(join(project, '.venv'));
+      const asked = jest.spyOn(processes, 'runQuickProcess');
+      try {
+        expect(findAlembic({ from: project, env: env({ PATH: '' }) }).python).toEqual([join(venv, 'bin', 'python')]);
+        expect(asked).toHaveBeenCalledTimes(1);
+        expect(findAlembic({ from: project, env: env({ PATH: '' }) }).python).toEqual([join(venv, 'bin', 'python')]);
+        expect(asked).toHaveBeenCalledTimes(1);
+      } finally {
+        asked.mockRestore();
+      }
+    });
+
+    test('a venv whose Python does not run is passed over and said so', () => {
+      const { root, project } = workspace();
+      const broken = join(project, '.venv');
+      mkdirSync(join(broken, 'bin'), { recursive: true });
+      writeFileSync(join(broken, 'bin', 'python'), '');
+      fakeVenv(join(root, '.venv'));
+      const found = findAlembic({ from: project, env: env({ PATH: '' }) });
+      expect(found.python).toEqual([join(root, '.venv', 'bin', 'python')]);
+      expect(found.tried).toContain(`${broken} (its Python does not run)`);
+    });
   });
 });

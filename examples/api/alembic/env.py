@@ -86,7 +86,8 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     url = database_url()
     connect_args = {"timeout": 30} if url.startswith("sqlite") else {}  # SQLite busy timeout, seconds
-    engine = create_engine(url, poolclass=pool.NullPool, connect_args=connect_args)
+    # future=True: Connection.commit() on SQLAlchemy 1.4 as well (the only mode of 2.x)
+    engine = create_engine(url, poolclass=pool.NullPool, connect_args=connect_args, future=True)
     with engine.connect() as connection:
         configure(connection=connection)
         read_only = context.get_context().opts.get("dont_mutate", False)

@@ -1,0 +1,10 @@
+"""One module per action; each is a function of (request, events)."""
+
+from .check import check
+from .make import make
+from .rollback import rollback
+from .run import run
+from .sql import sql
+from .status import status
+
+ACTIONS = {"status": status, "run": run, "rollback": rollback, "make": make, "check": check, "sql": sql}

@@ -1,0 +1,36 @@
+"""The revision history verified from the files alone, without a database (python/fastkit_check.py)."""
+
+import importlib.util
+import os
+
+from ..alembic_project import AlembicProject, alembic_config
+
+# fastkit_check.py sits beside the package folder; loaded by path under a private name, so a
+# project module called fastkit_check on sys.path can never stand in for it.
+CHECK_RULES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "fastkit_check.py")
+
+
+def _check_rules():
+    spec = importlib.util.spec_from_file_location("_fastkit_check", CHECK_RULES)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def check(request, events):
+    from alembic.util import load_python_file
+
+    project = AlembicProject(alembic_config(request, "heads", []))
+
+    def run_module(path):
+        return load_python_file(os.path.dirname(path), os.path.basename(path))
+
+    report = _check_rules().check_project(
+        project.revision_files(),
+        project.version_locations(),
+        bool(project.script.version_locations),
+        getattr(project.script, "file_template", None),
+        request["config"],
+        run_module,
+    )
+    events.result(**report)

@@ -1,0 +1,249 @@
+"""Turns a failure into what fastkit prints: a stable code, one line naming the problem, and the
+fix. A failure it cannot explain is still one line (the exception and where it was raised); the
+traceback goes along for --verbose.
+"""
+
+import configparser
+import os
+import re
+import traceback
+
+from .alembic_project import MERGE_HINT
+from .protocol import Failure
+
+
+def report_failure(events, request, error, tb):
+    trace = "".join(traceback.format_exception(type(error), error, tb))
+    explained = explain(error, tb, request)
+    if explained is None:
+        location = _frames_in(tb, lambda f: "/alembic/versions/" in f.replace("\\", "/") or _is_env_py(f))
+        where = " (%s, line %s)" % (location[-1].filename, location[-1].lineno) if location else ""
+        message = "%s: %s%s" % (type(error).__name__, _first_line(error) or "(no message)", where)
+        events.error("unexpected", message, None, trace)
+    else:
+        code, message, hint = explained
+        events.error(code, message, hint, trace)
+
+
+def report_exit(events, error):
+    """env.py or Alembic called sys.exit: keep its code, explain nothing we don't know."""
+    code = error.code if isinstance(error.code, int) else 1
+    if code:
+        events.error("exit", _first_line(error.code) or "Alembic exited with code %s" % code, None,
+                     "".join(traceback.format_exception(type(error), error, error.__traceback__)))
+    return code
+
+
+def explain(error, tb, request):
+    """(code, message, hint) for an exception; None when fastkit cannot explain it."""
+    if isinstance(error, Failure):
+        return error.code, error.message, error.hint
+
+    tagged = _tagged(error)
+    if tagged is not None:
+        return tagged
+
+    from alembic import util as alembic_util
+
+    try:
+        from sqlalchemy import exc as sa_exc
+    except ImportError:
+        sa_exc = None
+
+    if isinstance(error, alembic_util.CommandError):
+        return _command_error(str(error), request)
+
+    if sa_exc is not None and isinstance(error, (sa_exc.OperationalError, sa_exc.InterfaceError)) or (
+        sa_exc is not None and isinstance(error, sa_exc.DBAPIError) and getattr(error, "connection_invalidated", False)
+    ):
+        detail = _driver_reason(_first_line(getattr(error, "orig", None) or error))
+        lowered = detail.lower()
+        url = _database_url_in(tb)
+        where = " at %s" % url if url else ""
+        for pattern, cause, fix in CONNECT_CAUSES:
+            if re.search(pattern, lowered):
+                return "connect", "Cannot connect to the database%s: %s (%s)" % (where, cause, detail), fix
+        if getattr(error, "statement", None) is None:
+            return "connect", "Cannot connect to the database%s: %s" % (where, detail), "Check DATABASE_URL."
+
+    if sa_exc is not None and isinstance(error, sa_exc.ArgumentError) and "URL" in str(error):
+        return "bad-url", "The database URL is not valid: %s" % _first_line(error), URL_HINT
+
+    if isinstance(error, ValueError) and _frames_in(tb, lambda f: f.replace("\\", "/").endswith("sqlalchemy/engine/url.py")):
+        port = re.search(r"invalid literal for int\(\) with base 10: ('[^']*')", str(error))
+        what = "its port %s is not a number" % port.group(1) if port else _first_line(error)
+        return "bad-url", "The database URL is not valid: %s" % what, URL_HINT
+
+    if sa_exc is not None and isinstance(error, sa_exc.NoSuchModuleError):
+        match = re.search(r"sqlalchemy\.dialects:(\S+)", str(error))
+        dialect = match.group(1) if match else "?"
+        return ("bad-url", "The database URL names a dialect SQLAlchemy does not know: %s" % dialect,
+                "Start DATABASE_URL with a known one, e.g. postgresql+psycopg://, mysql+pymysql:// or sqlite:///.")
+
+    if isinstance(error, ImportError) and _frames_in(tb, lambda f: "/sqlalchemy/dialects/" in f.replace("\\", "/")):
+        return ("driver-missing",
+                "The database driver %s is not installed" % (getattr(error, "name", None) or "for this URL"),
+                "Install it in the project's Python environment (e.g. psycopg[binary] for postgresql+psycopg, "
+                "pymysql for mysql+pymysql), or change the driver in DATABASE_URL.")
+
+    if isinstance(error, SyntaxError) and error.filename:
+        return ("syntax",
+                "Syntax error in %s, line %s: %s" % (error.filename, error.lineno, error.msg),
+                "Fix that file and run the command again.")
+
+    if isinstance(error, ImportError) and _frames_in(tb, _is_env_py):
+        frame = _frames_in(tb, _is_env_py)[-1]
+        where = "%s, line %s" % (frame.filename, frame.lineno)
+        if isinstance(error, ModuleNotFoundError):
+            return ("env-import", "%s: %s" % (where, _first_line(error)),
+                    "Install it in the project's Python environment, or fix the import.")
+        return "env-import", "%s: %s" % (where, _first_line(error)), "Fix the import."
+
+    if isinstance(error, ImportError) and str(error).startswith("Can't find Python file"):
+        return ("env-missing", _first_line(error).replace("Can't find Python file", "Alembic's env.py is missing:"),
+                "Restore it, or set Alembic up with `nx g fastkit:alembic-setup`.")
+
+    if isinstance(error, configparser.Error):
+        path = request.get("config", "alembic.ini")
+        if _starts_with_bom(path):
+            return _bom(path)
+        return ("bad-config", "%s is not a valid ini file (%s)" % (path, _first_line(error).rstrip(".")),
+                "Fix it, or give the right file with --config.")
+
+    return None
+
+
+def _tagged(error):
+    """An exception that names its own fastkit code (`fastkit_code`, and `fastkit_hint` where it
+    has one), as the generated env.py's migration lock raises on timeout, anywhere in its chain.
+    Without a hint, a message of the form "what happened; what to do" is split there."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        code = getattr(error, "fastkit_code", None)
+        if isinstance(code, str) and code:
+            message, hint = _first_line(error), getattr(error, "fastkit_hint", None)
+            if hint is None and "; " in message:
+                message, hint = message.split("; ", 1)
+                hint = hint[0].upper() + hint[1:].rstrip(".") + "."
+            return code, message, hint
+        error = error.__cause__ or error.__context__
+    return None
+
+
+def _command_error(text, request):
+    """Alembic's CommandError: its own `FAILED:` text, with the fix where fastkit knows it."""
+    if "Target database is not up to date" in text:
+        return ("behind-head", "The database is behind head: apply the pending migrations first",
+                "Run `{run}` first, then make the revision.")
+    if "Multiple head revisions" in text or "Multiple heads are present" in text:
+        return "multiple-heads", "FAILED: " + _first_line(text), MERGE_HINT
+    # the lock of env.py files fastkit generated before the lock's error carried fastkit_code
+    lock = re.match(r"(Timed out after .* waiting for the migration lock[^;]*); (.+)$", _first_line(text))
+    if lock:
+        return "lock-timeout", lock.group(1), lock.group(2)[0].upper() + lock.group(2)[1:].rstrip(".") + "."
+    if "No 'script_location' key found" in text:
+        return _missing_script_location(request)
+    if "cannot proceed in --sql mode" in text:
+        return ("sql-mode", "FAILED: " + _first_line(text),
+                "Render the SQL for the database the migrations run on (the dialect option, e.g. postgresql): "
+                "on SQLite, a batch operation needs a live database to read the table from.")
+    if "python-dateutil' is required for timezone support" in text:
+        import alembic
+
+        return ("alembic-too-old",
+                "Alembic %s needs python-dateutil for the timezone setting of the config" % alembic.__version__,
+                "Install it in the project's Python environment (pip install python-dateutil, or Debian's "
+                "python3-dateutil); newer Alembic uses Python's own zoneinfo.")
+    match = re.search(r"Can't locate revision identified by '([^']+)'", text)
+    if match:
+        return ("unknown-revision",
+                "The database is at revision %s, which no file in the versions folder defines" % match.group(1),
+                "Check out the branch that has that revision, or restore its file. If two projects share this "
+                "database and one version table, give each its own database URL (or version_table).")
+    return "alembic", "FAILED: " + _first_line(text), None
+
+
+CONNECT_CAUSES = [
+    (r"password authentication failed|access denied for user|authentication failed",
+     "authentication failed", "Check the user and password in DATABASE_URL."),
+    (r"database \"?[^\"]*\"? does not exist|unknown database",
+     "the database does not exist", "Create it (e.g. createdb NAME) or fix the name in DATABASE_URL."),
+    (r"connection refused|could not connect|can't connect|no such file or directory|timeout expired|name or service not known|could not translate host name|connection to server",
+     "the server is not reachable", "Start the database server or fix the host and port in DATABASE_URL."),
+    (r"unable to open database file",
+     "the SQLite file cannot be opened", "Check that the folder in the SQLite URL exists and is writable."),
+]
+
+URL_HINT = "Fix DATABASE_URL, e.g. postgresql+psycopg://user@host:5432/dbname or sqlite:///app.db."
+
+
+def _starts_with_bom(path):
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(3) == b"\xef\xbb\xbf"
+    except OSError:
+        return False
+
+
+def _bom(path):
+    return ("bad-config",
+            "%s starts with a UTF-8 byte order mark (BOM), which Alembic's ini reader does not accept" % path,
+            "Save it as UTF-8 without a BOM (e.g. VS Code: Save with Encoding > UTF-8).")
+
+
+def _missing_script_location(request):
+    """Alembic's "No 'script_location' key found": a wrong section name (-n), or not an Alembic config."""
+    path, section = request.get("config", "alembic.ini"), request.get("name") or "alembic"
+    if path.endswith(".toml"):
+        return ("bad-config", "%s has no script_location in [tool.alembic]" % path,
+                "Add script_location = \"%(here)s/alembic\" there.")
+    if _starts_with_bom(path):
+        return _bom(path)
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(path, encoding="utf-8")
+    except configparser.Error:
+        pass
+    usable = [other for other in parser.sections() if parser.has_option(other, "script_location")]
+    if not usable:
+        return ("bad-config", "%s is not an Alembic config: no section of it sets script_location" % path,
+                "Give the project's alembic.ini with --config, or set Alembic up with `nx g fastkit:alembic-setup`.")
+    if not parser.has_section(section):
+        return ("bad-config", "%s has no [%s] section" % (path, section),
+                "Check the section name given with -n/--name (sections with a script_location: %s)." % ", ".join(usable))
+    return ("bad-config", "%s has no script_location in [%s]" % (path, section),
+            "Add script_location = %%(here)s/alembic to it, or choose a section that has one with -n/--name (%s)."
+            % ", ".join(usable))
+
+
+def _first_line(text):
+    for line in str(text).strip().splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+def _frames_in(tb, predicate):
+    return [frame for frame in traceback.extract_tb(tb) if predicate(frame.filename)]
+
+
+def _is_env_py(filename):
+    return os.path.basename(filename) == "env.py"
+
+
+def _database_url_in(tb):
+    """The URL of the engine that failed, found on the stack, with its password hidden."""
+    while tb is not None:
+        for value in tb.tb_frame.f_locals.values():
+            url = getattr(getattr(value, "engine", None), "url", None) or getattr(value, "url", None)
+            if url is not None and hasattr(url, "render_as_string"):
+                return url.render_as_string(hide_password=True)
+        tb = tb.tb_next
+    return None
+
+
+def _driver_reason(detail):
+    """The driver's reason without libpq's preamble ("connection to server at …, port … failed: FATAL:  ")."""
+    reason = re.sub(r"^(FATAL|ERROR):\s+", "", detail.rsplit(" failed: ", 1)[-1].strip())
+    return reason or detail

@@ -1,0 +1,183 @@
+import type { RevisionGraph } from './revision-graph';
+
+/**
+ * The events the Python helper (python/fastkit_helper/protocol.py) reports, one JSON object a
+ * line: each described once here, as a shape that both gives its TypeScript type and checks a
+ * value at run time. test/integration/helper-protocol.spec.ts runs the real helper on every
+ * supported Alembic and checks each event it emits against these shapes.
+ */
+
+/** A JSON value's expected form, with the TypeScript type it stands for. */
+export interface Shape<T> {
+  /** Adds to `problems` what in `value` (found at `path`) does not have this shape. */
+  check(value: unknown, path: string, problems: string[]): void;
+  /** Only in types: the value's TypeScript type. */
+  readonly type?: T;
+  /** A field of an object that may be left out. */
+  readonly optional?: boolean;
+}
+
+export type TypeOf<S> = S extends Shape<infer T> ? T : never;
+
+function primitive<T>(name: 'string' | 'boolean' | 'number'): Shape<T> {
+  return {
+    check(value, path, problems) {
+      if (typeof value !== name) problems.push(`${path}: expected a ${name}, got ${JSON.stringify(value)}`);
+    },
+  };
+}
+
+const string = primitive<string>('string');
+const boolean = primitive<boolean>('boolean');
+const number = primitive<number>('number');
+
+function oneOf<const T extends string | boolean>(...values: T[]): Shape<T> {
+  return {
+    check(value, path, problems) {
+      if (!values.includes(value as T)) problems.push(`${path}: expected one of ${values.join(', ')}, got ${JSON.stringify(value)}`);
+    },
+  };
+}
+
+function nullable<T>(shape: Shape<T>): Shape<T | null> {
+  return { check: (value, path, problems) => value === null || shape.check(value, path, problems) };
+}
+
+function optional<T>(shape: Shape<T>): Shape<T | undefined> {
+  return { optional: true, check: (value, path, problems) => value === undefined || shape.check(value, path, problems) };
+}
+
+function array<T>(item: Shape<T>): Shape<T[]> {
+  return {
+    check(value, path, problems) {
+      if (!Array.isArray(value)) problems.push(`${path}: expected an array, got ${JSON.stringify(value)}`);
+      else value.forEach((element, index) => item.check(element, `${path}[${index}]`, problems));
+    },
+  };
+}
+
+function record<T>(item: Shape<T>): Shape<Record<string, T>> {
+  return {
+    check(value, path, problems) {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) problems.push(`${path}: expected an object`);
+      else for (const [key, element] of Object.entries(value)) item.check(element, `${path}.${key}`, problems);
+    },
+  };
+}
+
+type Fields = Record<string, Shape<unknown>>;
+type OptionalKeys<F extends Fields> = { [K in keyof F]: F[K] extends { optional: true } ? K : never }[keyof F];
+type ObjectOf<F extends Fields> = { [K in Exclude<keyof F, OptionalKeys<F>>]: TypeOf<F[K]> } & {
+  [K in OptionalKeys<F>]?: Exclude<TypeOf<F[K]>, undefined>;
+};
+
+/** An object with exactly these fields: a missing one, or one more, is a problem. */
+function object<const F extends Fields>(fields: F): Shape<ObjectOf<F>> & { fields: F } {
+  return {
+    fields,
+    check(value, path, problems) {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        problems.push(`${path}: expected an object, got ${JSON.stringify(value)}`);
+        return;
+      }
+      for (const [name, shape] of Object.entries(fields)) {
+        if (!(name in value) && !shape.optional) problems.push(`${path}.${name}: missing`);
+        else shape.check((value as Record<string, unknown>)[name], `${path}.${name}`, problems);
+      }
+      for (const name of Object.keys(value)) if (!(name in fields)) problems.push(`${path}.${name}: not part of the protocol`);
+    },
+  };
+}
+
+/** Any one of these object shapes (the one with the fewest problems is reported). */
+function either<A, B>(a: Shape<A>, b: Shape<B>): Shape<A | B> {
+  return {
+    check(value, path, problems) {
+      const [first, second]: string[][] = [[], []];
+      a.check(value, path, first);
+      b.check(value, path, second);
+      if (first.length && second.length) problems.push(...(first.length <= second.length ? first : second));
+    },
+  };
+}
+
+// --- the events ---------------------------------------------------------------------------
+
+/** A revision as events name it. */
+const revision = { revision: string, message: string, path: string } as const;
+const upgraded = object({ ...revision, from: array(string) });
+const downgraded = object({ ...revision, to: array(string) });
+
+const STEP = object({
+  type: oneOf('step'),
+  direction: oneOf('upgrade', 'downgrade'),
+  ...revision,
+  /** Upgrade: the revision(s) it starts from, as Alembic logs them. */
+  from: optional(array(string)),
+  /** Downgrade: the revision(s) it returns to. */
+  to: optional(array(string)),
+  /** The database's SQLAlchemy dialect, e.g. `postgresql`, `mysql`, `mariadb`, `sqlite`. */
+  dialect: string,
+  /** Alembic's `transactional_ddl` for it (as env.py configured it): false on MySQL/MariaDB, whose DDL commits as it runs. */
+  transactionalDdl: boolean,
+});
+
+const GRAPH = object({
+  type: oneOf('graph'),
+  envPy: string,
+  revisions: array(object({ revision: string, down: array(string), message: string, branchLabels: array(string), dependsOn: array(string) })),
+  heads: array(string),
+  locations: array(string),
+  files: record(string),
+});
+
+const ERROR = object({
+  type: oneOf('error'),
+  /** A stable name, e.g. `connect`, `nothing-to-roll-back`, `lock-timeout`. */
+  code: string,
+  message: string,
+  /** What to do, with `{run}`/`{alembic}` placeholders for the door's own commands. */
+  hint: nullable(string),
+  traceback: nullable(string),
+});
+
+const finding = object({
+  level: oneOf('error', 'warning'),
+  code: string,
+  file: string,
+  line: number,
+  message: string,
+  hint: nullable(string),
+});
+
+/** The `result` event of each action. */
+const RESULTS = {
+  status: object({ type: oneOf('result'), current: array(string), heads: array(string), pending: array(object(revision)), upToDate: boolean }),
+  run: object({ type: oneOf('result'), applied: array(upgraded), heads: array(string) }),
+  rollback: object({ type: oneOf('result'), reverted: array(downgraded) }),
+  make: either(object({ type: oneOf('result'), noChanges: oneOf(true) }), object({ type: oneOf('result'), noChanges: oneOf(false), ...revision })),
+  check: object({ type: oneOf('result'), revisions: number, heads: array(string), findings: array(finding) }),
+  sql: object({ type: oneOf('result'), dialect: string, applied: array(upgraded), heads: array(string), start: nullable(string) }),
+} as const;
+
+export type HelperAction = keyof typeof RESULTS;
+export type StepEvent = TypeOf<typeof STEP>;
+export type GraphEvent = TypeOf<typeof GRAPH>;
+export type ErrorEvent = TypeOf<typeof ERROR>;
+export type ResultEvent<A extends HelperAction> = TypeOf<(typeof RESULTS)[A]>;
+export type HelperEvent = StepEvent | GraphEvent | ErrorEvent | ResultEvent<HelperAction>;
+
+// The graph event is what src/revision-graph.ts keeps: the two stay one shape.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const graphIsRevisionGraph: Same<Omit<GraphEvent, 'type'>, RevisionGraph> = true;
+void graphIsRevisionGraph;
+
+/** What in an event of `action` does not follow the protocol; empty when it does. */
+export function protocolProblems(action: HelperAction, event: unknown): string[] {
+  const problems: string[] = [];
+  const type = (event as { type?: unknown } | null)?.type;
+  const shape = { step: STEP, graph: GRAPH, error: ERROR, result: RESULTS[action] }[String(type)];
+  if (!shape) problems.push(`type: ${JSON.stringify(type)} is not an event type`);
+  else shape.check(event, type as string, problems);
+  return problems;
+}
