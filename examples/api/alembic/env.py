@@ -7,7 +7,7 @@ Migrations take a lock per database, so deploys that run them at the same time a
 revision once.
 """
 
-# fastkit:env-py 2 9be7fb65b7573f93
+# fastkit:env-py 2 ee7de2fc9d5a556f
 # (The line above tells fastkit this file is as it wrote it, apart from the model block, so
 # `fastkit migrate status` may answer without starting Python. Any other edit turns that off.)
 
