@@ -47,7 +47,7 @@ export async function sql(options: SqlOptions): Promise<SqlResult> {
       .map(({ revision, message }) => ({ revision, message }));
     project.output.out(`Wrote ${displayPath(output)} (${describe(facts.dialect, facts.start, facts.heads, migrations.length)})`);
     if (facts.written?.length) {
-      project.output.out(`env.py wrote the SQL into ${facts.written.map(displayPath).join(', ')} itself; ${displayPath(output)} holds a copy of each`);
+      project.output.out(`env.py wrote the SQL into ${facts.written.map((path) => displayPath(path)).join(', ')} itself; ${displayPath(output)} holds a copy of each`);
     }
     return { path: output, dialect: facts.dialect, migrations };
   });
