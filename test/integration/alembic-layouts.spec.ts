@@ -102,6 +102,74 @@ describe('the layouts real projects use, through the CLI and Nx', () => {
     );
   });
 
+  describe('recursive_version_locations', () => {
+    const dir = () => join(root, 'services', 'nested');
+
+    test('revisions in subfolders of versions/ are found by run, status and check; make writes where raw alembic revision does', () => {
+      write('services/nested/models.py', MODELS);
+      scriptFolder('services/nested/alembic');
+      write(
+        'services/nested/alembic.ini',
+        `[alembic]\nscript_location = %(here)s/alembic\nprepend_sys_path = .\nrecursive_version_locations = true\nsqlalchemy.url = sqlite:///%(here)s/app.db\n`,
+      );
+      write(
+        'services/nested/alembic/versions/2024/0001_base.py',
+        `"""base\n\nRevision ID: 0001\nRevises:\n"""\nrevision = "0001"\ndown_revision = None\n\n\ndef upgrade():\n    pass\n\n\ndef downgrade():\n    pass\n`,
+      );
+      const ran = cli(dir(), ['run']);
+      expect(ran.code).toBe(0);
+      expect(ran.stdout).toMatch(/Running upgrade +-> 0001/);
+      expect(cli(dir(), ['status']).stdout).toContain('0001 (head)');
+      expect(cli(dir(), ['check']).stdout).toContain('Checked 1 revision (head 0001)');
+
+      expect(cli(dir(), ['make', '-m', 'add notes']).code).toBe(0);
+      expect(run(PYTHON, ['-m', 'alembic', 'revision', '-m', 'raw sibling', '--head', '0001', '--splice'], { cwd: dir() }).code).toBe(0);
+      const where = (suffix: string) =>
+        ['', '2024'].find((folder) => pyFiles(join(dir(), 'alembic', 'versions', folder)).some((file) => file.endsWith(suffix)));
+      expect(where('_add_notes.py')).toBeDefined();
+      expect(where('_add_notes.py')).toBe(where('_raw_sibling.py'));
+    });
+  });
+
+  describe('post_write_hooks on made revisions', () => {
+    const dir = () => join(root, 'services', 'hooked');
+    const hook = (executable: string) =>
+      write(
+        'services/hooked/alembic.ini',
+        `[alembic]\nscript_location = %(here)s/alembic\nprepend_sys_path = .\nsqlalchemy.url = sqlite:///%(here)s/app.db\n\n` +
+          `[post_write_hooks]\nhooks = ruff\nruff.type = exec\nruff.executable = ${executable}\nruff.options = format REVISION_SCRIPT_FILENAME\n`,
+      );
+
+    test('make runs the ruff hook on the new revision, as alembic revision does', () => {
+      write('services/hooked/models.py', MODELS);
+      scriptFolder('services/hooked/alembic');
+      hook(join(VENV, 'bin', 'ruff'));
+      const made = cli(dir(), ['make', '-m', 'add notes']);
+      expect(made.code).toBe(0);
+      const [file] = pyFiles(join(dir(), 'alembic', 'versions'));
+      const source = readFileSync(join(dir(), 'alembic', 'versions', file), 'utf8');
+      // Alembic renders the column names in single quotes; ruff format makes them double
+      expect(source).toContain('sa.Column("id", sa.Integer(), nullable=False)');
+      expect(run(join(VENV, 'bin', 'ruff'), ['format', '--check', join(dir(), 'alembic', 'versions', file)]).code).toBe(0);
+    });
+
+    test('a hook that fails: a one-line error naming the hook section, a non-zero exit, and no new revision left behind', () => {
+      expect(cli(dir(), ['run']).code).toBe(0);
+      hook('/nonexistent/ruff');
+      write('services/hooked/models.py', MODELS.replace('sa.String(200))', 'sa.String(200)), sa.Column("title", sa.String(80))'));
+      const before = pyFiles(join(dir(), 'alembic', 'versions'));
+      const made = cli(dir(), ['make', '-m', 'add title']);
+      expect(made.code).not.toBe(0);
+      expect(made.stderr).not.toContain('Traceback');
+      expect(made.stderr.split('\n').filter((line) => line.startsWith('fastkit: '))).toEqual([
+        expect.stringMatching(
+          /^fastkit: A post-write hook failed \(.*\/nonexistent\/ruff.*\), so the new revision was removed\. Fix the hook in \[post_write_hooks\] in alembic\.ini/,
+        ),
+      ]);
+      expect(pyFiles(join(dir(), 'alembic', 'versions'))).toEqual(before);
+    });
+  });
+
   describe('two version folders', () => {
     const dir = () => join(root, 'services', 'twofold');
     const versions = () => join(dir(), 'alembic', 'versions');
