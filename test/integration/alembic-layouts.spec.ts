@@ -118,7 +118,7 @@ describe('the layouts real projects use, through the CLI and Nx', () => {
       );
       const ran = cli(dir(), ['run']);
       expect(ran.code).toBe(0);
-      expect(ran.stdout).toMatch(/Running upgrade +-> 0001/);
+      expect(ran.stdout).toContain('Running upgrade base -> 0001, base');
       expect(cli(dir(), ['status']).stdout).toContain('0001 (head)');
       expect(cli(dir(), ['check']).stdout).toContain('Checked 1 revision (head 0001)');
 
