@@ -82,6 +82,31 @@ function alembicProjects(workspace, count) {
 }
 
 /**
+ * The targets fastkit/plugin infers for a project, as a person would write them by hand in its
+ * project.json: the same executors, options, caching, inputs, outputs and sync generators, but
+ * no metadata (the description and help Nx shows are the plugin's extra).
+ */
+async function handWrittenTargets() {
+  const { createNodes } = await import(join(REPO, 'dist', 'src', 'plugin.js'));
+  const root = join(work, 'hand-written-template');
+  alembicProjects(root, 1);
+  const [[, result]] = await createNodes[1](['services/svc0/alembic.ini'], {}, { workspaceRoot: root, nxJsonConfiguration: {} });
+  const targets = Object.values(result.projects)[0].targets;
+  return Object.fromEntries(Object.entries(targets).map(([name, { metadata, ...target }]) => [name, target]));
+}
+
+/** `count` projects like {@link alembicProjects}, each with the fastkit targets written in its project.json. */
+function handWrittenProjects(workspace, count, targets) {
+  const ini = `[alembic]\nscript_location = %(here)s/alembic\nprepend_sys_path = .\n`;
+  for (let i = 0; i < count; i++) {
+    const dir = join(workspace, 'services', `svc${i}`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'alembic.ini'), ini);
+    writeFileSync(join(dir, 'project.json'), JSON.stringify({ name: `svc${i}`, targets }));
+  }
+}
+
+/**
  * `services` Alembic projects (the example service's env.py and ini, a module of their own) and
  * `libraries` model libraries (pyproject packages installed editable into the workspace venv by
  * a `.pth` file, as pip and uv do). Each service's env.py imports one library directly, and its
@@ -173,7 +198,7 @@ function compare(row) {
 const fastkit = (label, project, ...args) => ({ label, file: process.execPath, args: [CLI, 'migrate', ...args], cwd: project.dir, env: project.env });
 const alembic = (label, project, ...args) => ({ label, file: ALEMBIC, args, cwd: project.dir, env: project.env });
 
-function rows() {
+async function rows() {
   const sqlite = apiProject('sqlite-api');
   const pg = postgresDatabase();
   const postgres = apiProject('postgres-api', pg.url);
@@ -207,6 +232,17 @@ function rows() {
       b: { label: 'empty plugin', file: process.execPath, args: [NX, 'show', 'projects'], cwd: withEmpty, env: baseEnv },
     };
   });
+
+  // the issue's baseline: the same targets, written by hand in each project.json, no plugin
+  const handWritten = nxWorkspace('graph-hand-written-1000', []);
+  handWrittenProjects(handWritten, 1000, await handWrittenTargets());
+  const inferredRow = {
+    id: 'graph-1000-vs-hand-written',
+    title: 'nx show projects, 1000 alembic projects: inferred targets vs the same written in project.json',
+    target: 1.15,
+    a: { label: 'fastkit/plugin', file: process.execPath, args: [NX, 'show', 'projects'], cwd: join(work, 'graph-fastkit-1000'), env: baseEnv },
+    b: { label: 'targets in project.json', file: process.execPath, args: [NX, 'show', 'projects'], cwd: handWritten, env: baseEnv },
+  };
 
   const withEdges = nxWorkspace('deps-fastkit', ['fastkit/plugin']);
   const withoutEdges = nxWorkspace('deps-nodes-only', ['fastkit-nodes-only'], {
@@ -299,6 +335,7 @@ function rows() {
       b: { label: 'build only', file: process.execPath, args: [join(REPO, 'bench', 'mask-line.mjs'), 'plain'], cwd: REPO, env: baseEnv },
     },
     ...graphRows,
+    inferredRow,
     dependencyRow,
     editedRow,
   ];
@@ -333,7 +370,7 @@ const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${Math.round(
 console.log(`fastkit bench: ${RUNS} runs a side, alternating; ${machine}`);
 const results = [];
 try {
-  for (const row of rows()) {
+  for (const row of await rows()) {
     if (ONLY && !row.id.includes(ONLY)) continue;
     process.stdout.write(`  ${row.title} … `);
     const result = compare(row);

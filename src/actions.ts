@@ -163,6 +163,11 @@ export const ACTIONS = {
         description: 'Compare the models with the database; false writes an empty revision to fill in by hand.',
         cli: { help: 'write an empty revision instead of comparing models' },
       },
+      versionPath: {
+        type: 'string',
+        description: `The version folder to write the revision into, one of version_locations (alembic revision --version-path), relative to the project root. Default: where Alembic would write it (beside the head it revises; with several folders and no revision yet, the first). See ${ALEMBIC_DOCS}/branches.html#creating-a-labeled-base-revision`,
+        cli: { value: 'PATH', help: 'the version folder to write into (one of version_locations)' },
+      },
     },
     database: 'live',
     executor: true,
@@ -215,6 +220,13 @@ export const ACTIONS = {
         default: false,
         description: 'Print only {"current", "heads", "pending", "upToDate"} as JSON.',
         cli: { help: 'print only the result as JSON' },
+      },
+      allSections: {
+        type: 'boolean',
+        default: false,
+        description:
+          'Report every Alembic environment of the ini (each section with a script_location, alembic -n NAME), one after the other; with check, fail unless all are at head. JSON: {"sections": {NAME: report}, "upToDate"}.',
+        cli: { help: 'report every section of the ini that has a script_location' },
       },
       fast: FAST,
     },

@@ -157,7 +157,15 @@ const RESULTS = {
   rollback: object({ type: oneOf('result'), reverted: array(downgraded) }),
   make: either(object({ type: oneOf('result'), noChanges: oneOf(true) }), object({ type: oneOf('result'), noChanges: oneOf(false), ...revision })),
   check: object({ type: oneOf('result'), revisions: number, heads: array(string), findings: array(finding) }),
-  sql: object({ type: oneOf('result'), dialect: string, applied: array(upgraded), heads: array(string), start: nullable(string) }),
+  sql: object({
+    type: oneOf('result'),
+    dialect: string,
+    applied: array(upgraded),
+    heads: array(string),
+    start: nullable(string),
+    /** Files env.py rendered the SQL into itself (the multidb template: one per database), copied into the output too. */
+    written: optional(array(string)),
+  }),
 } as const;
 
 export type HelperAction = keyof typeof RESULTS;

@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { alembicEnvironments } from './alembic-settings';
 import { callAlembic, type StepEvent } from './alembic';
 import { FastkitError, UsageError } from './errors';
 import { quickStatus } from './fast-path';
@@ -41,7 +44,12 @@ export function make(options: MakeOptions): Promise<MakeResult> {
   return withProject(options, async (project) => {
     const message = checkMessage(options.message);
     const facts = await callAlembic<{ noChanges: boolean } & Partial<RevisionInfo>>(project, 'make', {
-      request: { message, autogenerate: options.autogenerate ?? true },
+      request: {
+        message,
+        autogenerate: options.autogenerate ?? true,
+        // Alembic takes --version-path from where it runs; the user gave it from the door's root
+        ...(options.versionPath ? { versionPath: resolve(options.root ?? process.cwd(), options.versionPath) } : {}),
+      },
     });
     if (facts.noChanges || !facts.path) {
       project.output.out('No changes detected');
@@ -80,40 +88,87 @@ export function rollback(options: MigrateOptions): Promise<RollbackResult> {
   });
 }
 
-/** `alembic current`, plus what is pending and how to apply it. */
-export function status(options: StatusOptions): Promise<StatusReport> {
+/** Every Alembic environment of the ini (its sections with a script_location), each with its status. */
+export interface SectionsStatusReport {
+  sections: Record<string, StatusReport>;
+  /** Every section is at its head. */
+  upToDate: boolean;
+}
+
+/** `alembic current`, plus what is pending and how to apply it; with `allSections`, for each Alembic environment of the ini. */
+export function status(options: StatusOptions & { allSections: true }): Promise<SectionsStatusReport>;
+export function status(options: StatusOptions): Promise<StatusReport>;
+export function status(options: StatusOptions): Promise<StatusReport | SectionsStatusReport> {
   return withProject(options, async (project) => {
-    const facts =
-      (await quickStatus(project)) ??
-      (await callAlembic<StatusReport & { pending: RevisionInfo[] }>(project, 'status', { stdoutToStderr: options.json }));
-    const report: StatusReport = {
-      current: facts.current,
-      heads: facts.heads,
-      pending: facts.pending.map(({ revision, message }) => ({ revision, message })),
-      upToDate: facts.upToDate,
-    };
+    if (options.allSections) return statusOfSections(project, options);
+    const report = await statusReport(project, options.json);
     if (options.json) project.output.out(JSON.stringify(report));
     else printStatus(report, project);
-    if (options.check && !report.upToDate) {
-      throw new FastkitError(
-        report.heads.length > 1
-          ? `The history has ${report.heads.length} heads`
-          : `The database is behind head: ${counted(report.pending.length, 'pending migration')}`,
-        {
-          code: 'not-at-head',
-          hint:
-            report.heads.length > 1
-              ? `Merge them with \`${project.python.alembic} merge heads -m "merge heads"\`, then \`${project.commands.run}\`.`
-              : `${applyThem(report.pending.length)} with \`${project.commands.run}\`.`,
-        },
-      );
-    }
+    if (options.check && !report.upToDate) throw notAtHead(report, project);
     return report;
   });
 }
 
-function printStatus(report: StatusReport, project: Project): void {
-  const { out } = project.output;
+async function statusReport(project: Project, json: boolean | undefined): Promise<StatusReport> {
+  const facts =
+    (await quickStatus(project)) ??
+    (await callAlembic<StatusReport & { pending: RevisionInfo[] }>(project, 'status', { stdoutToStderr: json }));
+  return {
+    current: facts.current,
+    heads: facts.heads,
+    pending: facts.pending.map(({ revision, message }) => ({ revision, message })),
+    upToDate: facts.upToDate,
+  };
+}
+
+function notAtHead(report: StatusReport, project: Project, section?: string): FastkitError {
+  const where = section === undefined ? '' : ` [${section}]`;
+  return new FastkitError(
+    report.heads.length > 1
+      ? `The history${where} has ${report.heads.length} heads`
+      : `The database${where} is behind head: ${counted(report.pending.length, 'pending migration')}`,
+    {
+      code: 'not-at-head',
+      hint:
+        report.heads.length > 1
+          ? `Merge them with \`${project.python.alembic}${section === undefined ? '' : ` -n ${section}`} merge heads -m "merge heads"\`, then \`${project.commands.run}\`.`
+          : `${applyThem(report.pending.length)} with \`${project.commands.run}\`${section === undefined ? '' : ` (-n ${section})`}.`,
+    },
+  );
+}
+
+/**
+ * The status of each Alembic environment of the ini, one after the other, each under its
+ * section's name; `--check` fails (naming the first one behind) unless every one is at head.
+ */
+async function statusOfSections(project: Project, options: StatusOptions): Promise<SectionsStatusReport> {
+  if (options.name) {
+    throw new UsageError('allSections and name both choose the sections', 'Give one: name for one section, allSections for all of them.');
+  }
+  const sections = alembicEnvironmentsOf(project.config);
+  const reports: Record<string, StatusReport> = {};
+  for (const section of sections) {
+    const inSection = { ...project, name: section };
+    if (!options.json) project.output.out(`[${section}]`);
+    reports[section] = await statusReport(inSection, options.json);
+    if (!options.json) printStatus(reports[section], inSection, '  ');
+  }
+  const result = { sections: reports, upToDate: Object.values(reports).every((report) => report.upToDate) };
+  if (options.json) project.output.out(JSON.stringify(result));
+  const behind = Object.entries(reports).find(([, report]) => !report.upToDate);
+  if (options.check && behind) throw notAtHead(behind[1], project, behind[0]);
+  return result;
+}
+
+/** The sections `allSections` reports: the ini's Alembic environments; a pyproject.toml has the one. */
+function alembicEnvironmentsOf(config: string): string[] {
+  if (!config.endsWith('.ini')) return ['alembic'];
+  const sections = alembicEnvironments(readFileSync(config, 'utf8'));
+  return sections.length ? sections : ['alembic'];
+}
+
+function printStatus(report: StatusReport, project: Project, indent = ''): void {
+  const out = (line: string) => project.output.out(indent + line);
   if (report.heads.length > 1) {
     out(`Multiple heads: ${report.heads.join(', ')}`);
     out(`Merge them with \`${project.python.alembic} merge heads -m "merge heads"\`, then \`${project.commands.run}\``);

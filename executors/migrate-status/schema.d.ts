@@ -7,6 +7,8 @@ export interface MigrateStatusExecutorOptions extends CommonExecutorOptions {
   check?: boolean;
   /** Print only {"current", "heads", "pending", "upToDate"} as JSON. @default false */
   json?: boolean;
+  /** Report every Alembic environment of the ini (each section with a script_location, alembic -n NAME), one after the other; with check, fail unless all are at head. JSON: {"sections": {NAME: report}, "upToDate"}. @default false */
+  allSections?: boolean;
   /** Answer without starting Python when fastkit can be certain (its own env.py, unchanged revision files, a straight history, SQLite or PostgreSQL); false always asks Alembic. FASTKIT_NO_FAST=1 does the same. @default true */
   fast?: boolean;
 }

@@ -50,6 +50,8 @@ def make(request, events):
             written = paths.remove_written()
             if isinstance(error, SyntaxError) and written:
                 raise _did_not_compile(error.msg, error.lineno)
+            if written and _raised_in_write_hooks(error):
+                raise _hook_failed(error, request["config"])
             raise
         moved = paths.settle()
     scripts = [s for s in (result if isinstance(result, list) else [result]) if s is not None]
@@ -88,6 +90,27 @@ def _did_not_compile(msg, lineno):
         "revision-syntax",
         "The new revision did not compile (%s, line %s) and was removed" % (msg, lineno),
         "Check alembic/script.py.mako and the model code it rendered.",
+    )
+
+
+def _raised_in_write_hooks(error):
+    """Whether Alembic's post-write hooks (alembic/script/write_hooks.py) raised it: the file is written by then."""
+    import traceback
+
+    frames = traceback.extract_tb(error.__traceback__)
+    return any(frame.filename.replace("\\", "/").endswith("alembic/script/write_hooks.py") for frame in frames)
+
+
+def _hook_failed(error, config_path):
+    detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    if not isinstance(error, Failure) and type(error).__name__ != "CommandError":
+        detail = "%s: %s" % (type(error).__name__, detail)
+    section = "[[tool.alembic.post_write_hooks]] in" if config_path.endswith(".toml") else "[post_write_hooks] in"
+    return Failure(
+        "post-write-hook",
+        "A post-write hook failed (%s), so the new revision was removed" % detail,
+        "Fix the hook in %s %s (its type and executable, module or entrypoint), or take it out of hooks."
+        % (section, os.path.basename(config_path)),
     )
 
 
