@@ -61,7 +61,10 @@ describe('fastkit migrate check: errors fail the check (exit 1)', () => {
     const heads = [revisionId(main, ours), revisionId(main, theirs)].sort();
     expect(alembicHeads).toEqual(heads);
     expect(lines(ran)[0]).toMatch(
-      new RegExp(`^alembic/versions/\\S+\\.py:\\d+: error: the history has 2 heads: \\w+ \\(\\S+\\), \\w+ \\(\\S+\\)\\. Merge them with \`.+ -m alembic merge heads -m "merge heads"\`\\.$`),
+      new RegExp(
+        `^alembic/versions/\\S+\\.py:\\d+: error: the history has 2 heads: \\w+ \\(\\S+\\), \\w+ \\(\\S+\\)\\. ` +
+          `Put this branch's revisions after the other head with \`fastkit migrate rebase\`, or merge them with \`.+ -m alembic merge heads -m "merge heads"\`\\.$`,
+      ),
     );
     expect(ran.stderr).toBe('fastkit: Migration check failed: 1 error. Each is listed above with its file and line.\n');
     const json = JSON.parse(check(main, '--json').stdout);
