@@ -120,7 +120,7 @@ function revisionGlobs(project: AlembicProjectFiles, readings: AlembicLocations[
       checksumFiles.push(`${folder.token}/${CHECKSUM_FILE}`);
     }
   }
-  return [...withoutCovered(globs), ...checksumFiles];
+  return [...withoutCovered(globs), ...new Set(checksumFiles)];
 }
 
 /** The Python of the script, version and prepend_sys_path folders outside the project, as globs, or why Nx cannot hash it. */

@@ -243,6 +243,9 @@ describe('fastkit migrate check: what can lose data is a warning (exit 0), with 
     );
     editModels('clients', (text) => text.replace('__tablename__ = "clients"', '__tablename__ = "customers"'));
     reshaped = make('reshape invoices');
+    // these tests are about warnings on revisions edited by hand, not about checksums: without a
+    // fastkit.sum (make wrote one) the folder is not checked for them
+    rmSync(join(versions(project), 'fastkit.sum'));
     ran = check(project);
   });
 
