@@ -179,7 +179,7 @@ describe('migrate rebase refuses, with one line and every file as it was', () =>
     expectClean(refused);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toBe(
-      'fastkit: The history has 3 heads (d0d0d0d0d0d0, e1e1e1e1e1e1, f2f2f2f2f2f2); rebase puts one branch after the other of two. ' +
+      'fastkit: The history has 3 heads (e1e1e1e1e1e1, f2f2f2f2f2f2, d0d0d0d0d0d0); rebase puts one branch after the other of two. ' +
         'Merge them with `fastkit migrate rebase --merge`.\n',
     );
     expect(versionsFolder(project)).toEqual(before);
