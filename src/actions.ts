@@ -304,7 +304,7 @@ export const ACTIONS = {
     core: () => require('./sql').sql,
   },
   rebase: {
-    summary: "Re-parents this branch's revisions onto the other head",
+    summary: "Re-parents this branch's Alembic revisions onto the other head",
     details:
       "For two heads after a git merge: the first revision this git branch added since its merge base with onto is made to revise the other head (down_revision and Revises: rewritten, fastkit.sum updated, the result read by Alembic). Refuses while one of them is applied in the database.",
     docs: `${ALEMBIC_DOCS}/branches.html`,
