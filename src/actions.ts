@@ -137,6 +137,10 @@ const FAST = {
   cli: { help: 'always ask Alembic; FASTKIT_NO_FAST=1 does the same' },
 } as const satisfies OptionSpec;
 
+/** The side table of `checksums`, as the docs name it. */
+const CHECKSUM_TABLE = '<version_table>_checksums (alembic_version_checksums by default)';
+const CHECKSUMS_CLI = { help: "keep each applied revision's checksum in the database, and compare it" } as const;
+
 /** Where migrate-sql writes by default, relative to the project; also its cached output. */
 export const DEFAULT_SQL_OUTPUT = 'dist/migrations/upgrade.sql';
 
@@ -182,7 +186,15 @@ export const ACTIONS = {
     details: 'Prints nothing when nothing is pending.',
     docs: `${ALEMBIC_DOCS}/tutorial.html#running-our-first-migration`,
     title: 'Run migrations',
-    options: { fast: FAST },
+    options: {
+      fast: FAST,
+      checksums: {
+        type: 'boolean',
+        default: false,
+        description: `Record the checksum of each revision file as it is applied, in the same transaction, in ${CHECKSUM_TABLE} next to the version table, so status can tell when a file changed after it ran. Revisions applied before are recorded on the first such run.`,
+        cli: CHECKSUMS_CLI,
+      },
+    },
     database: 'live',
     executor: true,
     gulp: true,
@@ -195,7 +207,14 @@ export const ACTIONS = {
     details: 'One step per call, on purpose.',
     docs: `${ALEMBIC_DOCS}/tutorial.html#downgrading`,
     title: 'Roll back one migration',
-    options: {},
+    options: {
+      checksums: {
+        type: 'boolean',
+        default: false,
+        description: `Remove the rolled-back revision's checksum from ${CHECKSUM_TABLE} (where run records them).`,
+        cli: CHECKSUMS_CLI,
+      },
+    },
     database: 'live',
     executor: true,
     gulp: true,
@@ -218,7 +237,7 @@ export const ACTIONS = {
       json: {
         type: 'boolean',
         default: false,
-        description: 'Print only {"current", "heads", "pending", "upToDate"} as JSON.',
+        description: 'Print only {"current", "heads", "pending", "upToDate"} as JSON (with checksums, also "changed" and "unrecorded").',
         cli: { help: 'print only the result as JSON' },
       },
       allSections: {
@@ -229,6 +248,12 @@ export const ACTIONS = {
         cli: { help: 'report every section of the ini that has a script_location' },
       },
       fast: FAST,
+      checksums: {
+        type: 'boolean',
+        default: false,
+        description: `Compare each applied revision's file with the checksum recorded in ${CHECKSUM_TABLE} when it ran: warns when one changed, and check fails.`,
+        cli: CHECKSUMS_CLI,
+      },
     },
     database: 'live',
     executor: true,
@@ -240,7 +265,7 @@ export const ACTIONS = {
   check: {
     summary: 'Checks the Alembic revision history without a database',
     details:
-      'Fails on more than one head, a down_revision that does not exist, duplicate revision ids, a file that does not compile or breaks the file_template; warns (file:line) about dropped tables and columns, type changes that can lose data, likely renames and downgrades that do nothing.',
+      'Fails on more than one head, a down_revision that does not exist, duplicate revision ids, a file that does not compile or breaks the file_template, and (where a versions folder has a fastkit.sum) a revision file changed after it was recorded, one not recorded, or an entry whose file is gone; warns (file:line) about dropped tables and columns, type changes that can lose data, likely renames and downgrades that do nothing.',
     docs: `${ALEMBIC_DOCS}/branches.html`,
     title: 'Migration check',
     options: {
@@ -289,6 +314,44 @@ export const ACTIONS = {
     gulp: true,
     example: { options: { dialect: 'postgresql' } },
     core: () => require('./sql').sql,
+  },
+  rebase: {
+    summary: "Re-parents this branch's Alembic revisions onto the other head",
+    details:
+      "For two heads after a git merge: the first revision this git branch added since its merge base with onto is made to revise the other head (down_revision and Revises: rewritten, fastkit.sum updated, the result read by Alembic). Refuses while one of them is applied in the database.",
+    docs: `${ALEMBIC_DOCS}/branches.html`,
+    title: 'Rebase migrations',
+    options: {
+      onto: {
+        type: 'string',
+        description:
+          "The git branch this branch's revisions go after: the revisions added since the merge base with it are this branch's. Default: the repository's default branch (origin/HEAD, else main or master).",
+        cli: { value: 'BRANCH', help: "the git branch to rebase this branch's revisions onto (default: origin/HEAD, main, master)" },
+      },
+      merge: {
+        type: 'boolean',
+        default: false,
+        description: `Write an Alembic merge revision of the heads instead (alembic merge heads). See ${ALEMBIC_DOCS}/branches.html#merging-branches`,
+        cli: { help: 'write a merge revision instead' },
+      },
+    },
+    database: 'live',
+    executor: true,
+    gulp: true,
+    example: { options: { onto: 'origin/main' } },
+    core: () => require('./rebase').rebase,
+  },
+  hash: {
+    summary: 'Writes the checksum file of the revision files',
+    details: 'alembic/versions/fastkit.sum, for a history that predates fastkit or an edit made on purpose; make keeps it up to date.',
+    docs: `${ALEMBIC_DOCS}/tutorial.html#create-a-migration-script`,
+    title: 'Hash migrations',
+    options: {},
+    database: 'none',
+    executor: false,
+    gulp: false,
+    example: {},
+    core: () => require('./checksum-file').hash,
   },
 } as const satisfies Record<string, ActionSpec>;
 

@@ -150,10 +150,36 @@ const finding = object({
   hint: nullable(string),
 });
 
+/** With checksums on: the side table, and the applied revisions status found changed or unrecorded. */
+const COMPARED_CHECKSUMS = object({ table: string, changed: array(object(revision)), unrecorded: array(string) });
+/** With checksums on: the side table, and the applied revisions run recorded before applying anything (back-filled). */
+const RECORDED_CHECKSUMS = object({ table: string, backfilled: array(string) });
+
+/** A checksum file `hash` looked at: how many revisions it records, and what changed in it. */
+const HASHED = object({
+  path: string,
+  revisions: number,
+  added: array(string),
+  changed: array(string),
+  removed: array(string),
+  conflicted: boolean,
+  written: boolean,
+});
+
+/** The two branches of a history with two heads: each head's own revisions, oldest first. */
+const BRANCH = object({ head: string, revisions: array(object({ ...revision, down: array(string) })) });
+
 /** The `result` event of each action. */
 const RESULTS = {
-  status: object({ type: oneOf('result'), current: array(string), heads: array(string), pending: array(object(revision)), upToDate: boolean }),
-  run: object({ type: oneOf('result'), applied: array(upgraded), heads: array(string) }),
+  status: object({
+    type: oneOf('result'),
+    current: array(string),
+    heads: array(string),
+    pending: array(object(revision)),
+    upToDate: boolean,
+    checksums: optional(COMPARED_CHECKSUMS),
+  }),
+  run: object({ type: oneOf('result'), applied: array(upgraded), heads: array(string), checksums: optional(RECORDED_CHECKSUMS) }),
   rollback: object({ type: oneOf('result'), reverted: array(downgraded) }),
   make: either(object({ type: oneOf('result'), noChanges: oneOf(true) }), object({ type: oneOf('result'), noChanges: oneOf(false), ...revision })),
   check: object({ type: oneOf('result'), revisions: number, heads: array(string), findings: array(finding) }),
@@ -166,6 +192,13 @@ const RESULTS = {
     /** Files env.py rendered the SQL into itself (the multidb template: one per database), copied into the output too. */
     written: optional(array(string)),
   }),
+  hash: object({ type: oneOf('result'), files: array(HASHED) }),
+  branches: object({ type: oneOf('result'), heads: array(string), branches: array(BRANCH) }),
+  rebase: object({ type: oneOf('result'), ...revision, from: array(string), onto: string, head: string, sums: array(string) }),
+  merge: either(
+    object({ type: oneOf('result'), noChanges: oneOf(true), heads: array(string) }),
+    object({ type: oneOf('result'), noChanges: oneOf(false), ...revision, merged: array(string) }),
+  ),
 } as const;
 
 export type HelperAction = keyof typeof RESULTS;
@@ -173,6 +206,8 @@ export type StepEvent = TypeOf<typeof STEP>;
 export type GraphEvent = TypeOf<typeof GRAPH>;
 export type ErrorEvent = TypeOf<typeof ERROR>;
 export type ResultEvent<A extends HelperAction> = TypeOf<(typeof RESULTS)[A]>;
+/** A result as the core reads it (without its `type`). */
+export type ResultOf<A extends HelperAction> = Omit<ResultEvent<A>, 'type'>;
 export type HelperEvent = StepEvent | GraphEvent | ErrorEvent | ResultEvent<HelperAction>;
 
 // The graph event is what src/revision-graph.ts keeps: the two stay one shape.

@@ -3,8 +3,9 @@ import { resolve } from 'node:path';
 import { alembicEnvironments } from './alembic-settings';
 import { callAlembic, type StepEvent } from './alembic';
 import { FastkitError, UsageError } from './errors';
-import { quickStatus } from './fast-path';
-import type { MakeOptions, MigrateOptions, StatusOptions } from './options';
+import { quickStatus, type QuickStatus } from './fast-path';
+import type { ResultEvent } from './helper-protocol';
+import type { MakeOptions, RollbackOptions, RunOptions, StatusOptions } from './options';
 import { counted, displayPath } from './output';
 import { withProject, type Project } from './project';
 
@@ -23,6 +24,8 @@ export interface MakeResult {
 
 export interface RunResult {
   applied: RevisionInfo[];
+  /** With checksums on: applied revisions whose checksum this run recorded before applying anything (back-filled). */
+  backfilled?: string[];
 }
 
 export interface RollbackResult {
@@ -37,6 +40,10 @@ export interface StatusReport {
   /** What `run` would apply, in order. */
   pending: Array<Pick<RevisionInfo, 'revision' | 'message'>>;
   upToDate: boolean;
+  /** With checksums on: applied revisions whose file no longer matches the checksum recorded when it ran. */
+  changed?: RevisionInfo[];
+  /** With checksums on: applied revisions the database has no checksum of (applied with checksums off). */
+  unrecorded?: string[];
 }
 
 /** `alembic revision --autogenerate -m MESSAGE`, made safe: no empty or broken revisions. */
@@ -62,25 +69,37 @@ export function make(options: MakeOptions): Promise<MakeResult> {
 }
 
 /** `alembic upgrade head`: silent when nothing is pending. */
-export function run(options: MigrateOptions): Promise<RunResult> {
+export function run(options: RunOptions): Promise<RunResult> {
   return withProject(options, async (project) => {
-    if ((await quickStatus(project))?.upToDate) return { applied: [] };
+    // with checksums, Python runs even with nothing pending: a database without records gets them then
+    if (!options.checksums && (await quickStatus(project))?.upToDate) return { applied: [] };
     const steps = stepsOf(project);
-    const facts = await steps.saying(callAlembic<{ applied: RevisionInfo[]; heads: string[] }>(project, 'run', { onStep: steps.onStep }));
+    const facts = await steps.saying(
+      callAlembic<ResultEvent<'run'>>(project, 'run', { onStep: steps.onStep, request: { checksums: options.checksums ?? false } }),
+    );
+    const backfilled = facts.checksums?.backfilled ?? [];
+    if (backfilled.length > 0) {
+      project.output.out(
+        `Recorded the checksums of ${counted(backfilled.length, 'migration')} applied before checksums were on, in ${facts.checksums!.table}`,
+      );
+    }
     if (facts.applied.length > 0) {
       const last = facts.applied[facts.applied.length - 1];
       project.output.out(`Now at ${last.revision}${facts.heads.includes(last.revision) ? ' (head)' : ''}`);
     }
-    return { applied: facts.applied };
+    return { applied: facts.applied, ...(options.checksums ? { backfilled } : {}) };
   });
 }
 
 /** `alembic downgrade -1`: exactly one step, on purpose. */
-export function rollback(options: MigrateOptions): Promise<RollbackResult> {
+export function rollback(options: RollbackOptions): Promise<RollbackResult> {
   return withProject(options, async (project) => {
     const steps = stepsOf(project);
     const facts = await steps.saying(
-      callAlembic<{ reverted: Array<RevisionInfo & { to: string[] }> }>(project, 'rollback', { onStep: steps.onStep }),
+      callAlembic<{ reverted: Array<RevisionInfo & { to: string[] }> }>(project, 'rollback', {
+        onStep: steps.onStep,
+        request: { checksums: options.checksums ?? false },
+      }),
     );
     const [undone] = facts.reverted;
     if (undone) project.output.out(`Now at ${undone.to.length ? undone.to.join(', ') : 'base (no migration applied)'}`);
@@ -101,23 +120,36 @@ export function status(options: StatusOptions): Promise<StatusReport>;
 export function status(options: StatusOptions): Promise<StatusReport | SectionsStatusReport> {
   return withProject(options, async (project) => {
     if (options.allSections) return statusOfSections(project, options);
-    const report = await statusReport(project, options.json);
+    const report = await statusReport(project, options);
     if (options.json) project.output.out(JSON.stringify(report));
     else printStatus(report, project);
+    if (options.check && report.changed?.length) {
+      throw new FastkitError(`${counted(report.changed.length, 'applied migration')} changed since the database ran ${report.changed.length === 1 ? 'it' : 'them'}`, {
+        code: 'revision-changed',
+        hint: 'Undo the edits and make the changes in a new revision: databases that ran the old text keep it.',
+      });
+    }
     if (options.check && !report.upToDate) throw notAtHead(report, project);
     return report;
   });
 }
 
-async function statusReport(project: Project, json: boolean | undefined): Promise<StatusReport> {
-  const facts =
-    (await quickStatus(project)) ??
-    (await callAlembic<StatusReport & { pending: RevisionInfo[] }>(project, 'status', { stdoutToStderr: json }));
+/** What status reports: the fast path's answer where it is certain (never with checksums: it reads the version table only), else Alembic's. */
+async function statusReport(project: Project, options: Pick<StatusOptions, 'json' | 'checksums'>): Promise<StatusReport> {
+  const facts: QuickStatus & Partial<Pick<ResultEvent<'status'>, 'checksums'>> =
+    (!options.checksums ? await quickStatus(project) : undefined) ??
+    (await callAlembic<ResultEvent<'status'>>(project, 'status', {
+      stdoutToStderr: options.json,
+      request: { checksums: options.checksums ?? false },
+    }));
   return {
     current: facts.current,
     heads: facts.heads,
     pending: facts.pending.map(({ revision, message }) => ({ revision, message })),
     upToDate: facts.upToDate,
+    ...(facts.checksums
+      ? { changed: facts.checksums.changed.map((info) => ({ ...info, path: displayPath(info.path) })), unrecorded: facts.checksums.unrecorded }
+      : {}),
   };
 }
 
@@ -150,7 +182,7 @@ async function statusOfSections(project: Project, options: StatusOptions): Promi
   for (const section of sections) {
     const inSection = { ...project, name: section };
     if (!options.json) project.output.out(`[${section}]`);
-    reports[section] = await statusReport(inSection, options.json);
+    reports[section] = await statusReport(inSection, options);
     if (!options.json) printStatus(reports[section], inSection, '  ');
   }
   const result = { sections: reports, upToDate: Object.values(reports).every((report) => report.upToDate) };
@@ -184,6 +216,25 @@ function printStatus(report: StatusReport, project: Project, indent = ''): void 
     const width = Math.max(...report.pending.map(({ revision }) => revision.length));
     for (const { revision, message } of report.pending) out(`  ${revision.padEnd(width)}  ${message}`);
     out(`${applyThem(report.pending.length)} with \`${project.commands.run}\``);
+  }
+  printChecksums(report, project);
+}
+
+/** status with checksums: the applied revisions whose file is not what the database ran, and those it has no record of. */
+function printChecksums(report: StatusReport, project: Project): void {
+  const { out } = project.output;
+  const changed = report.changed ?? [];
+  if (changed.length > 0) {
+    out(`${counted(changed.length, 'applied migration')} changed since the database ran ${changed.length === 1 ? 'it' : 'them'}:`);
+    const width = Math.max(...changed.map(({ revision }) => revision.length));
+    for (const { revision, message, path } of changed) out(`  ${revision.padEnd(width)}  ${message}  (${path})`);
+    out('Undo the edits and make the changes in a new revision: databases that ran the old text keep it');
+  }
+  const unrecorded = report.unrecorded ?? [];
+  if (unrecorded.length > 0) {
+    out(
+      `${counted(unrecorded.length, 'applied migration')} without a recorded checksum: \`${project.commands.run} --checksums\` records ${unrecorded.length === 1 ? 'it' : 'them'}`,
+    );
   }
 }
 

@@ -98,8 +98,9 @@ function definedOnly<T extends object>(values: T): Partial<T> {
 /**
  * The inputs of both offline targets.
  *
- * migrate-check reads the config (script_location, version_locations, file_template) and the
- * revision files as text; it imports nothing and does not run env.py. Its revisions are read
+ * migrate-check reads the config (script_location, version_locations, file_template), the
+ * revision files as text and each versions folder's checksum file (fastkit.sum); it imports
+ * nothing and does not run env.py. Its revisions are read
  * from every ini section's version folders (a target may be given `name`), each folder alone
  * or with its subfolders as recursive_version_locations says. Alembic's version (the pins)
  * decides how the config is read.
@@ -133,9 +134,13 @@ export function offlineInputs(project: AlembicProjectFiles): OfflineInputs {
   };
 }
 
-/** The revision files of every section, as globs, or why Nx cannot hash them. */
+/** The checksum file of a versions folder (python/fastkit_helper/checksum_file.py), which migrate-check compares with the revisions. */
+const CHECKSUM_FILE = 'fastkit.sum';
+
+/** The revision files of every section, as globs, with each folder's checksum file; or why Nx cannot hash them. */
 function revisionGlobs(project: AlembicProjectFiles, readings: AlembicLocations[], folders: Set<string>): string[] | Uncached {
   const globs: string[] = [];
+  const checksumFiles: string[] = [];
   for (const reading of readings) {
     const uncertain = firstUncertain(reading.versionLocations, reading.recursive);
     if (uncertain) return { uncached: uncertain.uncertain };
@@ -144,9 +149,10 @@ function revisionGlobs(project: AlembicProjectFiles, readings: AlembicLocations[
       if (isUncertain(folder)) return { uncached: `version_locations ${folder.uncertain}` };
       if (folder.path) folders.add(folder.path);
       globs.push(`${folder.token}/${reading.recursive ? '**/' : ''}*.py`);
+      checksumFiles.push(`${folder.token}/${CHECKSUM_FILE}`);
     }
   }
-  return withoutCovered(globs);
+  return [...withoutCovered(globs), ...new Set(checksumFiles)];
 }
 
 /** The Python of the script, version and prepend_sys_path folders outside the project, as globs, or why Nx cannot hash it. */

@@ -25,9 +25,13 @@ import { TargetsCache, workspaceDataDirectory } from './targets-cache';
 /**
  * Options of `fastkit/plugin` in nx.json: what each inferred target is called, one option per
  * action with an executor (src/actions.ts): `makeTargetName` (default `migrate-make`),
- * `runTargetName`, `rollbackTargetName`, `statusTargetName`, `checkTargetName`, `sqlTargetName`.
+ * `runTargetName`, `rollbackTargetName`, `statusTargetName`, `checkTargetName`, `sqlTargetName`…;
+ * and `checksums`.
  */
-export type FastkitPluginOptions = { [A in ExecutorActionName as `${A}TargetName`]?: string };
+export type FastkitPluginOptions = TargetNameOptions & {
+  /** Gives every target whose action takes it (run, rollback, status) `checksums: true`: the database keeps what it ran. @default false */
+  checksums?: boolean;
+};
 
 export type NormalizedPluginOptions = Required<FastkitPluginOptions>;
 
@@ -56,9 +60,12 @@ export type AlembicCreateNodes = readonly [
   ) => Promise<CreateNodesResults>,
 ];
 
+/** The plugin options that name a target: `runTargetName`… */
+type TargetNameOptions = { [A in ExecutorActionName as `${A}TargetName`]?: string };
+
 /** One inferred target: the option that names it, the executor it runs, and what Nx shows about it. */
 interface MigrateTarget {
-  option: keyof FastkitPluginOptions;
+  option: keyof TargetNameOptions;
   defaultName: string;
   executor: string;
   description: string;
@@ -75,19 +82,22 @@ interface MigrateTarget {
   } & Pick<TargetConfiguration, 'outputs' | 'options'>;
   /** Sync generators Nx runs before the target (`nx sync` runs them too, `nx sync:check` verifies them). */
   syncGenerators?: string[];
+  /** Its action takes the `checksums` option, which the plugin option of that name turns on. */
+  checksums: boolean;
 }
 
 /** The targets every Alembic project gets: one per action of the table that has an executor. */
 const MIGRATE_TARGETS: readonly MigrateTarget[] = Object.entries(ACTIONS as ActionTable)
   .filter(([, spec]) => spec.executor)
   .map(([action, spec]) => ({
-    option: `${action}TargetName` as keyof FastkitPluginOptions,
+    option: `${action}TargetName` as keyof TargetNameOptions,
     defaultName: executorName(action),
     executor: `fastkit:${executorName(action)}`,
     description: targetDescription(spec),
     example: spec.example as MigrateTarget['example'],
     cached: spec.cache && cachedOn(spec, spec.cache),
     syncGenerators: spec.syncGenerators && [...spec.syncGenerators],
+    checksums: 'checksums' in spec.options,
   }));
 
 /** What `nx show project` says of a target: what it does, and whether Nx caches it. */
@@ -137,7 +147,7 @@ export function normalizeOptions(options: FastkitPluginOptions | undefined): Nor
     throw new Error(`fastkit/plugin: options in nx.json must be an object, got ${JSON.stringify(options)}.`);
   }
   const given = (options ?? {}) as Record<string, unknown>;
-  const known = MIGRATE_TARGETS.map((target) => target.option as string);
+  const known = [...MIGRATE_TARGETS.map((target) => target.option as string), 'checksums'];
   for (const key of Object.keys(given)) {
     if (!known.includes(key)) {
       throw new Error(
@@ -163,6 +173,10 @@ export function normalizeOptions(options: FastkitPluginOptions | undefined): Nor
     owners.set(name, target.option);
     normalized[target.option] = name;
   }
+  if (given.checksums !== undefined && typeof given.checksums !== 'boolean') {
+    throw new Error(`fastkit/plugin: option checksums must be true or false, got ${JSON.stringify(given.checksums)}. Fix it in nx.json.`);
+  }
+  normalized.checksums = given.checksums === true;
   return normalized;
 }
 
@@ -350,7 +364,11 @@ function migrateTargets(
     const own = which && project.inputs[which];
     const inputs = Array.isArray(own) && dependencies ? [...own, ...dependencyPythonInputs()] : own;
     const uncached = inputs && !Array.isArray(inputs) ? inputs.uncached : undefined;
-    const targetOptions = { ...placeOptions, ...cachedOptions };
+    const targetOptions = {
+      ...placeOptions,
+      ...cachedOptions,
+      ...(options.checksums && target.checksums ? { checksums: true } : {}),
+    };
     targets[targetName] = {
       executor: target.executor,
       cache: Array.isArray(inputs),

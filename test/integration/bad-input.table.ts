@@ -10,6 +10,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startFastkit, type Started } from '../support/processes';
+import { commitAll, commitRevisions, git, gitRepository } from '../support/git';
 import { revision } from '../support/revisions';
 import { SENTINEL_PASSWORD } from '../support/secrets';
 import { bareVenv, createPostgresDatabase, fastkit, PG_HOST, PG_USER, psql, tempDir, VENV } from '../support/workspace';
@@ -134,6 +135,40 @@ const twoHeads: Situation = {
     }),
 };
 
+/** Three revisions that all follow create notes: three heads. */
+const threeHeads: Situation = {
+  prepare: (context) => {
+    twoHeads.prepare!(context);
+    writeRevisions(context, { '20260101_000004_add_tags.py': revision('e5e5e5e5e5e5', 'a1a1a1a1a1a1', 'add tags to notes') });
+  },
+};
+
+/** Two heads in a project that is no git repository. */
+const twoHeadsOutsideGit: Situation = {
+  prepare: (context) => {
+    twoHeads.prepare!(context);
+    context.vars.project = context.project;
+  },
+};
+
+/** Two heads after a git merge: branch `title` added add title, main added add body; `title` merged main. */
+function mergedBranches(onTitle: (context: Context) => void = () => undefined): Situation {
+  return {
+    prepare(context) {
+      writeRevisions(context, { '20260101_000001_create_notes.py': CREATE_NOTES });
+      gitRepository(context.project);
+      git(context.project, ['checkout', '-q', '-b', 'title']);
+      commitRevisions(context.project, { '20260101_000002_add_title.py': ADD_TITLE }, 'add title');
+      onTitle(context);
+      git(context.project, ['checkout', '-q', 'main']);
+      commitRevisions(context.project, { '20260101_000003_add_body.py': OTHER_BRANCH }, 'add body');
+      git(context.project, ['checkout', '-q', 'title']);
+      git(context.project, ['merge', '-q', 'main']);
+      commitAll(context.project, 'merged');
+    },
+  };
+}
+
 /** A fresh PostgreSQL database as the project's DATABASE_URL, plus what `then` does to it. */
 function onPostgres(then: (context: Context) => void = () => undefined): Situation {
   return {
@@ -167,7 +202,7 @@ const CONNECT_REFUSED =
   'Cannot connect to the database at postgresql+psycopg://app:***@127.0.0.1:1/app: the server is not reachable (Connection refused). ' +
   'Start the database server or fix the host and port in DATABASE_URL.';
 const MESSAGE_REQUIRED = 'A message is required. Describe the change with -m, e.g. -m "create_invoices".';
-const SUBCOMMANDS = 'Use one of: migrate make, migrate run, migrate rollback, migrate status, migrate check, migrate sql.';
+const SUBCOMMANDS = 'Use one of: migrate make, migrate run, migrate rollback, migrate status, migrate check, migrate sql, migrate rebase, migrate hash.';
 const MERGE = 'Merge them into one with `{python} -m alembic merge heads -m "merge heads"`, then `fastkit migrate run`.';
 
 export const BAD_INPUTS: BadInput[] = [
@@ -549,6 +584,45 @@ export const BAD_INPUTS: BadInput[] = [
       'Apply them with `fastkit migrate run`',
     ],
     says: 'The history has 2 heads. Merge them with `{python} -m alembic merge heads -m "merge heads"`, then `fastkit migrate run`.',
+  },
+  {
+    area: 'The history and the database',
+    mistake: "rebase while this branch's revision is applied in the database",
+    door: 'fastkit',
+    args: ['migrate', 'rebase'],
+    given: mergedBranches((context) => migrate(context, 'run')),
+    exit: 1,
+    says:
+      'Revision b2b2b2b2b2b2 (add title to notes) of this branch is applied in the database. Roll it back first with `fastkit migrate rollback`, then rebase again.',
+  },
+  {
+    area: 'The history and the database',
+    mistake: 'rebase with three heads',
+    door: 'fastkit',
+    args: ['migrate', 'rebase'],
+    given: threeHeads,
+    exit: 1,
+    says:
+      'The history has 3 heads (b2b2b2b2b2b2, c3c3c3c3c3c3, e5e5e5e5e5e5); rebase puts one branch after the other of two. Merge them with `fastkit migrate rebase --merge`.',
+  },
+  {
+    area: 'The history and the database',
+    mistake: 'rebase outside a git repository',
+    door: 'fastkit',
+    args: ['migrate', 'rebase'],
+    given: twoHeadsOutsideGit,
+    exit: 1,
+    says:
+      "{project} is not in a git repository, and rebase asks git which revisions this branch added. Run it in the project's git checkout, or write a merge revision with `fastkit migrate rebase --merge`.",
+  },
+  {
+    area: 'The history and the database',
+    mistake: 'rebase --onto a branch that does not exist',
+    door: 'fastkit',
+    args: ['migrate', 'rebase', '--onto', 'develop'],
+    given: mergedBranches(),
+    exit: 2,
+    says: '--onto develop names no branch or commit of this repository. Give one git knows, e.g. --onto origin/main (`git branch -a` lists them).',
   },
   {
     area: 'The history and the database',

@@ -65,7 +65,7 @@ describe('the process boundary', () => {
     expect(argv).toEqual([PYTHON, HELPER]);
     expect(processOptions.cwd).toBe(project);
     expect(processOptions.env).toMatchObject({ FASTKIT_EVENTS_FD: '3', PYTHONUNBUFFERED: '1' });
-    expect(request()).toEqual({ action: 'run', config: join(project, 'alembic.ini'), name: 'primary', args: ['-x', 'tenant=acme'] });
+    expect(request()).toEqual({ action: 'run', config: join(project, 'alembic.ini'), name: 'primary', args: ['-x', 'tenant=acme'], checksums: false });
   });
 
   test('extra env reaches the helper', async () => {

@@ -30,10 +30,11 @@ const EXECUTORS = [
   'fastkit:migrate-status',
   'fastkit:migrate-check',
   'fastkit:migrate-sql',
+  'fastkit:migrate-rebase',
 ];
-const TARGETS = ['migrate-make', 'migrate-run', 'migrate-rollback', 'migrate-status', 'migrate-check', 'migrate-sql'];
+const TARGETS = ['migrate-make', 'migrate-run', 'migrate-rollback', 'migrate-status', 'migrate-check', 'migrate-sql', 'migrate-rebase'];
 /** The targets that read or change a database, never cached. */
-const DATABASE_TARGETS = ['migrate-make', 'migrate-run', 'migrate-rollback', 'migrate-status'];
+const DATABASE_TARGETS = ['migrate-make', 'migrate-run', 'migrate-rollback', 'migrate-status', 'migrate-rebase'];
 const RUN_DESCRIPTION = 'Applies every pending migration (alembic upgrade head). Never cached.';
 
 const folders: string[] = [];
@@ -86,7 +87,7 @@ describe('fastkit/plugin createNodes on real folders', () => {
     expect(createNodes[0]).toBe('**/{alembic.ini,pyproject.toml}');
   });
 
-  test('every folder with an alembic.ini, or a pyproject.toml with [tool.alembic], becomes a project with the six targets', async () => {
+  test('every folder with an alembic.ini, or a pyproject.toml with [tool.alembic], becomes a project with the seven targets', async () => {
     const root = workspace({
       'services/billing/alembic.ini': INI,
       'services/billing/tenants/acme/alembic.ini': INI,
@@ -104,7 +105,7 @@ describe('fastkit/plugin createNodes on real folders', () => {
       for (const [name, target] of Object.entries(project.targets ?? {})) {
         expect(target.cache).toBe(!DATABASE_TARGETS.includes(name));
         expect(target.metadata?.description).toMatch(
-          /alembic (revision --autogenerate|upgrade head|downgrade -1|current)|revision history without a database/,
+          /alembic (revision --autogenerate|upgrade head|downgrade -1|current)|revision history without a database|onto the other head/,
         );
         expect(target.metadata?.technologies).toEqual(['alembic']);
       }
@@ -180,7 +181,7 @@ describe('fastkit/plugin createNodes on real folders', () => {
       sqlTargetName: 'db-sql',
     };
     const { targets } = projects(await infer(root, options))['services/billing'];
-    expect(Object.keys(targets ?? {})).toEqual(['db-revision', 'db-upgrade', 'db-downgrade', 'db-current', 'db-check', 'db-sql']);
+    expect(Object.keys(targets ?? {})).toEqual(['db-revision', 'db-upgrade', 'db-downgrade', 'db-current', 'db-check', 'db-sql', 'migrate-rebase']);
     expect(targets?.['db-check']).toMatchObject({ cache: true, inputs: expect.arrayContaining(['{projectRoot}/alembic.ini']) });
     expect(targets?.['db-sql']).toMatchObject({ cache: true, outputs: ['{projectRoot}/{options.output}'] });
     expect(Object.values(targets ?? {}).map((target) => target.executor)).toEqual(EXECUTORS);
@@ -188,11 +189,11 @@ describe('fastkit/plugin createNodes on real folders', () => {
     expect(targets?.['db-current'].metadata?.help?.command).toBe('npx nx run billing:db-current --help');
 
     const partly = projects(await infer(root, { statusTargetName: 'db-status' }))['services/billing'];
-    expect(Object.keys(partly.targets ?? {})).toEqual(['migrate-make', 'migrate-run', 'migrate-rollback', 'db-status', 'migrate-check', 'migrate-sql']);
+    expect(Object.keys(partly.targets ?? {})).toEqual(['migrate-make', 'migrate-run', 'migrate-rollback', 'db-status', 'migrate-check', 'migrate-sql', 'migrate-rebase']);
   });
 
   test.each([
-    [{ makeTarget: 'x' }, 'fastkit/plugin: unknown option "makeTarget" in nx.json. Use one of makeTargetName, runTargetName, rollbackTargetName, statusTargetName, checkTargetName, sqlTargetName.'],
+    [{ makeTarget: 'x' }, 'fastkit/plugin: unknown option "makeTarget" in nx.json. Use one of makeTargetName, runTargetName, rollbackTargetName, statusTargetName, checkTargetName, sqlTargetName, rebaseTargetName, checksums.'],
     [{ runTargetName: 'migrate-make' }, 'fastkit/plugin: options makeTargetName and runTargetName both name the target "migrate-make". Give each target its own name in nx.json.'],
     [{ statusTargetName: '' }, 'fastkit/plugin: option statusTargetName must be a target name without spaces or colons, got "". Fix it in nx.json, or remove it to use "migrate-status".'],
     [{ runTargetName: 'api:run' }, 'fastkit/plugin: option runTargetName must be a target name without spaces or colons, got "api:run". Fix it in nx.json, or remove it to use "migrate-run".'],
@@ -230,7 +231,7 @@ describe('fastkit/plugin createNodes on real folders', () => {
     ]);
     const found = projects(partialResults);
     expect(Object.keys(found).sort()).toEqual(['services/billing', 'services/orders']);
-    expect(Object.keys(found['services/orders'].targets ?? {})).toHaveLength(6);
+    expect(Object.keys(found['services/orders'].targets ?? {})).toHaveLength(7);
   });
 
   test('where Nx has no AggregateCreateNodesError, the error still has its name and shape, which Nx matches by name', async () => {
@@ -283,7 +284,7 @@ describe('fastkit/plugin caches the computed targets', () => {
     writeFileSync(file, JSON.stringify(entries));
   }
 
-  const CHECK_INPUTS = ['{projectRoot}/alembic.ini', '{projectRoot}/alembic/versions/*.py'];
+  const CHECK_INPUTS = ['{projectRoot}/alembic.ini', '{projectRoot}/alembic/versions/*.py', '{projectRoot}/alembic/versions/fastkit.sum'];
   const checkInputsOf = async (root: string, options?: PluginModule.FastkitPluginOptions) => {
     const inputs = projects(await infer(root, options))['services/billing'].targets?.[options?.checkTargetName ?? 'migrate-check'].inputs;
     return JSON.stringify(inputs) === JSON.stringify(['read from the cache']) ? 'read from the cache' : inputs;
@@ -344,6 +345,7 @@ describe('the offline targets are cached on exactly what their result depends on
       inputs: [
         '{projectRoot}/alembic.ini',
         '{projectRoot}/alembic/versions/*.py',
+        '{projectRoot}/alembic/versions/fastkit.sum',
         '{projectRoot}/requirements-dev.txt',
         '{projectRoot}/requirements.txt',
         '{workspaceRoot}/uv.lock',
@@ -384,6 +386,8 @@ describe('the offline targets are cached on exactly what their result depends on
       '{projectRoot}/alembic.ini',
       '{projectRoot}/migrations/versions/*.py',
       '{workspaceRoot}/shared/versions/*.py',
+      '{projectRoot}/migrations/versions/fastkit.sum',
+      '{workspaceRoot}/shared/versions/fastkit.sum',
     ]);
     expect(found['services/billing'].targets?.['migrate-sql'].inputs).toEqual([
       '{projectRoot}/alembic.ini',
@@ -404,6 +408,7 @@ describe('the offline targets are cached on exactly what their result depends on
     expect(found['services/orders'].targets?.['migrate-check'].inputs).toEqual([
       '{projectRoot}/pyproject.toml',
       '{projectRoot}/migrations/versions/*.py',
+      '{projectRoot}/migrations/versions/fastkit.sum',
     ]);
   });
 
@@ -412,6 +417,7 @@ describe('the offline targets are cached on exactly what their result depends on
     expect((await targetsOf(root, 'services/billing'))['migrate-check'].inputs).toEqual([
       '{projectRoot}/alembic.ini',
       '{projectRoot}/alembic/versions/*.py',
+      '{projectRoot}/alembic/versions/fastkit.sum',
     ]);
     writeFileSync(join(root, 'services', 'billing', 'poetry.lock'), '');
     expect((await targetsOf(root, 'services/billing'))['migrate-check'].inputs).toContain('{projectRoot}/poetry.lock');

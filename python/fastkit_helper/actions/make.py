@@ -1,11 +1,13 @@
 """`alembic revision [--autogenerate] -m MESSAGE`, made safe: no empty revision, no file
-overwritten, no file left behind by a failure, none that does not compile."""
+overwritten, no file left behind by a failure, none that does not compile; the new file, as
+post-write hooks left it, recorded in its folder's checksum file (checksum_file.py)."""
 
 import hashlib
 import os
 import tempfile
 
 from ..alembic_project import AlembicProject, alembic_config
+from ..checksum_file import record_revision
 from ..protocol import Failure, revision_facts
 
 
@@ -54,13 +56,15 @@ def make(request, events):
                 raise _hook_failed(error, request["config"])
             raise
         moved = paths.settle()
-    scripts = [s for s in (result if isinstance(result, list) else [result]) if s is not None]
-    if state["noChanges"] or not scripts:
-        events.result(noChanges=True)
-        return
-    created = revision_facts(scripts[0])
-    created["path"] = moved.get(created["path"], created["path"])
-    _compile_or_remove(created["path"])
+        scripts = [s for s in (result if isinstance(result, list) else [result]) if s is not None]
+        if state["noChanges"] or not scripts:
+            events.result(noChanges=True)
+            return
+        created = revision_facts(scripts[0])
+        created["path"] = moved.get(created["path"], created["path"])
+        _compile_or_remove(created["path"])
+        # Alembic ran the post-write hooks (formatters) before command.revision returned: the file is final
+        record_revision(project, created["path"])
     events.result(noChanges=False, **created)
 
 
