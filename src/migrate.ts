@@ -1,4 +1,5 @@
 import { callAlembic, type StepEvent } from './alembic';
+import { readDrift, type Drifted } from './drift';
 import { FastkitError, UsageError } from './errors';
 import { quickStatus } from './fast-path';
 import type { MakeOptions, MigrateOptions, StatusOptions } from './options';
@@ -34,6 +35,8 @@ export interface StatusReport {
   /** What `run` would apply, in order. */
   pending: Array<Pick<RevisionInfo, 'revision' | 'message'>>;
   upToDate: boolean;
+  /** With `drift`: how the schema differs from the one its applied revision should have; empty when it does not. */
+  drift?: Drifted[];
 }
 
 /** `alembic revision --autogenerate -m MESSAGE`, made safe: no empty or broken revisions. */
@@ -83,7 +86,9 @@ export function rollback(options: MigrateOptions): Promise<RollbackResult> {
 /** `alembic current`, plus what is pending and how to apply it. */
 export function status(options: StatusOptions): Promise<StatusReport> {
   return withProject(options, async (project) => {
+    const drifted = options.drift ? await readDrift(project, options.json) : undefined;
     const facts =
+      drifted ??
       (await quickStatus(project)) ??
       (await callAlembic<StatusReport & { pending: RevisionInfo[] }>(project, 'status', { stdoutToStderr: options.json }));
     const report: StatusReport = {
@@ -91,6 +96,7 @@ export function status(options: StatusOptions): Promise<StatusReport> {
       heads: facts.heads,
       pending: facts.pending.map(({ revision, message }) => ({ revision, message })),
       upToDate: facts.upToDate,
+      ...(drifted ? { drift: drifted.drift } : {}),
     };
     if (options.json) project.output.out(JSON.stringify(report));
     else printStatus(report, project);
@@ -107,6 +113,12 @@ export function status(options: StatusOptions): Promise<StatusReport> {
               : `${applyThem(report.pending.length)} with \`${project.commands.run}\`.`,
         },
       );
+    }
+    if (report.drift?.length) {
+      throw new FastkitError(`The database's schema differs from its revision's: ${counted(report.drift.length, 'difference')}`, {
+        code: 'drift',
+        hint: 'Each is listed above: undo the change by hand, or make a migration that does it.',
+      });
     }
     return report;
   });
@@ -129,6 +141,14 @@ function printStatus(report: StatusReport, project: Project): void {
     const width = Math.max(...report.pending.map(({ revision }) => revision.length));
     for (const { revision, message } of report.pending) out(`  ${revision.padEnd(width)}  ${message}`);
     out(`${applyThem(report.pending.length)} with \`${project.commands.run}\``);
+  }
+  if (report.drift) {
+    const at = report.current.length ? `revision ${report.current.join(', ')}` : 'base';
+    if (report.drift.length === 0) out(`No drift: the schema is the one the migrations make up to ${at}`);
+    else {
+      out(`Drift: ${counted(report.drift.length, 'difference')} from the schema the migrations make up to ${at}:`);
+      for (const { message } of report.drift) out(`  ${message}`);
+    }
   }
 }
 

@@ -7,6 +7,8 @@ export interface MigrateStatusExecutorOptions extends CommonExecutorOptions {
   check?: boolean;
   /** Print only {"current", "heads", "pending", "upToDate"} as JSON. @default false */
   json?: boolean;
+  /** Also compare the database's schema with the schema its applied revision should have (replayed on a shadow database, see migrate-verify), and fail on a difference: a column or index added or removed by hand. Only reads the database. @default false */
+  drift?: boolean;
   /** Answer without starting Python when fastkit can be certain (its own env.py, unchanged revision files, a straight history, SQLite or PostgreSQL); false always asks Alembic. FASTKIT_NO_FAST=1 does the same. @default true */
   fast?: boolean;
 }
