@@ -18,7 +18,7 @@ def drift(request, events):
 
     def read_live(rev, context):
         live["current"] = list(context.get_current_heads())
-        live["dialect"] = context.dialect.name
+        live["dialect"] = context.dialect.name  # the dialect env.py connects with: its shadow has the same
         live["url"] = context.connection.engine.url
         live["schema"] = snapshot(context.connection, [_version_table(context)])
         return []

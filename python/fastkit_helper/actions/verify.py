@@ -62,7 +62,7 @@ class Stairway:
     def work(self, rev, context):
         from alembic.runtime.migration import MigrationStep
 
-        self.dialect = context.dialect.name
+        self.dialect = "mariadb" if getattr(context.dialect, "is_mariadb", False) else context.dialect.name
         revision_map = self.project.script.revision_map
         skip = [context.opts.get("version_table") or "alembic_version"]
         for up in self.steps:
@@ -142,7 +142,7 @@ def _raised(script, phase, error, tb):
     frames = [frame for frame in traceback.extract_tb(tb) if os.path.abspath(frame.filename) == os.path.abspath(str(script.path))]
     line = frames[-1].lineno if frames else None
     what, hint = PHASES[phase]
-    return _finding("stairway", script.revision, str(script.path), "%s: %s" % (what, reason), hint, line)
+    return _finding("stairway", script.revision, str(script.path), "%s: %s" % (what, reason.rstrip(".")), hint, line)
 
 
 def _left_behind(script, difference):
