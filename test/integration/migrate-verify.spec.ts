@@ -317,9 +317,9 @@ describe('the shadow server: never the database of DATABASE_URL, always the dial
         env: { ...process.env, DATABASE_URL: undefined, FASTKIT_SHADOW_URL: undefined, ...extra },
       }).stdout.trim();
     expect(key({})).toBe('sqlite');
-    expect(key({ FASTKIT_SHADOW_URL: POSTGRES.shadowUrl })).toMatch(/^postgresql \d+$/);
-    expect(key({ FASTKIT_SHADOW_URL: MARIADB.shadowUrl })).toMatch(/^mariadb \d+$/);
+    expect(key({ FASTKIT_SHADOW_URL: POSTGRES.shadowUrl! })).toMatch(/^postgresql \d+$/);
+    expect(key({ FASTKIT_SHADOW_URL: MARIADB.shadowUrl! })).toMatch(/^mariadb \d+$/);
     expect(key({ DATABASE_URL: `postgresql://app:${SENTINEL_PASSWORD}@db.internal/app` })).toBe('postgresql no shadow server');
-    expect(key({ DATABASE_URL: 'sqlite:///app.db', FASTKIT_SHADOW_URL: POSTGRES.shadowUrl })).toBe('sqlite');
+    expect(key({ DATABASE_URL: "sqlite:///app.db", FASTKIT_SHADOW_URL: POSTGRES.shadowUrl! })).toBe('sqlite');
   });
 });
