@@ -255,7 +255,7 @@ describe('each door, from the packed tarball (Nx 24, gulp 5, real Alembic on SQL
       const failed = gulp('migrate:verify');
       expect(failed.code).not.toBe(0);
       expect(failed.stdout).toMatch(
-        /^modules\/invoices\/models\.py: column invoices\.due VARCHAR\(20\) is in the models; no migration has it \(add_column\)\. Make a migration for it: `gulp migrate:make -m "message"`\.$/m,
+        /^apps\/api\/modules\/invoices\/models\.py: column invoices\.due VARCHAR\(20\) is in the models; no migration has it \(add_column\)\. Make a migration for it: `gulp migrate:make -m "message"`\.$/m,
       );
       expect(failed.stdout).toMatch(/^Stairway: 2 revisions upgraded, downgraded and upgraded again on sqlite, each downgrade undoing its upgrade$/m);
       expect(failed.stderr).toMatch(/migrate:verify: Verify found 1 problem\. Each is listed above with its file and what to do\.$/m);

@@ -10,7 +10,7 @@ import { createMariaDatabase, mariadb, MARIADB_SOCKET } from '../support/mariadb
 import { helpersRunningIn, startFastkit } from '../support/processes';
 import { revision } from '../support/revisions';
 import { MARIADB_PASSWORD, SENTINEL_PASSWORD } from '../support/secrets';
-import { addColumn, createPostgresDatabase, exampleProject, fastkit, PG_HOST, PG_USER, psql, python, REPO, run, STACK, type Ran } from '../support/workspace';
+import { addColumn, createPostgresDatabase, exampleProject, fastkit, PG_HOST, PG_USER, psql, python, PYTHON, REPO, run, STACK, type Ran } from '../support/workspace';
 
 /** Where each kind of database keeps its shadows, and how to ask it about them. */
 interface Server {
@@ -321,5 +321,24 @@ describe('the shadow server: never the database of DATABASE_URL, always the dial
     expect(key({ FASTKIT_SHADOW_URL: MARIADB.shadowUrl! })).toMatch(/^mariadb \d+$/);
     expect(key({ DATABASE_URL: `postgresql://app:${SENTINEL_PASSWORD}@db.internal/app` })).toBe('postgresql no shadow server');
     expect(key({ DATABASE_URL: "sqlite:///app.db", FASTKIT_SHADOW_URL: POSTGRES.shadowUrl! })).toBe('sqlite');
+  });
+});
+
+describe('the one-query snapshot of a PostgreSQL schema against SQLAlchemy\'s Inspector', () => {
+  test('both give the same facts of every kind, and see the same difference for each kind of change', () => {
+    const database = createPostgresDatabase('fk_snapshot');
+    try {
+      const ran = run(PYTHON, [join(REPO, 'test', 'support', 'schema_snapshot_differential.py'), database.url], { cwd: REPO });
+      expect(ran.code).toBe(0);
+      const { keys, changes } = JSON.parse(ran.stdout) as { keys: [unknown, unknown]; changes: Record<string, [string[], string[]]> };
+      expect(keys[0]).toEqual(keys[1]);
+      expect(Object.keys(changes)).toHaveLength(9);
+      for (const [change, [catalog, inspector]] of Object.entries(changes)) {
+        expect({ change, seen: catalog }).toEqual({ change, seen: inspector });
+        expect(catalog).toHaveLength(1);
+      }
+    } finally {
+      database.drop();
+    }
   });
 });
