@@ -26,7 +26,7 @@ import { TargetsCache, workspaceDataDirectory } from './targets-cache';
 /**
  * Options of `fastkit/plugin` in nx.json: what each inferred target is called, one option per
  * action with an executor (src/actions.ts): `makeTargetName` (default `migrate-make`),
- * `runTargetName`, `rollbackTargetName`, `statusTargetName`, `checkTargetName`, `sqlTargetName`.
+ * `runTargetName`, `rollbackTargetName`, `statusTargetName`, `checkTargetName`, `sqlTargetName`, `verifyTargetName`.
  */
 export type FastkitPluginOptions = { [A in ExecutorActionName as `${A}TargetName`]?: string };
 

@@ -8,5 +8,6 @@ export const PLUGIN_ENTRY = {
     statusTargetName: 'migrate-status',
     checkTargetName: 'migrate-check',
     sqlTargetName: 'migrate-sql',
+    verifyTargetName: 'migrate-verify',
   },
 };
