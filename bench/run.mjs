@@ -42,11 +42,57 @@ function apiProject(name, url) {
   return { dir, env };
 }
 
-function postgresDatabase() {
-  const name = `fkbench_${process.pid}`;
+function postgresDatabase(prefix = 'fkbench') {
+  const name = `${prefix}_${process.pid}`;
   spawnSync('dropdb', ['-h', PG_HOST, '--if-exists', name]);
   sh('createdb', ['-h', PG_HOST, name]);
   return { name, url: `postgresql+psycopg:///${name}?host=${PG_HOST}` };
+}
+
+/**
+ * examples/api with a history of `count` revisions: its two, then one per table t3…tN (a column
+ * and an index each), with models to match, so verify finds nothing and runs every step.
+ */
+function longHistoryProject(name, count, url) {
+  const dir = join(work, name);
+  cpSync(join(REPO, 'examples', 'api'), dir, { recursive: true, filter: (source) => !/\.db$|__pycache__/.test(source) });
+  const versions = join(dir, 'alembic', 'versions');
+  let down = 'a719d4f7b98f';
+  const models = ['from sqlalchemy import String', 'from sqlalchemy.orm import Mapped, mapped_column', '', 'from database import Base', ''];
+  for (let i = 3; i <= count; i++) {
+    const id = `be7c${String(i).padStart(8, '0')}`;
+    const table = `t${i}`;
+    writeFileSync(
+      join(versions, `20261201_0000${String(i).padStart(2, '0')}_${table}.py`),
+      [
+        `"""create ${table}"""`,
+        'from alembic import op',
+        'import sqlalchemy as sa',
+        '',
+        `revision = '${id}'`,
+        `down_revision = '${down}'`,
+        'branch_labels = None',
+        'depends_on = None',
+        '',
+        '',
+        'def upgrade():',
+        `    op.create_table('${table}', sa.Column('id', sa.Integer(), nullable=False), sa.Column('name', sa.String(50), nullable=True), sa.PrimaryKeyConstraint('id', name='pk_${table}'))`,
+        `    op.create_index('ix_${table}_name', '${table}', ['name'])`,
+        '',
+        '',
+        'def downgrade():',
+        `    op.drop_index('ix_${table}_name', '${table}')`,
+        `    op.drop_table('${table}')`,
+        '',
+      ].join('\n'),
+    );
+    models.push('', `class T${i}(Base):`, `    __tablename__ = "${table}"`, '    id: Mapped[int] = mapped_column(primary_key=True)', '    name: Mapped[str | None] = mapped_column(String(50), index=True)', '');
+    down = id;
+  }
+  writeFileSync(join(dir, 'bench_models.py'), models.join('\n'));
+  const envPy = join(dir, 'alembic', 'env.py');
+  writeFileSync(envPy, readFileSync(envPy, 'utf8').replace('# fastkit:models end\n', 'import bench_models  # noqa: F401\n# fastkit:models end\n'));
+  return { dir, env: { ...baseEnv, DATABASE_URL: url } };
 }
 
 /**
@@ -268,6 +314,22 @@ async function rows() {
     b: showProjects('without createDependencies', withoutEdges, editModel(withoutEdges)),
   };
 
+  // verify of 50 revisions on PostgreSQL against `alembic upgrade head` on an empty database (made afresh after each run)
+  const emptyDb = postgresDatabase('fkbench_empty');
+  const longHistory = longHistoryProject('long-history', 50, emptyDb.url);
+  const shadowUrl = `postgresql+psycopg:///postgres?host=${PG_HOST}`;
+  const freshEmptyDb = () => {
+    sh('dropdb', ['-h', PG_HOST, '--if-exists', emptyDb.name]);
+    sh('createdb', ['-h', PG_HOST, emptyDb.name]);
+  };
+  const verifyRow = {
+    id: 'verify-postgres-50',
+    title: 'verify, 50 revisions on PostgreSQL (stairway and models) vs upgrade head on an empty database',
+    target: 4,
+    a: { label: 'fastkit migrate verify', file: process.execPath, args: [CLI, 'migrate', 'verify'], cwd: longHistory.dir, env: { ...longHistory.env, FASTKIT_SHADOW_URL: shadowUrl } },
+    b: { ...alembic('alembic upgrade head', longHistory, 'upgrade', 'head'), after: freshEmptyDb },
+  };
+
   return [
     {
       id: 'status-sqlite',
@@ -338,6 +400,7 @@ async function rows() {
     inferredRow,
     dependencyRow,
     editedRow,
+    verifyRow,
   ];
 }
 
@@ -379,6 +442,7 @@ try {
   }
 } finally {
   spawnSync('dropdb', ['-h', PG_HOST, '--if-exists', `fkbench_${process.pid}`]);
+  spawnSync('dropdb', ['-h', PG_HOST, '--if-exists', `fkbench_empty_${process.pid}`]);
   rmSync(work, { recursive: true, force: true });
 }
 console.log(`\n${format(results)}\n`);

@@ -43,8 +43,13 @@ export type DatabaseUse = 'live' | 'shadow' | 'none';
 
 /** How Nx caches an action: its inputs (src/offline-inputs.ts) and its outputs. */
 export interface NxCache {
-  /** `history`: the config and the revision files as text; `project`: every Python file env.py may import, and DATABASE_URL. */
-  inputs: 'history' | 'project';
+  /**
+   * `history`: the config and the revision files as text; `project`: every Python file env.py
+   * may import (its own and its dependency projects'), and DATABASE_URL; `shadow`: the same
+   * files, and in place of DATABASE_URL the dialect and major version of the database the
+   * action runs on (src/shadow-key.ts), never its host or password.
+   */
+  inputs: 'history' | 'project' | 'shadow';
   /** Files it writes, as Nx output patterns; an option's default names them. */
   outputs?: readonly string[];
 }
@@ -247,6 +252,13 @@ export const ACTIONS = {
           'Report every Alembic environment of the ini (each section with a script_location, alembic -n NAME), one after the other; with check, fail unless all are at head. JSON: {"sections": {NAME: report}, "upToDate"}.',
         cli: { help: 'report every section of the ini that has a script_location' },
       },
+      drift: {
+        type: 'boolean',
+        default: false,
+        description:
+          "Also compare the database's schema with the schema its applied revision should have (replayed on a shadow database, see migrate-verify), and fail on a difference: a column or index added or removed by hand. Only reads the database.",
+        cli: { help: 'compare the schema with its revision\'s, on a shadow database' },
+      },
       fast: FAST,
       checksums: {
         type: 'boolean',
@@ -352,6 +364,33 @@ export const ACTIONS = {
     gulp: false,
     example: {},
     core: () => require('./checksum-file').hash,
+  },
+  verify: {
+    summary: 'Proves every migration on a shadow database: upgrade, downgrade, upgrade again; then the models against head',
+    details:
+      'Runs on a database fastkit makes and drops: a temporary SQLite file, or a database on the server of FASTKIT_SHADOW_URL (PostgreSQL, MySQL, MariaDB). Never touches the database of DATABASE_URL.',
+    docs: `${ALEMBIC_DOCS}/autogenerate.html#comparing-and-rendering-migrations`,
+    title: 'Migration verify',
+    options: {
+      shadowUrl: {
+        type: 'string',
+        description:
+          'A server fastkit may create and drop databases on, e.g. postgresql+psycopg://postgres@localhost/postgres (the database it names is only connected to). Default: FASTKIT_SHADOW_URL; a SQLite project needs none.',
+        cli: { value: 'URL', help: 'server for the shadow database (default: FASTKIT_SHADOW_URL)' },
+      },
+      json: {
+        type: 'boolean',
+        default: false,
+        description: 'Print only {"ok", "dialect", "revisions", "verified", "head", "modelsChecked", "findings"} as JSON.',
+        cli: { help: 'print only the result as JSON' },
+      },
+    },
+    database: 'shadow',
+    cache: { inputs: 'shadow' },
+    executor: true,
+    gulp: true,
+    example: { options: { json: true } },
+    core: () => require('./verify').verify,
   },
 } as const satisfies Record<string, ActionSpec>;
 

@@ -141,6 +141,41 @@ const ERROR = object({
   traceback: nullable(string),
 });
 
+const SHADOW = object({
+  type: oneOf('shadow'),
+  /** `made`, `dropped`, or `swept`: a shadow an earlier, killed run left behind, dropped now. */
+  state: oneOf('made', 'dropped', 'swept'),
+  /** `sqlite`, `postgresql` or `mysql` (MariaDB included). */
+  dialect: string,
+  /** The database's name, or the SQLite file's path. */
+  name: string,
+});
+
+/** What verify found: one line's worth, with the file it is about and what to do. */
+const verifyFinding = object({
+  /** `stairway` (upgrade, downgrade, upgrade again) or `models` (the models against head). */
+  check: oneOf('stairway', 'models'),
+  revision: nullable(string),
+  /** The revision file (stairway), or the models' file (models; env.py when no model has it). */
+  file: string,
+  line: nullable(number),
+  /** Alembic's autogenerate op (`add_column`, `modify_type`…) of a models finding. */
+  op: nullable(string),
+  message: string,
+  /** What to do, with `{make}`/`{run}` placeholders for the door's own commands. */
+  hint: string,
+});
+
+/** A difference between the live schema and the schema its revision should have. */
+const drifted = object({
+  /** `extra`: only in the database; `missing`: only in the revision's schema; `changed`: in both, not alike. */
+  change: oneOf('extra', 'missing', 'changed'),
+  /** `table`, `column`, `index`, `primary key`, `unique constraint`, `foreign key`, `check constraint`. */
+  kind: string,
+  name: string,
+  message: string,
+});
+
 const finding = object({
   level: oneOf('error', 'warning'),
   code: string,
@@ -199,16 +234,40 @@ const RESULTS = {
     object({ type: oneOf('result'), noChanges: oneOf(true), heads: array(string) }),
     object({ type: oneOf('result'), noChanges: oneOf(false), ...revision, merged: array(string) }),
   ),
+  verify: object({
+    type: oneOf('result'),
+    /** The dialect the migrations ran on (the shadow's), null when env.py never connected. */
+    dialect: nullable(string),
+    /** The shadow server's version (`15.4`); null for SQLite. */
+    serverVersion: nullable(string),
+    /** Revisions in the history, and how many held the stairway (it stops at the first that fails). */
+    revisions: number,
+    verified: number,
+    head: nullable(string),
+    /** Whether the models were compared (only once the whole stairway held, and where env.py gives target_metadata). */
+    modelsChecked: boolean,
+    findings: array(verifyFinding),
+  }),
+  drift: object({
+    type: oneOf('result'),
+    current: array(string),
+    heads: array(string),
+    pending: array(object(revision)),
+    upToDate: boolean,
+    dialect: string,
+    drift: array(drifted),
+  }),
 } as const;
 
 export type HelperAction = keyof typeof RESULTS;
 export type StepEvent = TypeOf<typeof STEP>;
 export type GraphEvent = TypeOf<typeof GRAPH>;
 export type ErrorEvent = TypeOf<typeof ERROR>;
+export type ShadowEvent = TypeOf<typeof SHADOW>;
 export type ResultEvent<A extends HelperAction> = TypeOf<(typeof RESULTS)[A]>;
 /** A result as the core reads it (without its `type`). */
 export type ResultOf<A extends HelperAction> = Omit<ResultEvent<A>, 'type'>;
-export type HelperEvent = StepEvent | GraphEvent | ErrorEvent | ResultEvent<HelperAction>;
+export type HelperEvent = StepEvent | GraphEvent | ErrorEvent | ShadowEvent | ResultEvent<HelperAction>;
 
 // The graph event is what src/revision-graph.ts keeps: the two stay one shape.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -219,7 +278,7 @@ void graphIsRevisionGraph;
 export function protocolProblems(action: HelperAction, event: unknown): string[] {
   const problems: string[] = [];
   const type = (event as { type?: unknown } | null)?.type;
-  const shape = { step: STEP, graph: GRAPH, error: ERROR, result: RESULTS[action] }[String(type)];
+  const shape = { step: STEP, graph: GRAPH, error: ERROR, shadow: SHADOW, result: RESULTS[action] }[String(type)];
   if (!shape) problems.push(`type: ${JSON.stringify(type)} is not an event type`);
   else shape.check(event, type as string, problems);
   return problems;

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { alembicEnvironments } from './alembic-settings';
 import { callAlembic, type StepEvent } from './alembic';
+import { readDrift, type Drifted } from './drift';
 import { FastkitError, UsageError } from './errors';
 import { quickStatus, type QuickStatus } from './fast-path';
 import type { ResultEvent } from './helper-protocol';
@@ -44,6 +45,8 @@ export interface StatusReport {
   changed?: RevisionInfo[];
   /** With checksums on: applied revisions the database has no checksum of (applied with checksums off). */
   unrecorded?: string[];
+  /** With `drift`: how the schema differs from the one its applied revision should have; empty when it does not. */
+  drift?: Drifted[];
 }
 
 /** `alembic revision --autogenerate -m MESSAGE`, made safe: no empty or broken revisions. */
@@ -120,7 +123,16 @@ export function status(options: StatusOptions): Promise<StatusReport>;
 export function status(options: StatusOptions): Promise<StatusReport | SectionsStatusReport> {
   return withProject(options, async (project) => {
     if (options.allSections) return statusOfSections(project, options);
-    const report = await statusReport(project, options);
+    const drifted = options.drift ? await readDrift(project, options.json) : undefined;
+    const report: StatusReport = drifted
+      ? {
+          current: drifted.current,
+          heads: drifted.heads,
+          pending: drifted.pending.map(({ revision, message }) => ({ revision, message })),
+          upToDate: drifted.upToDate,
+          drift: drifted.drift,
+        }
+      : await statusReport(project, options);
     if (options.json) project.output.out(JSON.stringify(report));
     else printStatus(report, project);
     if (options.check && report.changed?.length) {
@@ -130,6 +142,12 @@ export function status(options: StatusOptions): Promise<StatusReport | SectionsS
       });
     }
     if (options.check && !report.upToDate) throw notAtHead(report, project);
+    if (report.drift?.length) {
+      throw new FastkitError(`The database's schema differs from its revision's: ${counted(report.drift.length, 'difference')}`, {
+        code: 'drift',
+        hint: 'Each is listed above: undo the change by hand, or make a migration that does it.',
+      });
+    }
     return report;
   });
 }
@@ -216,6 +234,14 @@ function printStatus(report: StatusReport, project: Project, indent = ''): void 
     const width = Math.max(...report.pending.map(({ revision }) => revision.length));
     for (const { revision, message } of report.pending) out(`  ${revision.padEnd(width)}  ${message}`);
     out(`${applyThem(report.pending.length)} with \`${project.commands.run}\``);
+  }
+  if (report.drift) {
+    const at = report.current.length ? `revision ${report.current.join(', ')}` : 'base';
+    if (report.drift.length === 0) out(`No drift: the schema is the one the migrations make up to ${at}`);
+    else {
+      out(`Drift: ${counted(report.drift.length, 'difference')} from the schema the migrations make up to ${at}:`);
+      for (const { message } of report.drift) out(`  ${message}`);
+    }
   }
   printChecksums(report, project);
 }

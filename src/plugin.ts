@@ -9,12 +9,13 @@
  *
  * The targets that touch a database (make, run, rollback, status) are never cached. The offline
  * ones (check, sql) are, with inputs that hold exactly what their result depends on and no
- * absolute path, so a cache shared between machines stays right.
+ * absolute path, so a cache shared between machines stays right; so is verify, which runs on a
+ * shadow database of its own, with the shadow server's dialect and major version as an input.
  */
 import type { NxJsonConfiguration, ProjectConfiguration, TargetConfiguration } from '@nx/devkit';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { basename, join, posix } from 'node:path';
+import { basename, join, posix, relative, sep } from 'node:path';
 import { ACTIONS, describeAction, executorName, type ActionSpec, type ActionTable, type ExecutorActionName, type NxCache } from './actions';
 import { ALEMBIC_INI, alembicConfigOf, alembicEnvironments, PYPROJECT, type AlembicConfigFile } from './alembic-settings';
 import { dependencyPythonInputs } from './dependency-inputs';
@@ -25,7 +26,7 @@ import { TargetsCache, workspaceDataDirectory } from './targets-cache';
 /**
  * Options of `fastkit/plugin` in nx.json: what each inferred target is called, one option per
  * action with an executor (src/actions.ts): `makeTargetName` (default `migrate-make`),
- * `runTargetName`, `rollbackTargetName`, `statusTargetName`, `checkTargetName`, `sqlTargetName`…;
+ * `runTargetName`, `rollbackTargetName`, `statusTargetName`, `checkTargetName`, `sqlTargetName`, `verifyTargetName`…;
  * and `checksums`.
  */
 export type FastkitPluginOptions = TargetNameOptions & {
@@ -79,6 +80,8 @@ interface MigrateTarget {
     inputs: 'check' | 'sql';
     /** It runs env.py, so the Python files of the projects env.py imports count too (createDependencies). */
     dependencies?: true;
+    /** It runs on a shadow database: the dialect and version it runs on (src/shadow-key.ts) stand in for DATABASE_URL. */
+    shadowKey?: true;
   } & Pick<TargetConfiguration, 'outputs' | 'options'>;
   /** Sync generators Nx runs before the target (`nx sync` runs them too, `nx sync:check` verifies them). */
   syncGenerators?: string[];
@@ -103,9 +106,11 @@ const MIGRATE_TARGETS: readonly MigrateTarget[] = Object.entries(ACTIONS as Acti
 /** What `nx show project` says of a target: what it does, and whether Nx caches it. */
 function targetDescription(spec: ActionSpec): string {
   const caching = spec.cache
-    ? spec.cache.inputs === 'history'
-      ? 'Cached on the config and revision files.'
-      : "Cached on the project's Python files."
+    ? {
+        history: 'Cached on the config and revision files.',
+        project: "Cached on the project's Python files.",
+        shadow: "Cached on the project's Python files and the shadow database's dialect and version.",
+      }[spec.cache.inputs]
     : 'Never cached.';
   return `${describeAction(spec)}. ${caching}`;
 }
@@ -119,7 +124,8 @@ function cachedOn(spec: ActionSpec, cache: NxCache): MigrateTarget['cached'] {
   );
   return {
     inputs: cache.inputs === 'history' ? 'check' : 'sql',
-    ...(cache.inputs === 'project' ? { dependencies: true as const } : {}),
+    ...(cache.inputs !== 'history' ? { dependencies: true as const } : {}),
+    ...(cache.inputs === 'shadow' ? { shadowKey: true as const } : {}),
     ...(cache.outputs ? { outputs: [...cache.outputs] } : {}),
     ...(Object.keys(defaults).length ? { options: defaults } : {}),
   };
@@ -217,7 +223,7 @@ async function createAlembicProjects(
         environments: config.file === ALEMBIC_INI ? alembicEnvironments(config.text) : [],
       }));
       const inputs = followedByNx(context.workspaceRoot, facts);
-      const targets = migrateTargets(normalized, { name, config: config.file, place, exec, inputs, environments: facts.environments });
+      const targets = migrateTargets(normalized, { name, config: config.file, place, exec, inputs, environments: facts.environments, shadowKey: shadowKeyInput(context.workspaceRoot) });
       results.push([file, { projects: { [root]: { root, name, targets } } }]);
     } catch (error) {
       errors.push([file, error instanceof Error ? error : new Error(String(error))]);
@@ -349,6 +355,8 @@ function migrateTargets(
     inputs: OfflineInputs;
     /** The ini sections that are Alembic environments: each but [alembic] is an Nx configuration. */
     environments: string[];
+    /** The runtime input that stands for the shadow database (migrate-verify). */
+    shadowKey: { runtime: string };
   },
 ): TargetsByName {
   const targets: TargetsByName = {};
@@ -360,9 +368,14 @@ function migrateTargets(
   const configurations = sectionConfigurations(project.environments);
   for (const target of MIGRATE_TARGETS) {
     const targetName = options[target.option];
-    const { inputs: which, dependencies, options: cachedOptions, ...caching } = target.cached ?? {};
+    const { inputs: which, dependencies, shadowKey, options: cachedOptions, ...caching } = target.cached ?? {};
     const own = which && project.inputs[which];
-    const inputs = Array.isArray(own) && dependencies ? [...own, ...dependencyPythonInputs()] : own;
+    const onShadow = (inputs: Array<string | { env: string }>) => [
+      ...inputs.filter((input) => !(typeof input === 'object' && input.env === 'DATABASE_URL')),
+      project.shadowKey,
+    ];
+    const mine = Array.isArray(own) && shadowKey ? onShadow(own) : own;
+    const inputs = Array.isArray(mine) && dependencies ? [...mine, ...dependencyPythonInputs()] : mine;
     const uncached = inputs && !Array.isArray(inputs) ? inputs.uncached : undefined;
     const targetOptions = {
       ...placeOptions,
@@ -398,6 +411,16 @@ function migrateTargets(
 function sectionConfigurations(environments: string[]): Record<string, { name: string }> | undefined {
   const others = environments.filter((section) => section !== 'alembic' && /^[\w.-]+$/.test(section));
   return others.length ? Object.fromEntries(others.map((section) => [section, { name: section }])) : undefined;
+}
+
+/**
+ * The runtime input that stands for the database migrate-verify runs on: Nx runs it once per
+ * run in the workspace root and hashes what it prints (src/shadow-key.ts: a dialect and a major
+ * version, never a host or password). The script is named relative to the workspace root.
+ */
+function shadowKeyInput(workspaceRoot: string): { runtime: string } {
+  const script = relative(workspaceRoot, join(__dirname, 'shadow-key.js')).split(sep).join('/');
+  return { runtime: `node ${/^[\w@%+=:,./-]+$/.test(script) ? script : JSON.stringify(script)}` };
 }
 
 /**

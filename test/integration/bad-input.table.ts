@@ -201,8 +201,10 @@ const UNREACHABLE = 'postgresql+psycopg://app:{password}@127.0.0.1:1/app';
 const CONNECT_REFUSED =
   'Cannot connect to the database at postgresql+psycopg://app:***@127.0.0.1:1/app: the server is not reachable (Connection refused). ' +
   'Start the database server or fix the host and port in DATABASE_URL.';
+/** A live PostgreSQL URL for the verify rows (they stop before connecting to it). */
+const SHADOW_LIVE = 'postgresql+psycopg://app:{password}@db.internal:5432/app';
 const MESSAGE_REQUIRED = 'A message is required. Describe the change with -m, e.g. -m "create_invoices".';
-const SUBCOMMANDS = 'Use one of: migrate make, migrate run, migrate rollback, migrate status, migrate check, migrate sql, migrate rebase, migrate hash.';
+const SUBCOMMANDS = 'Use one of: migrate make, migrate run, migrate rollback, migrate status, migrate check, migrate sql, migrate rebase, migrate hash, migrate verify.';
 const MERGE = 'Merge them into one with `{python} -m alembic merge heads -m "merge heads"`, then `fastkit migrate run`.';
 
 export const BAD_INPUTS: BadInput[] = [
@@ -866,6 +868,89 @@ export const BAD_INPUTS: BadInput[] = [
     args: ['run', 'api:migrate-run', '--check'],
     exit: 1,
     says: '--check does not apply to migrate-run. It is an option of migrate-status.',
+  },
+  // --- issue 11: the shadow database of verify and status --drift ---
+  {
+    area: 'Verify and drift',
+    mistake: 'The shadow URL is the database of DATABASE_URL',
+    door: 'fastkit',
+    args: ['migrate', 'verify'],
+    env: { DATABASE_URL: SHADOW_LIVE, FASTKIT_SHADOW_URL: SHADOW_LIVE },
+    exit: 2,
+    says:
+      'The shadow URL names the database of DATABASE_URL (app); fastkit never runs its checks there. Point FASTKIT_SHADOW_URL at another database ' +
+      'of that server (e.g. postgres): fastkit creates its own shadow database beside it and drops it afterwards.',
+  },
+  {
+    area: 'Verify and drift',
+    mistake: 'A PostgreSQL project without a shadow server',
+    door: 'fastkit',
+    args: ['migrate', 'verify'],
+    env: { DATABASE_URL: SHADOW_LIVE },
+    exit: 1,
+    says:
+      "This project's database is PostgreSQL: checking it needs a shadow database server. Set FASTKIT_SHADOW_URL (or the shadowUrl option) to a " +
+      'PostgreSQL server fastkit may create and drop databases on, e.g. postgresql+psycopg://postgres@localhost/postgres.',
+  },
+  {
+    area: 'Verify and drift',
+    mistake: 'A shadow URL that is not a URL',
+    door: 'fastkit',
+    args: ['migrate', 'verify', '--shadow-url', 'localhost:5432'],
+    exit: 2,
+    says: 'The shadow URL (FASTKIT_SHADOW_URL or shadowUrl) is not a database URL SQLAlchemy can use. Give one like postgresql+psycopg://postgres@localhost/postgres.',
+  },
+  {
+    area: 'Verify and drift',
+    mistake: 'A SQLite file as the shadow server',
+    door: 'fastkit',
+    args: ['migrate', 'verify'],
+    env: { FASTKIT_SHADOW_URL: 'sqlite:///shadow.db' },
+    exit: 2,
+    says:
+      'The shadow URL names a sqlite database; fastkit makes shadow databases on PostgreSQL, MySQL and MariaDB servers. Leave FASTKIT_SHADOW_URL unset ' +
+      'for a SQLite project (its shadow is a temporary file), or point it at a PostgreSQL, MySQL or MariaDB server.',
+  },
+  {
+    area: 'Verify and drift',
+    mistake: 'A shadow server of another kind than the database',
+    door: 'fastkit',
+    args: ['migrate', 'verify'],
+    env: { DATABASE_URL: SHADOW_LIVE, FASTKIT_SHADOW_URL: 'mysql+pymysql://root:{password}@localhost/mysql' },
+    exit: 2,
+    says:
+      'env.py connects to a PostgreSQL database, but the shadow URL names a MySQL/MariaDB server. Point FASTKIT_SHADOW_URL at a PostgreSQL server, ' +
+      'so the migrations run on the database they are written for.',
+  },
+  {
+    area: 'Verify and drift',
+    mistake: 'The shadow server is down',
+    door: 'fastkit',
+    args: ['migrate', 'verify'],
+    env: { DATABASE_URL: SHADOW_LIVE, FASTKIT_SHADOW_URL: 'postgresql+psycopg://app:{password}@127.0.0.1:1/postgres' },
+    exit: 1,
+    says:
+      'Cannot connect to the shadow database server at postgresql+psycopg://app:***@127.0.0.1:1/postgres: Connection refused. ' +
+      'Check FASTKIT_SHADOW_URL (or the shadowUrl option): the server must be running and the user able to log in.',
+  },
+  {
+    area: 'Nx targets',
+    mistake: 'migrate-verify of a PostgreSQL project without a shadow server',
+    door: 'nx',
+    args: ['run', 'api:migrate-verify'],
+    env: { DATABASE_URL: SHADOW_LIVE },
+    given: {
+      prepare: (context) =>
+        edit(context, 'project.json', (text) => {
+          const project = JSON.parse(text) as { targets: Record<string, unknown> };
+          project.targets['migrate-verify'] = { executor: 'fastkit:migrate-verify' };
+          return JSON.stringify(project) + '\n';
+        }),
+    },
+    exit: 1,
+    says:
+      "This project's database is PostgreSQL: checking it needs a shadow database server. Set FASTKIT_SHADOW_URL (or the shadowUrl option) to a " +
+      'PostgreSQL server fastkit may create and drop databases on, e.g. postgresql+psycopg://postgres@localhost/postgres.',
   },
 ];
 

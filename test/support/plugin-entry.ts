@@ -10,5 +10,6 @@ export const PLUGIN_ENTRY = {
     sqlTargetName: 'migrate-sql',
     rebaseTargetName: 'migrate-rebase',
     checksums: false,
+    verifyTargetName: 'migrate-verify',
   },
 };

@@ -1,6 +1,7 @@
 """One module per action; each is a function of (request, events)."""
 
 from .check import check
+from .drift import drift
 from .hash import hash_revisions
 from .make import make
 from .rebase import branches, merge, rebase
@@ -8,6 +9,7 @@ from .rollback import rollback
 from .run import run
 from .sql import sql
 from .status import status
+from .verify import verify
 
 ACTIONS = {
     "status": status,
@@ -20,4 +22,6 @@ ACTIONS = {
     "branches": branches,
     "rebase": rebase,
     "merge": merge,
+    "verify": verify,
+    "drift": drift,
 }
