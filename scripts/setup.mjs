@@ -61,6 +61,18 @@ export function ensureVenv() {
   writeFileSync(stamp, wanted);
 }
 
+/** What the tests need in .venv beyond the example's requirements (test/requirements.txt). */
+export function ensureTestExtras() {
+  const extras = join(root, 'test', 'requirements.txt');
+  const stamp = join(venv, '.fastkit-test-requirements');
+  const wanted = createHash('sha1').update(readFileSync(extras)).digest('hex');
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === wanted) return;
+  step('installing the test extras into .venv (test/requirements.txt)', python, [
+    '-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--retries', '1', '-r', extras,
+  ]);
+  writeFileSync(stamp, wanted);
+}
+
 /** Starts the local PostgreSQL cluster (as root, the way this kind of machine has it) if it is down. */
 export function ensurePostgres() {
   const socket = process.env.PGHOST ?? '/var/run/postgresql';
@@ -165,7 +177,10 @@ if (isMain) {
   ensureNodeModules();
   build();
   ensureVenv();
-  if (process.argv.includes('--stacks')) ensureStackVenvs();
+  if (process.argv.includes('--stacks')) {
+    ensureTestExtras();
+    ensureStackVenvs();
+  }
   if (process.argv.includes('--postgres')) ensurePostgres();
   if (process.argv.includes('--mariadb')) ensureMariaDB();
 }
