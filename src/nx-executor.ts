@@ -1,7 +1,7 @@
 import type { ExecutorContext, Task, TaskGraph, TaskGraphExecutor } from '@nx/devkit';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { ACTIONS, coreOf, executorName, type ExecutorActionName, type OptionsOf } from './actions';
+import { ACTIONS, coreOf, executorName, type ActionTable, type ExecutorActionName, type OptionsOf } from './actions';
 import { AlembicServers } from './alembic-server';
 import { checkNxOptions } from './door-options';
 import { reportFailure } from './errors';
@@ -68,8 +68,13 @@ export function nxBatchExecutor<A extends ExecutorActionName>(action: A): TaskGr
 }
 
 async function* runTasks(action: ExecutorActionName, taskGraph: TaskGraph, inputs: Record<string, object>, context: ExecutorContext): AsyncIterableIterator<BatchTaskResult> {
-  const servers = AlembicServers.available ? new AlembicServers() : undefined;
   const taskEnvironment = nxTaskEnvironment(context);
+  const ids = Object.keys(taskGraph.tasks);
+  if (ids.length === 1 && !(ACTIONS as ActionTable)[action].cache) {
+    yield runAlone(action, taskGraph.tasks[ids[0]], inputs[ids[0]], context, taskEnvironment);
+    return;
+  }
+  const servers = AlembicServers.available ? new AlembicServers() : undefined;
   const waiting = new Set(Object.keys(taskGraph.tasks));
   const succeeded = new Map<string, boolean>();
   const running = new Map<string, Promise<BatchTaskResult>>();
@@ -117,6 +122,23 @@ async function* runTasks(action: ExecutorActionName, taskGraph: TaskGraph, input
   }
 }
 
+/**
+ * A batch of one (Nx 24 batches `nx run api:migrate-run` too): the task as its executor runs
+ * it, a Python process of its own, its output live on this process's stdout and stderr, which
+ * Nx passes on as they come, so a long migration shows its progress and errors stay on stderr.
+ * Nothing is kept for Nx to print again. A cached action (check, sql) keeps its output
+ * instead, for Nx to store and replay.
+ */
+async function runAlone(action: ExecutorActionName, task: Task, options: object, context: ExecutorContext, taskEnvironment: TaskEnvironment): Promise<BatchTaskResult> {
+  const startTime = Date.now();
+  const success = await runTask(action, options as Record<string, unknown>, taskContextOf(task, context), { environment: taskEnvironment(task) });
+  return { task: task.id, result: { success, status: success ? 'success' : 'failure', terminalOutput: '', startTime, endTime: Date.now() } };
+}
+
+function taskContextOf(task: Task, context: ExecutorContext): ExecutorContext {
+  return { ...context, projectName: task.target.project, targetName: task.target.target, configurationName: task.target.configuration ?? undefined };
+}
+
 /** One task of a batch, its output kept for it alone. */
 async function runBatchTask(
   action: ExecutorActionName,
@@ -129,13 +151,7 @@ async function runBatchTask(
   const terminal = { write: (chunk: string) => output.push(String(chunk)) };
   const streams: OutputStreams = { stdout: terminal, stderr: terminal };
   const startTime = Date.now();
-  const taskContext: ExecutorContext = {
-    ...context,
-    projectName: task.target.project,
-    targetName: task.target.target,
-    configurationName: task.target.configuration ?? undefined,
-  };
-  const success = await runTask(action, options as Record<string, unknown>, taskContext, { ...surroundings, streams });
+  const success = await runTask(action, options as Record<string, unknown>, taskContextOf(task, context), { ...surroundings, streams });
   return { task: task.id, result: { success, status: success ? 'success' : 'failure', terminalOutput: output.join(''), startTime, endTime: Date.now() } };
 }
 

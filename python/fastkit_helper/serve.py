@@ -174,6 +174,7 @@ class _Server:
                     except OSError:
                         pass
             self.selector = None
+            del sys.argv[1:]  # env.py sees the argv of a lone helper, without `serve`
             process.prepare()  # SIGTERM -> Terminated, and the end of this fork if the server dies
             signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
             code = handle(message["request"], open_sink(str(events)), message["cwd"], message["env"])
