@@ -5,6 +5,7 @@
 //   BENCH_RUNS=20 npm run bench          more runs per side (default 10)
 //   BENCH_ONLY=graph npm run bench       only the rows whose id contains "graph"
 //   BENCH_ONLY=batch npm run bench       only nx run-many over many services (batched) and its memory
+//   BENCH_SERVICES=50 BENCH_MEMORY_SERVICES=200   how many services those rows use (the defaults)
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -18,6 +19,8 @@ const ALEMBIC = join(VENV, 'bin', 'alembic');
 const CLI = join(REPO, 'dist', 'src', 'cli.js');
 const NX = join(REPO, 'node_modules', '.bin', 'nx');
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
+const SERVICES = Number(process.env.BENCH_SERVICES ?? 50);
+const MEMORY_SERVICES = Number(process.env.BENCH_MEMORY_SERVICES ?? 200);
 const ONLY = process.env.BENCH_ONLY;
 const PG_HOST = process.env.PGHOST ?? '/var/run/postgresql';
 const work = mkdtempSync(join(tmpdir(), 'fastkit-bench-'));
@@ -331,10 +334,12 @@ function servicesWorkspace(name, sqlite, postgres = 0, at = 'head') {
       'alembic-upgrade': shell('upgrade head'),
     };
     writeFileSync(join(dir, 'project.json'), JSON.stringify({ name: service, root: `services/${service}`, targets }));
-    sh(ALEMBIC, ['upgrade', at], { cwd: dir, env: { ...baseEnv, ...env } });
+    // SQLite: the first service's database, migrated once, copied to the others
+    if (i === 0 || i >= sqlite) sh(ALEMBIC, ['upgrade', at], { cwd: dir, env: { ...baseEnv, ...env } });
+    else copyFileSync(join(services[0], 'api.db'), join(dir, 'api.db'));
     services.push(dir);
   }
-  return { dir: workspace, services };
+  return { dir: workspace, services: services.slice(0, sqlite) };
 }
 
 const runMany = (label, workspace, target, ...args) => ({
@@ -356,13 +361,13 @@ function restoreDatabases(workspace) {
 const BATCH_IDS = ['batch-status-50', 'batch-status-no-fast-50', 'batch-run-pending-50', 'batch-status-25-mixed'];
 
 function batchRows() {
-  const atHead = servicesWorkspace('batch-head-50', 50);
-  const pending = servicesWorkspace('batch-pending-50', 50, 0, readRevisionIds()[0]);
-  const mixed = servicesWorkspace('batch-mixed-25', 20, 5);
+  const atHead = servicesWorkspace('batch-head', SERVICES);
+  const pending = servicesWorkspace('batch-pending', SERVICES, 0, readRevisionIds()[0]);
+  const mixed = servicesWorkspace('batch-mixed', 20, 5);
   return [
     {
       id: 'batch-status-50',
-      title: 'nx run-many -t migrate-status, 50 services at head (batched)',
+      title: `nx run-many -t migrate-status, ${SERVICES} services at head (batched)`,
       target: 0.15,
       a: runMany('migrate-status', atHead, 'migrate-status'),
       b: runMany('alembic current (run-commands)', atHead, 'alembic-current'),
@@ -376,7 +381,7 @@ function batchRows() {
     },
     {
       id: 'batch-run-pending-50',
-      title: 'nx run-many -t migrate-run, 50 services with one pending revision each',
+      title: `nx run-many -t migrate-run, ${SERVICES} services with one pending revision each`,
       target: 0.5,
       a: { ...runMany('migrate-run', pending, 'migrate-run'), after: restoreDatabases(pending) },
       b: { ...runMany('alembic upgrade head (run-commands)', pending, 'alembic-upgrade'), after: restoreDatabases(pending) },
@@ -515,8 +520,8 @@ try {
     results.push(result);
   }
   if (!ONLY || 'batch-memory-200'.includes(ONLY)) {
-    process.stdout.write('  memory of the batch process, 200 services … ');
-    const measured = await batchMemory(200);
+    process.stdout.write(`  memory of the batch process, ${MEMORY_SERVICES} services … `);
+    const measured = await batchMemory(MEMORY_SERVICES);
     console.log(`${measured.rssMiB.toFixed(0)} MiB RSS, ${measured.pssMiB.toFixed(0)} MiB PSS`);
     memory.push(measured);
   }
