@@ -24,7 +24,6 @@ stdin has closed (fastkit has no more requests, or is gone) and every fork has e
 only: without os.fork (Windows) fastkit starts a process per request instead.
 """
 
-import atexit
 import gc
 import json
 import os
@@ -153,7 +152,6 @@ class _Server:
 
     def _child(self, message, pipes, blocked):
         """The fork: the request performed as a lone helper performs it, then gone."""
-        code = 1
         try:
             signal.set_wakeup_fd(-1)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -182,13 +180,9 @@ class _Server:
             code = process.EXIT_INTERRUPTED
         except process.Terminated:
             code = process.EXIT_TERMINATED
-        finally:
-            try:
-                atexit._run_exitfuncs()  # what a lone helper runs on its way out (logging.shutdown...)
-                sys.stdout.flush()
-                sys.stderr.flush()
-            finally:
-                os._exit(code)
+        # Its end is a lone helper's: up through the server's frames (nothing there catches it) to
+        # the interpreter's own exit, which runs what env.py or logging left to atexit and flushes.
+        raise SystemExit(code)
 
     def _server_fds(self):
         fds = []
