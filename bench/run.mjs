@@ -516,7 +516,7 @@ try {
     if (ONLY && !row.id.includes(ONLY)) continue;
     process.stdout.write(`  ${row.title} … `);
     const result = compare(row);
-    console.log(`${result.ratio.toFixed(2)}×`);
+    console.log(`${result.ratio.toFixed(2)}× (${result.a.median.toFixed(2)} s vs ${result.b.median.toFixed(2)} s)`);
     results.push(result);
   }
   if (!ONLY || 'batch-memory-200'.includes(ONLY)) {
