@@ -26,6 +26,7 @@ only: without os.fork (Windows) fastkit starts a process per request instead.
 
 import gc
 import json
+import logging
 import os
 import selectors
 import signal
@@ -152,6 +153,7 @@ class _Server:
 
     def _child(self, message, pipes, blocked):
         """The fork: the request performed as a lone helper performs it, then gone."""
+        code = 1
         try:
             signal.set_wakeup_fd(-1)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -180,9 +182,16 @@ class _Server:
             code = process.EXIT_INTERRUPTED
         except process.Terminated:
             code = process.EXIT_TERMINATED
-        # Its end is a lone helper's: up through the server's frames (nothing there catches it) to
-        # the interpreter's own exit, which runs what env.py or logging left to atexit and flushes.
-        raise SystemExit(code)
+        finally:
+            # What a lone helper's exit does that matters (logging's handlers flushed, stdio
+            # flushed), then os._exit: the interpreter's full exit after a fork of a process that
+            # imported Alembic costs ~10x the request itself (measured 0.73 s against 0.085 s).
+            try:
+                logging.shutdown()
+                sys.stdout.flush()
+                sys.stderr.flush()
+            finally:
+                os._exit(code)
 
     def _server_fds(self):
         fds = []
