@@ -56,6 +56,52 @@ function postgresDatabase(suffix = '') {
 }
 
 /**
+ * examples/api with a history of `count` revisions: its two, then one per table t3…tN (a column
+ * and an index each), with models to match, so verify finds nothing and runs every step.
+ */
+function longHistoryProject(name, count, url) {
+  const dir = join(work, name);
+  cpSync(join(REPO, 'examples', 'api'), dir, { recursive: true, filter: (source) => !/\.db$|__pycache__/.test(source) });
+  const versions = join(dir, 'alembic', 'versions');
+  let down = 'a719d4f7b98f';
+  const models = ['from sqlalchemy import String', 'from sqlalchemy.orm import Mapped, mapped_column', '', 'from database import Base', ''];
+  for (let i = 3; i <= count; i++) {
+    const id = `be7c${String(i).padStart(8, '0')}`;
+    const table = `t${i}`;
+    writeFileSync(
+      join(versions, `20261201_0000${String(i).padStart(2, '0')}_${table}.py`),
+      [
+        `"""create ${table}"""`,
+        'from alembic import op',
+        'import sqlalchemy as sa',
+        '',
+        `revision = '${id}'`,
+        `down_revision = '${down}'`,
+        'branch_labels = None',
+        'depends_on = None',
+        '',
+        '',
+        'def upgrade():',
+        `    op.create_table('${table}', sa.Column('id', sa.Integer(), nullable=False), sa.Column('name', sa.String(50), nullable=True), sa.PrimaryKeyConstraint('id', name='pk_${table}'))`,
+        `    op.create_index('ix_${table}_name', '${table}', ['name'])`,
+        '',
+        '',
+        'def downgrade():',
+        `    op.drop_index('ix_${table}_name', '${table}')`,
+        `    op.drop_table('${table}')`,
+        '',
+      ].join('\n'),
+    );
+    models.push('', `class T${i}(Base):`, `    __tablename__ = "${table}"`, '    id: Mapped[int] = mapped_column(primary_key=True)', '    name: Mapped[str | None] = mapped_column(String(50), index=True)', '');
+    down = id;
+  }
+  writeFileSync(join(dir, 'bench_models.py'), models.join('\n'));
+  const envPy = join(dir, 'alembic', 'env.py');
+  writeFileSync(envPy, readFileSync(envPy, 'utf8').replace('# fastkit:models end\n', 'import bench_models  # noqa: F401\n# fastkit:models end\n'));
+  return { dir, env: { ...baseEnv, DATABASE_URL: url } };
+}
+
+/**
  * A temporary Nx workspace using the repo's packages (nx, and fastkit itself), each linked into
  * its own node_modules, so a plugin can be an installed package as it is for users (Nx loads
  * a plugin given by a relative path differently, through its TypeScript transpiler).
@@ -84,6 +130,31 @@ function alembicProjects(workspace, count) {
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'alembic.ini'), ini);
     writeFileSync(join(dir, 'project.json'), JSON.stringify({ name: `svc${i}` }));
+  }
+}
+
+/**
+ * The targets fastkit/plugin infers for a project, as a person would write them by hand in its
+ * project.json: the same executors, options, caching, inputs, outputs and sync generators, but
+ * no metadata (the description and help Nx shows are the plugin's extra).
+ */
+async function handWrittenTargets() {
+  const { createNodes } = await import(join(REPO, 'dist', 'src', 'plugin.js'));
+  const root = join(work, 'hand-written-template');
+  alembicProjects(root, 1);
+  const [[, result]] = await createNodes[1](['services/svc0/alembic.ini'], {}, { workspaceRoot: root, nxJsonConfiguration: {} });
+  const targets = Object.values(result.projects)[0].targets;
+  return Object.fromEntries(Object.entries(targets).map(([name, { metadata, ...target }]) => [name, target]));
+}
+
+/** `count` projects like {@link alembicProjects}, each with the fastkit targets written in its project.json. */
+function handWrittenProjects(workspace, count, targets) {
+  const ini = `[alembic]\nscript_location = %(here)s/alembic\nprepend_sys_path = .\n`;
+  for (let i = 0; i < count; i++) {
+    const dir = join(workspace, 'services', `svc${i}`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'alembic.ini'), ini);
+    writeFileSync(join(dir, 'project.json'), JSON.stringify({ name: `svc${i}`, targets }));
   }
 }
 
@@ -179,7 +250,7 @@ function compare(row) {
 const fastkit = (label, project, ...args) => ({ label, file: process.execPath, args: [CLI, 'migrate', ...args], cwd: project.dir, env: project.env });
 const alembic = (label, project, ...args) => ({ label, file: ALEMBIC, args, cwd: project.dir, env: project.env });
 
-function rows() {
+async function rows() {
   const sqlite = apiProject('sqlite-api');
   const pg = postgresDatabase();
   const postgres = apiProject('postgres-api', pg.url);
@@ -214,6 +285,17 @@ function rows() {
     };
   });
 
+  // the issue's baseline: the same targets, written by hand in each project.json, no plugin
+  const handWritten = nxWorkspace('graph-hand-written-1000', []);
+  handWrittenProjects(handWritten, 1000, await handWrittenTargets());
+  const inferredRow = {
+    id: 'graph-1000-vs-hand-written',
+    title: 'nx show projects, 1000 alembic projects: inferred targets vs the same written in project.json',
+    target: 1.15,
+    a: { label: 'fastkit/plugin', file: process.execPath, args: [NX, 'show', 'projects'], cwd: join(work, 'graph-fastkit-1000'), env: baseEnv },
+    b: { label: 'targets in project.json', file: process.execPath, args: [NX, 'show', 'projects'], cwd: handWritten, env: baseEnv },
+  };
+
   const withEdges = nxWorkspace('deps-fastkit', ['fastkit/plugin']);
   const withoutEdges = nxWorkspace('deps-nodes-only', ['fastkit-nodes-only'], {
     'fastkit-nodes-only': { 'package.json': JSON.stringify({ name: 'fastkit-nodes-only', main: 'index.js' }), 'index.js': NODES_ONLY_PLUGIN },
@@ -236,6 +318,22 @@ function rows() {
     title: 'the same, one service model module edited before each run',
     a: showProjects('fastkit/plugin', withEdges, editModel(withEdges)),
     b: showProjects('without createDependencies', withoutEdges, editModel(withoutEdges)),
+  };
+
+  // verify of 50 revisions on PostgreSQL against `alembic upgrade head` on an empty database (made afresh after each run)
+  const emptyDb = postgresDatabase('empty');
+  const longHistory = longHistoryProject('long-history', 50, emptyDb.url);
+  const shadowUrl = `postgresql+psycopg:///postgres?host=${PG_HOST}`;
+  const freshEmptyDb = () => {
+    sh('dropdb', ['-h', PG_HOST, '--if-exists', emptyDb.name]);
+    sh('createdb', ['-h', PG_HOST, emptyDb.name]);
+  };
+  const verifyRow = {
+    id: 'verify-postgres-50',
+    title: 'verify, 50 revisions on PostgreSQL (stairway and models) vs upgrade head on an empty database',
+    target: 4,
+    a: { label: 'fastkit migrate verify', file: process.execPath, args: [CLI, 'migrate', 'verify'], cwd: longHistory.dir, env: { ...longHistory.env, FASTKIT_SHADOW_URL: shadowUrl } },
+    b: { ...alembic('alembic upgrade head', longHistory, 'upgrade', 'head'), after: freshEmptyDb },
   };
 
   return [
@@ -305,8 +403,10 @@ function rows() {
       b: { label: 'build only', file: process.execPath, args: [join(REPO, 'bench', 'mask-line.mjs'), 'plain'], cwd: REPO, env: baseEnv },
     },
     ...graphRows,
+    inferredRow,
     dependencyRow,
     editedRow,
+    verifyRow,
   ];
 }
 
@@ -512,7 +612,7 @@ const wantsBatch = !ONLY || ONLY.startsWith('batch') || BATCH_IDS.some((id) => i
 const wantsOthers = !ONLY || !ONLY.startsWith('batch');
 try {
   const onlyMemory = ONLY && 'batch-memory-200'.includes(ONLY) && ONLY.startsWith('batch-m');
-  for (const row of [...(wantsOthers ? rows() : []), ...(wantsBatch && !onlyMemory ? batchRows() : [])]) {
+  for (const row of [...(wantsOthers ? await rows() : []), ...(wantsBatch && !onlyMemory ? batchRows() : [])]) {
     if (ONLY && !row.id.includes(ONLY)) continue;
     process.stdout.write(`  ${row.title} … `);
     const result = compare(row);

@@ -3,7 +3,7 @@ import { displayPathsIn } from './output';
 import { packageFile } from './package-root';
 import { runProcess } from './process';
 import type { Project } from './project';
-import type { ErrorEvent, GraphEvent, HelperAction, StepEvent } from './helper-protocol';
+import type { ErrorEvent, GraphEvent, HelperAction, ShadowEvent, StepEvent } from './helper-protocol';
 import { rememberRevisionGraph } from './revision-graph';
 
 /** The helper fastkit runs with the project's Python; it speaks Alembic's Python API. */
@@ -16,6 +16,8 @@ export interface CallOptions {
   /** Extra request fields for the action (message, autogenerate…). */
   request?: Record<string, unknown>;
   onStep?(step: StepEvent): void;
+  /** A shadow database made, dropped or swept (verify, status --drift). */
+  onShadow?(shadow: ShadowEvent): void;
   /** Send the child's stdout to stderr, e.g. when stdout must hold only JSON. */
   stdoutToStderr?: boolean;
 }
@@ -45,6 +47,7 @@ export async function callAlembic<T>(project: Project, action: HelperAction, opt
       return;
     }
     if (event.type === 'step') options.onStep?.(event as unknown as StepEvent);
+    else if (event.type === 'shadow') options.onShadow?.(event as unknown as ShadowEvent);
     else if (event.type === 'graph') rememberRevisionGraph(project, event as unknown as GraphEvent);
     else if (event.type === 'result') result = event as unknown as T;
     else if (event.type === 'error') failure = event as unknown as ErrorEvent;

@@ -47,3 +47,7 @@ export const CLI_COMMANDS: CommandNames = commandNames((action) => `fastkit migr
 export interface MakeOptions extends MigrateOptions, ActionOptions<'make'> {}
 
 export interface StatusOptions extends MigrateOptions, ActionOptions<'status'> {}
+
+export interface RunOptions extends MigrateOptions, ActionOptions<'run'> {}
+
+export interface RollbackOptions extends MigrateOptions, ActionOptions<'rollback'> {}

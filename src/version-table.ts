@@ -15,7 +15,7 @@ export async function readVersionTable(url: string, cwd: string, table = 'alembi
   return undefined;
 }
 
-interface DatabaseUrl {
+export interface DatabaseUrl {
   dialect: string;
   driver?: string;
   user?: string;
@@ -27,7 +27,7 @@ interface DatabaseUrl {
 }
 
 /** SQLAlchemy's URL form: dialect[+driver]://[user[:password]@][host][:port]/[database][?query]. */
-function parseUrl(url: string): DatabaseUrl | undefined {
+export function parseUrl(url: string): DatabaseUrl | undefined {
   const match = /^([a-z0-9_]+)(?:\+([a-z0-9_]+))?:\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/?:]*)(?::(\d+))?(?:\/([^?]*))?(?:\?(.*))?$/i.exec(url);
   if (!match) return undefined;
   const [, dialect, driver, user, password, host, port, database, query] = match;
