@@ -4,8 +4,10 @@
 //
 //   BENCH_RUNS=20 npm run bench          more runs per side (default 10)
 //   BENCH_ONLY=graph npm run bench       only the rows whose id contains "graph"
-import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+//   BENCH_ONLY=batch npm run bench       only nx run-many over many services (batched) and its memory
+//   BENCH_SERVICES=50 BENCH_MEMORY_SERVICES=200   how many services those rows use (the defaults)
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,9 +19,12 @@ const ALEMBIC = join(VENV, 'bin', 'alembic');
 const CLI = join(REPO, 'dist', 'src', 'cli.js');
 const NX = join(REPO, 'node_modules', '.bin', 'nx');
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
+const SERVICES = Number(process.env.BENCH_SERVICES ?? 50);
+const MEMORY_SERVICES = Number(process.env.BENCH_MEMORY_SERVICES ?? 200);
 const ONLY = process.env.BENCH_ONLY;
 const PG_HOST = process.env.PGHOST ?? '/var/run/postgresql';
 const work = mkdtempSync(join(tmpdir(), 'fastkit-bench-'));
+const databases = [];
 const baseEnv = { ...process.env, VIRTUAL_ENV: VENV, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', FORCE_COLOR: '0' };
 
 // --- fixtures ------------------------------------------------------------------------------
@@ -42,8 +47,9 @@ function apiProject(name, url) {
   return { dir, env };
 }
 
-function postgresDatabase(prefix = 'fkbench') {
-  const name = `${prefix}_${process.pid}`;
+function postgresDatabase(suffix = '') {
+  const name = `fkbench_${process.pid}${suffix && `_${suffix}`}`;
+  databases.push(name);
   spawnSync('dropdb', ['-h', PG_HOST, '--if-exists', name]);
   sh('createdb', ['-h', PG_HOST, name]);
   return { name, url: `postgresql+psycopg:///${name}?host=${PG_HOST}` };
@@ -315,7 +321,7 @@ async function rows() {
   };
 
   // verify of 50 revisions on PostgreSQL against `alembic upgrade head` on an empty database (made afresh after each run)
-  const emptyDb = postgresDatabase('fkbench_empty');
+  const emptyDb = postgresDatabase('empty');
   const longHistory = longHistoryProject('long-history', 50, emptyDb.url);
   const shadowUrl = `postgresql+psycopg:///postgres?host=${PG_HOST}`;
   const freshEmptyDb = () => {
@@ -404,6 +410,175 @@ async function rows() {
   ];
 }
 
+// --- nx run-many over many services (batched) -------------------------------------------------
+
+/**
+ * A workspace of `sqlite` + `postgres` copies of examples/api, each an Nx project with fastkit's
+ * targets and the raw-Alembic baselines as nx:run-commands targets, all migrated to `at` (head
+ * unless given). No plugin: the targets are explicit, so both sides pay the same graph.
+ */
+function servicesWorkspace(name, sqlite, postgres = 0, at = 'head') {
+  const workspace = nxWorkspace(name, []);
+  const services = [];
+  for (let i = 0; i < sqlite + postgres; i++) {
+    const service = `svc${i}`;
+    const dir = join(workspace, 'services', service);
+    cpSync(join(REPO, 'examples', 'api'), dir, { recursive: true, filter: (source) => !/\.db$|__pycache__|project\.json$/.test(source) });
+    const env = i < sqlite ? {} : { DATABASE_URL: postgresDatabase(`${name}_${i}`.replace(/-/g, '_')).url };
+    const shell = (command) => ({ executor: 'nx:run-commands', options: { command: `${ALEMBIC} ${command}`, cwd: `services/${service}`, env } });
+    const fastkitTarget = (action) => ({ executor: `fastkit:migrate-${action}`, options: { env } });
+    const targets = {
+      'migrate-status': fastkitTarget('status'),
+      'migrate-run': fastkitTarget('run'),
+      'alembic-current': shell('current'),
+      'alembic-upgrade': shell('upgrade head'),
+    };
+    writeFileSync(join(dir, 'project.json'), JSON.stringify({ name: service, root: `services/${service}`, targets }));
+    // SQLite: the first service's database, migrated once, copied to the others
+    if (i === 0 || i >= sqlite) sh(ALEMBIC, ['upgrade', at], { cwd: dir, env: { ...baseEnv, ...env } });
+    else copyFileSync(join(services[0], 'api.db'), join(dir, 'api.db'));
+    services.push(dir);
+  }
+  return { dir: workspace, services: services.slice(0, sqlite) };
+}
+
+const runMany = (label, workspace, target, ...args) => ({
+  label,
+  file: process.execPath,
+  args: [NX, 'run-many', '-t', target, '--parallel=2', '--output-style=static', ...args],
+  cwd: workspace.dir,
+  env: baseEnv,
+});
+
+/** Each SQLite database of `workspace` as it is now, put back after every run (a run with one pending revision, again and again). */
+function restoreDatabases(workspace) {
+  for (const dir of workspace.services) copyFileSync(join(dir, 'api.db'), join(dir, 'api.db.bench'));
+  return () => {
+    for (const dir of workspace.services) copyFileSync(join(dir, 'api.db.bench'), join(dir, 'api.db'));
+  };
+}
+
+const BATCH_IDS = ['batch-status-50', 'batch-status-no-fast-50', 'batch-run-pending-50', 'batch-status-25-mixed'];
+
+function batchRows() {
+  const atHead = servicesWorkspace('batch-head', SERVICES);
+  const pending = servicesWorkspace('batch-pending', SERVICES, 0, readRevisionIds()[0]);
+  const mixed = servicesWorkspace('batch-mixed', 20, 5);
+  return [
+    {
+      id: 'batch-status-50',
+      title: `nx run-many -t migrate-status, ${SERVICES} services at head (batched)`,
+      target: 0.15,
+      a: runMany('migrate-status', atHead, 'migrate-status'),
+      b: runMany('alembic current (run-commands)', atHead, 'alembic-current'),
+    },
+    {
+      id: 'batch-status-no-fast-50',
+      title: 'the same with --no-fast (Alembic for every service)',
+      target: 0.4,
+      a: runMany('migrate-status --no-fast', atHead, 'migrate-status', '--no-fast'),
+      b: runMany('alembic current (run-commands)', atHead, 'alembic-current'),
+    },
+    {
+      id: 'batch-run-pending-50',
+      title: `nx run-many -t migrate-run, ${SERVICES} services with one pending revision each`,
+      target: 0.5,
+      a: { ...runMany('migrate-run', pending, 'migrate-run'), after: restoreDatabases(pending) },
+      b: { ...runMany('alembic upgrade head (run-commands)', pending, 'alembic-upgrade'), after: restoreDatabases(pending) },
+    },
+    {
+      id: 'batch-status-25-mixed',
+      title: 'nx run-many -t migrate-status, 20 SQLite + 5 PostgreSQL services at head',
+      a: runMany('migrate-status', mixed, 'migrate-status'),
+      b: runMany('alembic current (run-commands)', mixed, 'alembic-current'),
+    },
+  ];
+}
+
+/** The example's revision ids, oldest first (its file names start with their timestamps). */
+function readRevisionIds() {
+  const versions = join(REPO, 'examples', 'api', 'alembic', 'versions');
+  return readdirSync(versions)
+    .filter((file) => file.endsWith('.py'))
+    .sort()
+    .map((file) => /^revision(?:: str)? = ['"](\w+)['"]/m.exec(readFileSync(join(versions, file), 'utf8'))[1]);
+}
+
+/**
+ * The memory of Nx's batch process for `count` services (`nx run-many -t migrate-status
+ * --no-fast`: Python for every one): the batch process (node …/run-batch.js) with its Python
+ * server and forks, sampled from /proc every 20 ms; the peak of their summed RSS (shared pages
+ * counted in every process, so an overcount) and of their summed PSS (shared pages split).
+ */
+async function batchMemory(count) {
+  const workspace = servicesWorkspace(`batch-memory-${count}`, count);
+  const child = spawn(process.execPath, [NX, 'run-many', '-t', 'migrate-status', '--no-fast', '--parallel=2', '--output-style=static'], {
+    cwd: workspace.dir,
+    env: baseEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
+  const peak = { rss: 0, pss: 0, processes: 0 };
+  const sample = () => {
+    const tree = processTree();
+    const batch = [...tree.keys()].find((pid) => tree.get(pid).argv.includes('run-batch.js') && descendsFrom(tree, pid, child.pid));
+    if (!batch) return;
+    const pids = [batch, ...descendants(tree, batch)];
+    let rss = 0;
+    let pss = 0;
+    for (const pid of pids) {
+      rss += memoryOf(pid, '/status', /^VmRSS:\s+(\d+) kB/m);
+      pss += memoryOf(pid, '/smaps_rollup', /^Pss:\s+(\d+) kB/m);
+    }
+    if (rss > peak.rss) peak.rss = rss;
+    if (pss > peak.pss) peak.pss = pss;
+    if (pids.length > peak.processes) peak.processes = pids.length;
+  };
+  const timer = setInterval(sample, 20);
+  const code = await new Promise((resolve) => child.on('close', resolve));
+  clearInterval(timer);
+  if (code !== 0) throw new Error(`nx run-many over ${count} services failed:\n${output}`);
+  if (!output.includes(`Running ${count} tasks with fastkit:migrate-status`)) throw new Error(`not batched:\n${output}`);
+  return { id: `batch-memory-${count}`, title: `batch process of nx run-many -t migrate-status --no-fast, ${count} services`, rssMiB: peak.rss / 1024, pssMiB: peak.pss / 1024, processes: peak.processes, targetMiB: 1024 };
+}
+
+/** Every process: its parent and command line. */
+function processTree() {
+  const tree = new Map();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      tree.set(Number(entry), { ppid, argv: readFileSync(`/proc/${entry}/cmdline`, 'utf8') });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return tree;
+}
+
+function descendsFrom(tree, pid, ancestor) {
+  for (let at = tree.get(pid); at; at = tree.get(at.ppid)) if (at.ppid === ancestor) return true;
+  return false;
+}
+
+function descendants(tree, root) {
+  const found = [];
+  for (const pid of tree.keys()) if (descendsFrom(tree, pid, root)) found.push(pid);
+  return found;
+}
+
+function memoryOf(pid, file, pattern) {
+  try {
+    return Number(pattern.exec(readFileSync(`/proc/${pid}${file}`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
 /** Deletes revisions `alembic revision` wrote during the benchmark (the examples' own stay). */
 function removeNewRevisions(project) {
   const versions = join(project, 'alembic', 'versions');
@@ -432,26 +607,40 @@ function format(results) {
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 console.log(`fastkit bench: ${RUNS} runs a side, alternating; ${machine}`);
 const results = [];
+const memory = [];
+const wantsBatch = !ONLY || ONLY.startsWith('batch') || BATCH_IDS.some((id) => id.includes(ONLY));
+const wantsOthers = !ONLY || !ONLY.startsWith('batch');
 try {
-  for (const row of await rows()) {
+  const onlyMemory = ONLY && 'batch-memory-200'.includes(ONLY) && ONLY.startsWith('batch-m');
+  for (const row of [...(wantsOthers ? await rows() : []), ...(wantsBatch && !onlyMemory ? batchRows() : [])]) {
     if (ONLY && !row.id.includes(ONLY)) continue;
     process.stdout.write(`  ${row.title} … `);
     const result = compare(row);
-    console.log(`${result.ratio.toFixed(2)}×`);
+    console.log(`${result.ratio.toFixed(2)}× (${result.a.median.toFixed(2)} s vs ${result.b.median.toFixed(2)} s)`);
     results.push(result);
   }
+  if (!ONLY || 'batch-memory-200'.includes(ONLY)) {
+    process.stdout.write(`  memory of the batch process, ${MEMORY_SERVICES} services … `);
+    const measured = await batchMemory(MEMORY_SERVICES);
+    console.log(`${measured.rssMiB.toFixed(0)} MiB RSS, ${measured.pssMiB.toFixed(0)} MiB PSS`);
+    memory.push(measured);
+  }
 } finally {
-  spawnSync('dropdb', ['-h', PG_HOST, '--if-exists', `fkbench_${process.pid}`]);
-  spawnSync('dropdb', ['-h', PG_HOST, '--if-exists', `fkbench_empty_${process.pid}`]);
+  for (const name of databases) spawnSync('dropdb', ['-h', PG_HOST, '--if-exists', name]);
   rmSync(work, { recursive: true, force: true });
 }
 console.log(`\n${format(results)}\n`);
+for (const m of memory) {
+  const holds = m.rssMiB < m.targetMiB;
+  console.log(`${m.title}: peak ${m.rssMiB.toFixed(0)} MiB RSS summed (${m.pssMiB.toFixed(0)} MiB PSS) over ${m.processes} processes — ${holds ? '✓' : '✗'} < ${m.targetMiB} MiB\n`);
+}
 mkdirSync(join(REPO, 'bench', 'results'), { recursive: true });
 const report = {
   date: new Date().toISOString(),
   machine,
   runs: RUNS,
   results: results.map(({ id, title, target, maxSeconds, ratio, a, b }) => ({ id, title, target, maxSeconds, ratio, a, b })),
+  memory,
 };
 writeFileSync(join(REPO, 'bench', 'results', 'latest.json'), JSON.stringify(report, null, 2) + '\n');
 console.log('written: bench/results/latest.json');

@@ -72,6 +72,12 @@ export interface ActionSpec {
   cache?: NxCache;
   /** An Nx executor and inferred target `migrate-<name>`; false: a CLI subcommand only. */
   executor: boolean;
+  /**
+   * `nx run-many` hands all its tasks to one process (executors.json's `batchImplementation`
+   * and `preferBatch`, src/nx-executor.ts), where Python requests share a server that imports
+   * Alembic once. Each task keeps its own output and result.
+   */
+  batch?: boolean;
   /** A gulp task `migrate:<name>`. */
   gulp: boolean;
   /** What `fastkit migrate <name>` needs typed after it, for the help and for hints (`-m "message"`). */
@@ -202,6 +208,7 @@ export const ACTIONS = {
     },
     database: 'live',
     executor: true,
+    batch: true,
     gulp: true,
     example: { options: { env: { DATABASE_URL: 'postgresql+psycopg://app@localhost/app' } } },
     core: () => require('./migrate').run,
@@ -269,6 +276,7 @@ export const ACTIONS = {
     },
     database: 'live',
     executor: true,
+    batch: true,
     gulp: true,
     exits: ['not-at-head'],
     example: { options: { check: true } },
@@ -291,6 +299,7 @@ export const ACTIONS = {
     database: 'none',
     cache: { inputs: 'history' },
     executor: true,
+    batch: true,
     gulp: true,
     example: { options: { json: true } },
     core: () => require('./check').check,
@@ -323,6 +332,7 @@ export const ACTIONS = {
     database: 'none',
     cache: { inputs: 'project', outputs: ['{projectRoot}/{options.output}'] },
     executor: true,
+    batch: true,
     gulp: true,
     example: { options: { dialect: 'postgresql' } },
     core: () => require('./sql').sql,

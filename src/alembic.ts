@@ -53,20 +53,21 @@ export async function callAlembic<T>(project: Project, action: HelperAction, opt
     else if (event.type === 'error') failure = event as unknown as ErrorEvent;
   };
 
+  const listeners = { onStdout: options.stdoutToStderr ? output.err : output.out, onStderr: output.err, onEvent };
   let exit;
   try {
-    exit = await runProcess([...project.python.python, HELPER], {
-      cwd: project.cwd,
-      env: {
-        ...project.env,
-        FASTKIT_REQUEST: JSON.stringify(request),
-        FASTKIT_EVENTS_FD: '3',
-        PYTHONUNBUFFERED: '1',
-      },
-      onStdout: options.stdoutToStderr ? output.err : output.out,
-      onStderr: output.err,
-      onEvent,
-    });
+    exit = project.alembicServers
+      ? await project.alembicServers.run(project.python.python, request, { cwd: project.cwd, env: { ...project.env, PYTHONUNBUFFERED: '1' }, ...listeners })
+      : await runProcess([...project.python.python, HELPER], {
+          cwd: project.cwd,
+          env: {
+            ...project.env,
+            FASTKIT_REQUEST: JSON.stringify(request),
+            FASTKIT_EVENTS_FD: '3',
+            PYTHONUNBUFFERED: '1',
+          },
+          ...listeners,
+        });
   } catch (error) {
     if ((error as { code?: string }).code === 'ENOENT') throw alembicMissing(project, `${project.python.python[0]} was not found`);
     throw error;
