@@ -63,8 +63,18 @@ interface BatchTaskResult {
  */
 export function nxBatchExecutor<A extends ExecutorActionName>(action: A): TaskGraphExecutor<OptionsOf<A>> {
   return async function runBatch(taskGraph, inputs, _overrides, context) {
-    return runTasks(action, taskGraph, inputs, context);
+    return runTasks(action, taskGraph, withNxVerbose(inputs), context);
   };
+}
+
+/**
+ * `--verbose` on the nx command line: Nx hands it to an executor run alone as its `verbose`
+ * option, but a batch gets the schema's default instead (Nx keeps the flag for itself and only
+ * sets NX_VERBOSE_LOGGING), so each task gets it back here.
+ */
+function withNxVerbose(inputs: Record<string, object>): Record<string, object> {
+  if (process.env.NX_VERBOSE_LOGGING !== 'true') return inputs;
+  return Object.fromEntries(Object.entries(inputs).map(([id, options]) => [id, { ...options, verbose: true }]));
 }
 
 async function* runTasks(action: ExecutorActionName, taskGraph: TaskGraph, inputs: Record<string, object>, context: ExecutorContext): AsyncIterableIterator<BatchTaskResult> {

@@ -462,10 +462,10 @@ export const BAD_INPUTS: BadInput[] = [
     mistake: 'A driver that is not installed',
     door: 'fastkit',
     args: ['migrate', 'run'],
-    env: { DATABASE_URL: 'postgresql+asyncpg://app:{password}@db.internal/app' },
+    env: { DATABASE_URL: 'postgresql+pg8000://app:{password}@db.internal/app' },
     exit: 1,
     says:
-      "The database driver asyncpg is not installed. Install it in the project's Python environment " +
+      "The database driver pg8000 is not installed. Install it in the project's Python environment " +
       '(e.g. psycopg[binary] for postgresql+psycopg, pymysql for mysql+pymysql), or change the driver in DATABASE_URL.',
   },
   {
