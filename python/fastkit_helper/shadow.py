@@ -30,6 +30,7 @@ import tempfile
 import weakref
 from contextlib import contextmanager
 
+from .engine_events import listening
 from .protocol import Failure
 
 PREFIX = "fastkit_shadow_"
@@ -363,18 +364,10 @@ class ShadowDatabases:
     @contextmanager
     def redirected(self):
         """Every DBAPI connection any engine opens goes to a shadow database while this lasts."""
-        from sqlalchemy import event
         from sqlalchemy.engine import Engine
 
-        listeners = [(Engine, "do_connect", self._redirect), (Engine, "engine_connect", self._remember_engine)]
-        for target, name, fn in listeners:
-            event.listen(target, name, fn)
-        try:
+        with listening([(Engine, "do_connect", self._redirect), (Engine, "engine_connect", self._remember_engine)]):
             yield
-        finally:
-            for target, name, fn in listeners:
-                if event.contains(target, name, fn):
-                    event.remove(target, name, fn)
 
     def _remember_engine(self, connection, *legacy_branch):  # SQLAlchemy 1.4 also passes `branch`
         self._engines.add(connection.engine)
