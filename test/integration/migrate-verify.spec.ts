@@ -10,7 +10,7 @@ import { createMariaDatabase, mariadb, MARIADB_SOCKET } from '../support/mariadb
 import { helpersRunningIn, startFastkit } from '../support/processes';
 import { revision } from '../support/revisions';
 import { MARIADB_PASSWORD, SENTINEL_PASSWORD } from '../support/secrets';
-import { addColumn, createPostgresDatabase, exampleProject, fastkit, PG_HOST, PG_USER, psql, python, PYTHON, REPO, run, STACK, type Ran } from '../support/workspace';
+import { addColumn, createPostgresDatabase, exampleProject, fastkit, PG_HOST, PG_USER, psql, python, PYTHON, REPO, run, STACK, tempDir, type Ran } from '../support/workspace';
 
 /** Where each kind of database keeps its shadows, and how to ask it about them. */
 interface Server {
@@ -340,5 +340,27 @@ describe('the one-query snapshot of a PostgreSQL schema against SQLAlchemy\'s In
     } finally {
       database.drop();
     }
+  });
+});
+
+describe("fastkit migrate verify on a project Alembic's async template made (the URL in alembic.ini)", () => {
+  test('the shadow keeps the project\'s async driver (aiosqlite): the stairway holds and the models match', () => {
+    const dir = tempDir('fastkit-verify-async-');
+    expect(run(PYTHON, ['-m', 'alembic', 'init', '-t', 'async', 'alembic'], { cwd: dir }).code).toBe(0);
+    writeFileSync(
+      join(dir, 'models.py'),
+      'import sqlalchemy as sa\n\nmetadata = sa.MetaData()\nnotes = sa.Table("notes", metadata, sa.Column("id", sa.Integer, primary_key=True))\n',
+    );
+    const envPy = join(dir, 'alembic', 'env.py');
+    writeFileSync(envPy, readFileSync(envPy, 'utf8').replace('target_metadata = None', 'from models import metadata\ntarget_metadata = metadata'));
+    const ini = join(dir, 'alembic.ini');
+    writeFileSync(ini, readFileSync(ini, 'utf8').replace(/^sqlalchemy\.url = .*$/m, 'sqlalchemy.url = sqlite+aiosqlite:///%(here)s/app.db'));
+    const env = { VIRTUAL_ENV: join(PYTHON, '..', '..'), DATABASE_URL: undefined };
+    expect(fastkit(['migrate', 'make', '-m', 'create notes'], { cwd: dir, env }).code).toBe(0);
+    const verified = fastkit(['migrate', 'verify'], { cwd: dir, env });
+    expect(verified.stderr).not.toContain('async driver');
+    expect(verified.code).toBe(0);
+    expect(verified.stdout).toMatch(/^Models: match head \w+$/m);
+    expect(existsSync(join(dir, 'app.db'))).toBe(false); // the live database was never touched
   });
 });

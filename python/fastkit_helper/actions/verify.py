@@ -26,7 +26,10 @@ def verify(request, events):
     project = AlembicProject(config)
     heads = project.single_head()
     stairway = Stairway(project, project.upgrade_steps("heads", ()))
-    with ShadowDatabases(events, os.environ.get("FASTKIT_SHADOW_URL"), os.environ.get("DATABASE_URL")) as shadows:
+    # the live URL as env.py most often finds it: DATABASE_URL, else the ini's sqlalchemy.url (Alembic's
+    # own templates); the shadow keeps its driver (aiosqlite, asyncpg), and may never be that database
+    live = os.environ.get("DATABASE_URL") or config.get_main_option("sqlalchemy.url")
+    with ShadowDatabases(events, os.environ.get("FASTKIT_SHADOW_URL"), live) as shadows:
         with shadows.pointed_at_shadow(config):
             try:
                 project.run_env(stairway.work, destination_rev="head")
