@@ -86,6 +86,21 @@ def explain(error, tb, request):
                 "Install it in the project's Python environment (e.g. psycopg[binary] for postgresql+psycopg, "
                 "pymysql for mysql+pymysql), or change the driver in DATABASE_URL.")
 
+    if sa_exc is not None and isinstance(error, getattr(sa_exc, "MissingGreenlet", ())):
+        return ("async-driver",
+                "The database URL's driver%s is async, but env.py runs the migrations without asyncio"
+                % _driver_of(_database_url_in(tb)),
+                "Use a sync driver in the URL (e.g. postgresql+psycopg://, sqlite:///), "
+                "or an env.py that runs them with asyncio (as `alembic init -t async` writes).")
+
+    if sa_exc is not None and isinstance(error, sa_exc.InvalidRequestError) and "requires an async driver" in str(error):
+        loaded = re.search(r"The loaded '([^']+)'", str(error))
+        return ("async-driver",
+                "env.py runs the migrations with asyncio, but the database URL's driver%s is not async"
+                % (" " + loaded.group(1) if loaded else ""),
+                "Use an async driver in the URL (e.g. postgresql+asyncpg://, sqlite+aiosqlite:///), "
+                "or an env.py without asyncio.")
+
     if isinstance(error, SyntaxError) and error.filename:
         return ("syntax",
                 "Syntax error in %s, line %s: %s" % (error.filename, error.lineno, error.msg),
@@ -244,6 +259,12 @@ def _database_url_in(tb):
                 return url.render_as_string(hide_password=True)
         tb = tb.tb_next
     return None
+
+
+def _driver_of(url):
+    """The driver of a rendered URL after a space (postgresql+asyncpg://… gives " asyncpg"), or ""."""
+    match = re.match(r"[^:/+]+\+([^:/]+)://", url or "")
+    return " " + match.group(1) if match else ""
 
 
 def _driver_reason(detail):

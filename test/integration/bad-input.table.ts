@@ -107,6 +107,30 @@ const OTHER_BRANCH = revision(
 );
 const SLOW = revision('d4d4d4d4d4d4', null, 'slow data fix', 'op.execute("SELECT pg_sleep(120)")');
 
+/** An env.py shaped like Alembic's async template: the engine is async, the migrations run through run_sync. */
+const ASYNC_ENV_PY = `import asyncio
+import os
+
+from alembic import context
+from sqlalchemy.ext.asyncio import create_async_engine
+
+
+def run_migrations(connection):
+    context.configure(connection=connection, target_metadata=None)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def main():
+    engine = create_async_engine(os.environ["DATABASE_URL"])
+    async with engine.connect() as connection:
+        await connection.run_sync(run_migrations)
+    await engine.dispose()
+
+
+asyncio.run(main())
+`;
+
 function writeRevisions(context: Context, files: Record<string, string>): void {
   for (const [name, source] of Object.entries(files)) writeFileSync(join(context.project, 'alembic', 'versions', name), source);
 }
@@ -467,6 +491,29 @@ export const BAD_INPUTS: BadInput[] = [
     says:
       "The database driver pg8000 is not installed. Install it in the project's Python environment " +
       '(e.g. psycopg[binary] for postgresql+psycopg, pymysql for mysql+pymysql), or change the driver in DATABASE_URL.',
+  },
+  {
+    area: 'The database connection',
+    mistake: 'An async driver with an env.py that does not use asyncio',
+    door: 'fastkit',
+    args: ['migrate', 'run'],
+    env: { DATABASE_URL: 'sqlite+aiosqlite:///app.db' },
+    exit: 1,
+    says:
+      "The database URL's driver aiosqlite is async, but env.py runs the migrations without asyncio. " +
+      'Use a sync driver in the URL (e.g. postgresql+psycopg://, sqlite:///), or an env.py that runs them with asyncio (as `alembic init -t async` writes).',
+  },
+  {
+    area: 'The database connection',
+    mistake: 'A sync driver with an env.py that runs the migrations with asyncio',
+    door: 'fastkit',
+    args: ['migrate', 'run'],
+    env: { DATABASE_URL: 'sqlite:///app.db' },
+    given: { prepare: (context) => writeFileSync(join(context.project, 'alembic', 'env.py'), ASYNC_ENV_PY) },
+    exit: 1,
+    says:
+      "env.py runs the migrations with asyncio, but the database URL's driver pysqlite is not async. " +
+      'Use an async driver in the URL (e.g. postgresql+asyncpg://, sqlite+aiosqlite:///), or an env.py without asyncio.',
   },
   {
     area: 'The database connection',
