@@ -1,12 +1,12 @@
 /**
  * Issue 3's acceptance, as a new user on each Nx major fastkit supports: a fresh workspace
  * with nx alone and a FastAPI service `api` that has no Alembic yet; `nx add fastkit`, the two
- * generators, the four inferred targets against SQLite (the embedded default) and PostgreSQL,
- * and the generated env.py rendering SQL offline with real Alembic.
+ * generators and the inferred targets against SQLite (the embedded default); on the newest
+ * major also against PostgreSQL, and the generated env.py rendering SQL offline with real Alembic.
  *
  * One workspace per Nx version, installed side by side before the first test. The plugin runs
- * the way Nx runs it by default, isolated in a plugin worker: NX_ISOLATE_PLUGINS=false would
- * save a second per nx call, but it would load fastkit/plugin in a way users do not.
+ * the way Nx runs it by default, isolated in a plugin worker (the other Nx tests load it in the
+ * nx process, NX_ENV, which halves an nx call).
  */
 import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -20,6 +20,12 @@ import { PLUGIN_ENTRY } from '../support/plugin-entry';
  * (`npm view nx@22 version` and so on, 2026-11-26). Bump them as Nx releases.
  */
 const NX_VERSIONS = ['22.7.12', '23.3.2', '24.0.6'];
+/**
+ * What does not change with the Nx major runs on the newest only: `nx add` a second time (the
+ * init generator's own check), the generated env.py rendering SQL (Alembic alone), and the
+ * targets on PostgreSQL (the same executors, with another DATABASE_URL).
+ */
+const NEWEST = NX_VERSIONS[NX_VERSIONS.length - 1];
 
 /** The targets that touch a database: never cached. */
 const DATABASE_TARGETS = ['migrate-make', 'migrate-rebase', 'migrate-rollback', 'migrate-run', 'migrate-status'];
@@ -32,7 +38,7 @@ const workspaces = new Map<string, NxWorkspace>();
 
 beforeAll(async () => {
   // nx alone (no @nx/devkit of the workspace's own), and apps/api a FastAPI app with a project.json.
-  const made = await createNxWorkspaces(NX_VERSIONS.map((nxVersion) => ({ nxVersion, devkitVersion: false, fastkit: false, api: 'fastapi' })));
+  const made = await createNxWorkspaces(NX_VERSIONS.map((nxVersion) => ({ nxVersion, devkitVersion: false, fastkit: false, api: 'fastapi', isolatePlugins: true })));
   NX_VERSIONS.forEach((nxVersion, index) => workspaces.set(nxVersion, made[index]));
 }, 600_000);
 
@@ -81,14 +87,16 @@ describe.each(NX_VERSIONS)('a new user on Nx %s', (nxVersion) => {
     expect({ code: tree.code, stderr: tree.stderr }).toEqual({ code: 0, stderr: '' });
   });
 
-  test('nx add fastkit again changes nothing', () => {
-    const before = { nx: read('nx.json'), packageJson: read('package.json') };
-    const again = ws.nx(['add', `fastkit@file:${tarball}`]);
-    expect(again.code).toBe(0);
-    expect(again.stdout).toContain('fastkit/plugin is already in nx.json; nothing changed.');
-    expect(again.stdout).not.toMatch(/^(CREATE|UPDATE) /m);
-    expect({ nx: read('nx.json'), packageJson: read('package.json') }).toEqual(before);
-  });
+  if (nxVersion === NEWEST) {
+    test('nx add fastkit again changes nothing', () => {
+      const before = { nx: read('nx.json'), packageJson: read('package.json') };
+      const again = ws.nx(['add', `fastkit@file:${tarball}`]);
+      expect(again.code).toBe(0);
+      expect(again.stdout).toContain('fastkit/plugin is already in nx.json; nothing changed.');
+      expect(again.stdout).not.toMatch(/^(CREATE|UPDATE) /m);
+      expect({ nx: read('nx.json'), packageJson: read('package.json') }).toEqual(before);
+    });
+  }
 
   test('nx g fastkit:alembic-setup --project=api writes the Alembic files and a Base, then says what is next', () => {
     const setup = ws.nx(['g', 'fastkit:alembic-setup', '--project=api']);
@@ -151,22 +159,24 @@ describe.each(NX_VERSIONS)('a new user on Nx %s', (nxVersion) => {
     revision = revisionIdOf(source);
   });
 
-  test('the generated env.py renders the upgrade as SQL offline (alembic upgrade head --sql), SQLite by default', () => {
-    const offline = alembic(['upgrade', 'head', '--sql'], {});
-    expect(offline.code).toBe(0);
-    expect(offline.stdout).toMatch(/^CREATE TABLE invoices \(\n\s+id INTEGER NOT NULL,/m);
-    expect(offline.stdout).toContain(`INSERT INTO alembic_version (version_num) VALUES ('${revision}')`);
-    expect(sqliteTables(db())).not.toContain('invoices');
-  });
+  if (nxVersion === NEWEST) {
+    test('the generated env.py renders the upgrade as SQL offline (alembic upgrade head --sql), SQLite by default', () => {
+      const offline = alembic(['upgrade', 'head', '--sql'], {});
+      expect(offline.code).toBe(0);
+      expect(offline.stdout).toMatch(/^CREATE TABLE invoices \(\n\s+id INTEGER NOT NULL,/m);
+      expect(offline.stdout).toContain(`INSERT INTO alembic_version (version_num) VALUES ('${revision}')`);
+      expect(sqliteTables(db())).not.toContain('invoices');
+    });
 
-  test('offline with a PostgreSQL DATABASE_URL: PostgreSQL SQL, and no database is contacted', () => {
-    // Nothing listens on port 1: any connection attempt would fail the command.
-    const offline = alembic(['upgrade', 'head', '--sql'], { DATABASE_URL: 'postgresql+psycopg://app@127.0.0.1:1/nowhere' });
-    expect(offline.code).toBe(0);
-    expect(offline.stdout).toMatch(/^CREATE TABLE invoices \(\n\s+id SERIAL NOT NULL,/m);
-    expect(offline.stdout).toMatch(/^BEGIN;$/m);
-    expect(offline.stdout).toMatch(/^COMMIT;$/m);
-  });
+    test('offline with a PostgreSQL DATABASE_URL: PostgreSQL SQL, and no database is contacted', () => {
+      // Nothing listens on port 1: any connection attempt would fail the command.
+      const offline = alembic(['upgrade', 'head', '--sql'], { DATABASE_URL: 'postgresql+psycopg://app@127.0.0.1:1/nowhere' });
+      expect(offline.code).toBe(0);
+      expect(offline.stdout).toMatch(/^CREATE TABLE invoices \(\n\s+id SERIAL NOT NULL,/m);
+      expect(offline.stdout).toMatch(/^BEGIN;$/m);
+      expect(offline.stdout).toMatch(/^COMMIT;$/m);
+    });
+  }
 
   describe('on SQLite, the embedded default (apps/api/api.db)', () => {
     test('nx run api:migrate-run applies it', () => {
@@ -191,38 +201,40 @@ describe.each(NX_VERSIONS)('a new user on Nx %s', (nxVersion) => {
     });
   });
 
-  describe('on PostgreSQL (DATABASE_URL)', () => {
-    let pg: ReturnType<typeof createPostgresDatabase>;
-    const onPostgres = (target: string) => task(target, [], { DATABASE_URL: pg.url });
-    const tables = () => psql(pg.name, "select string_agg(tablename, ',' order by tablename) from pg_tables where schemaname = 'public'");
+  if (nxVersion === NEWEST) {
+    describe('on PostgreSQL (DATABASE_URL)', () => {
+      let pg: ReturnType<typeof createPostgresDatabase>;
+      const onPostgres = (target: string) => task(target, [], { DATABASE_URL: pg.url });
+      const tables = () => psql(pg.name, "select string_agg(tablename, ',' order by tablename) from pg_tables where schemaname = 'public'");
 
-    beforeAll(() => {
-      pg = createPostgresDatabase('fk_nxv');
-    });
-    afterAll(() => pg?.drop());
+      beforeAll(() => {
+        pg = createPostgresDatabase('fk_nxv');
+      });
+      afterAll(() => pg?.drop());
 
-    test('nx run api:migrate-run applies it to the database DATABASE_URL names, not to api.db', () => {
-      const ran = onPostgres('migrate-run');
-      expect(ran.code).toBe(0);
-      expect(taskOutput(ran.stdout)).toBe(`Running upgrade base -> ${revision}, create_invoices\nNow at ${revision} (head)`);
-      expect(tables()).toBe('alembic_version,invoices');
-      expect(psql(pg.name, 'select version_num from alembic_version')).toBe(revision);
-      expect(sqliteTables(db())).not.toContain('invoices');
-    });
+      test('nx run api:migrate-run applies it to the database DATABASE_URL names, not to api.db', () => {
+        const ran = onPostgres('migrate-run');
+        expect(ran.code).toBe(0);
+        expect(taskOutput(ran.stdout)).toBe(`Running upgrade base -> ${revision}, create_invoices\nNow at ${revision} (head)`);
+        expect(tables()).toBe('alembic_version,invoices');
+        expect(psql(pg.name, 'select version_num from alembic_version')).toBe(revision);
+        expect(sqliteTables(db())).not.toContain('invoices');
+      });
 
-    test('nx run api:migrate-status shows (head)', () => {
-      const status = onPostgres('migrate-status');
-      expect(status.code).toBe(0);
-      expect(taskOutput(status.stdout)).toBe(`${revision} (head)`);
-    });
+      test('nx run api:migrate-status shows (head)', () => {
+        const status = onPostgres('migrate-status');
+        expect(status.code).toBe(0);
+        expect(taskOutput(status.stdout)).toBe(`${revision} (head)`);
+      });
 
-    test('nx run api:migrate-rollback undoes it', () => {
-      const rolled = onPostgres('migrate-rollback');
-      expect(rolled.code).toBe(0);
-      expect(taskOutput(rolled.stdout)).toBe(`Running downgrade ${revision} -> base, create_invoices\nNow at base (no migration applied)`);
-      expect(tables()).toBe('alembic_version');
-      expect(psql(pg.name, 'select count(*) from alembic_version')).toBe('0');
-      expectNoTrace(rolled);
+      test('nx run api:migrate-rollback undoes it', () => {
+        const rolled = onPostgres('migrate-rollback');
+        expect(rolled.code).toBe(0);
+        expect(taskOutput(rolled.stdout)).toBe(`Running downgrade ${revision} -> base, create_invoices\nNow at base (no migration applied)`);
+        expect(tables()).toBe('alembic_version');
+        expect(psql(pg.name, 'select count(*) from alembic_version')).toBe('0');
+        expectNoTrace(rolled);
+      });
     });
-  });
+  }
 });

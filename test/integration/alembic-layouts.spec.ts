@@ -7,7 +7,7 @@
  */
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fastkit, PYTHON, REPO, run, sqliteTables, tempDir, VENV } from '../support/workspace';
+import { fastkit, NX_ENV, PYTHON, REPO, run, sqliteTables, tempDir, VENV } from '../support/workspace';
 
 const NX = join(REPO, 'node_modules', '.bin', 'nx');
 
@@ -53,7 +53,7 @@ const SCRIPT_MAKO = join(VENV, 'lib', 'python3.11', 'site-packages', 'alembic', 
 
 describe('the layouts real projects use, through the CLI and Nx', () => {
   const root = tempDir('fastkit-layouts-');
-  const nxEnv = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', VIRTUAL_ENV: VENV };
+  const nxEnv = { ...process.env, ...NX_ENV };
   const nx = (args: string[]) => run(NX, args, { cwd: root, env: nxEnv });
   const cli = (dir: string, args: string[]) => fastkit(['migrate', ...args], { cwd: dir, env: { VIRTUAL_ENV: VENV } });
   const write = (path: string, content: string) => {

@@ -7,7 +7,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createPostgresDatabase, fastkit, psql, PYTHON, REPO, run, sqliteTables, STACK, tempDir, VENV, type Ran } from '../support/workspace';
+import { createPostgresDatabase, fastkit, NX_ENV, psql, PYTHON, type Ran, REPO, run, sqliteTables, STACK, tempDir, VENV } from '../support/workspace';
 
 const NX = join(REPO, 'node_modules', '.bin', 'nx');
 const DOC = join(REPO, 'docs', 'alembic-templates.md');
@@ -59,7 +59,7 @@ describe("Alembic's own templates through every action, by the CLI and by Nx", (
     pgNx.drop();
   });
 
-  const nxEnv = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', VIRTUAL_ENV: VENV };
+  const nxEnv = { ...process.env, ...NX_ENV };
   const nx = (args: string[]) => run(NX, args, { cwd: root, env: nxEnv });
 
   /** Writes services/<folder> as `alembic init -t template alembic` does, plus a model and a URL. */

@@ -11,7 +11,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symli
 import { join, relative } from 'node:path';
 import { API_TARGETS, taskOutput } from '../support/nx-workspace';
 import { SENTINEL_PASSWORD } from '../support/secrets';
-import { CLI, EXAMPLE, exampleProject, fastkit, PG_HOST, REPO, run, tempDir, VENV, type Ran } from '../support/workspace';
+import { CLI, EXAMPLE, exampleProject, fastkit, NX_ENV, PG_HOST, type Ran, REPO, run, tempDir, VENV } from '../support/workspace';
 import { BAD_INPUTS, commonValues, fill, renderBadInputDoc, WILDCARDS, type BadInput, type Context } from './bad-input.table';
 
 const NX = join(REPO, 'node_modules', 'nx', 'dist', 'bin', 'nx.js');
@@ -44,7 +44,7 @@ function nxWorkspace(): { root: string; reset(): void } {
 function nx(root: string, args: string[], env: Record<string, string> = {}): Ran {
   return run(process.execPath, [NX, ...args, '--no-interactive'], {
     cwd: root,
-    env: { ...process.env, VIRTUAL_ENV: VENV, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_SKIP_NX_CACHE: 'true', NX_TUI: 'false', ...env },
+    env: { ...process.env, ...NX_ENV, NX_SKIP_NX_CACHE: 'true', ...env },
   });
 }
 

@@ -4,7 +4,7 @@
  */
 import { mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO, run, tempDir } from '../support/workspace';
+import { NX_ENV, REPO, run, tempDir } from '../support/workspace';
 import { PLUGIN_ENTRY } from '../support/plugin-entry';
 import { ALEMBIC_SETUP_FILES } from '../support/alembic-setup-files';
 
@@ -35,7 +35,7 @@ describe('nx g fastkit:… in a real Nx workspace', () => {
   const nx = (...args: string[]) =>
     run(process.execPath, [NX, ...args, '--no-interactive'], {
       cwd: workspace,
-      env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_SKIP_NX_CACHE: 'true' },
+      env: { ...process.env, ...NX_ENV, NX_SKIP_NX_CACHE: 'true' },
     });
 
   test('alembic-setup --dry-run lists the files it would write and writes none', () => {

@@ -8,7 +8,7 @@ import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { commitAll, git } from '../support/git';
 import { revision } from '../support/revisions';
-import { EXAMPLE, fastkit, PYTHON, REPO, run, tempDir, VENV, type Ran } from '../support/workspace';
+import { EXAMPLE, fastkit, NX_ENV, PYTHON, type Ran, REPO, run, tempDir } from '../support/workspace';
 
 const NX = join(REPO, 'node_modules', '.bin', 'nx');
 const GULP = join(REPO, 'node_modules', '.bin', 'gulp');
@@ -20,11 +20,8 @@ describe('migrate-check, sync:check and migrate-rebase in an Nx workspace in git
   const versions = join(api, 'alembic', 'versions');
   const env = {
     ...process.env,
-    NX_DAEMON: 'false',
-    NX_NO_CLOUD: 'true',
-    NX_TUI: 'false',
+    ...NX_ENV,
     NO_COLOR: '1',
-    VIRTUAL_ENV: VENV,
     NX_CACHE_DIRECTORY: join(data, 'cache'),
     NX_WORKSPACE_DATA_DIRECTORY: join(data, 'workspace-data'),
   };

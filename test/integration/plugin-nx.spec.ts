@@ -6,7 +6,7 @@
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { EXAMPLE, REPO, run, tempDir, VENV } from '../support/workspace';
+import { EXAMPLE, NX_ENV, REPO, run, tempDir } from '../support/workspace';
 
 const NX = join(REPO, 'node_modules', '.bin', 'nx');
 /** The targets that read or change a database: never cached. */
@@ -32,7 +32,7 @@ describe('fastkit/plugin under the real nx CLI', () => {
   const nx = (args: string[], cwd = root, env: Record<string, string> = {}) =>
     run(NX, args, {
       cwd,
-      env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', VIRTUAL_ENV: VENV, ...env },
+      env: { ...process.env, ...NX_ENV, ...env },
     });
   const showProject = (name: string) => {
     const shown = nx(['show', 'project', name, '--json']);

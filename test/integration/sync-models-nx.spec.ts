@@ -7,7 +7,7 @@
 import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BLOCK_BEGIN, BLOCK_END } from '../../src/model-imports';
-import { EXAMPLE, PYTHON, REPO, revisionFiles, run, tempDir, VENV } from '../support/workspace';
+import { EXAMPLE, NX_ENV, PYTHON, REPO, revisionFiles, run, tempDir } from '../support/workspace';
 
 const NX = join(REPO, 'node_modules', '.bin', 'nx');
 
@@ -15,7 +15,7 @@ describe('sync-models under the real nx CLI', () => {
   const root = tempDir('fastkit-sync-');
   const ledger = join(root, 'services', 'ledger');
   const envPy = join(ledger, 'alembic', 'env.py');
-  const nxEnv = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', VIRTUAL_ENV: VENV };
+  const nxEnv = { ...process.env, ...NX_ENV };
   const nx = (args: string[]) => run(NX, args, { cwd: root, env: nxEnv });
   /** nx in a terminal (a pseudo-terminal from Python's pty module), as a developer runs it; not in CI. */
   const nxInTerminal = (args: string[]) =>

@@ -7,7 +7,7 @@
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { revision } from '../support/revisions';
-import { createPostgresDatabase, psql, REPO, run, tempDir, VENV } from '../support/workspace';
+import { createPostgresDatabase, NX_ENV, psql, REPO, run, tempDir } from '../support/workspace';
 
 const NX = join(REPO, 'node_modules', '.bin', 'nx');
 
@@ -19,7 +19,7 @@ describe('two projects migrating one PostgreSQL database, each with its own vers
   const nx = (...args: string[]) =>
     run(NX, [...args, '--no-interactive'], {
       cwd: root,
-      env: { ...process.env, ...env, VIRTUAL_ENV: VENV, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', NX_SKIP_NX_CACHE: 'true' },
+      env: { ...process.env, ...env, ...NX_ENV, NX_SKIP_NX_CACHE: 'true' },
     });
   const versions = (table: string) => psql(database.name, `SELECT string_agg(version_num, ',') FROM ${table}`);
   const exists = (table: string) => psql(database.name, `SELECT to_regclass('${table}') IS NOT NULL`) === 't';

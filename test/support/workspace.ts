@@ -29,6 +29,19 @@ export const STACK: PythonStack = pythonStack(
 export const VENV = join(REPO, STACK.venv);
 export const PYTHON = join(VENV, 'bin', 'python');
 export const EXAMPLE = join(REPO, 'examples', 'api');
+/**
+ * How the tests run the real nx CLI: no daemon, no Nx Cloud, no TUI, this stack's venv, and
+ * the plugins loaded in the nx process itself (NX_ISOLATE_PLUGINS=false), which halves the time
+ * of an nx call on this 2-core machine. test/e2e/nx-versions.spec.ts runs nx as users do by
+ * default, each plugin isolated in a worker, on every Nx major fastkit supports.
+ */
+export const NX_ENV = {
+  NX_DAEMON: 'false',
+  NX_NO_CLOUD: 'true',
+  NX_TUI: 'false',
+  NX_ISOLATE_PLUGINS: 'false',
+  VIRTUAL_ENV: VENV,
+};
 /** The example's model code for SQLAlchemy 1.4, copied over it on that stack. */
 const SQLALCHEMY_14_MODELS = join(REPO, 'test', 'fixtures', 'sqlalchemy-1.4');
 
