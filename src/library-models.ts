@@ -1,0 +1,135 @@
+/**
+ * The model modules of the libraries an Alembic project's env.py imports, as the sync-models
+ * generator sees them. Autogenerate only compares the tables whose module was imported, so a
+ * model module added to a shared library (`libs/db-models/src/db_models/invoices.py`) is invisible
+ * to every service until something imports it: the library's package or env.py.
+ *
+ * A library's model module here is a `.py` file in the same package as a module that the
+ * project's own files import from outside the project (`from db_models.customers import Customer`
+ * makes every module of `db_models` a candidate, not those of its subpackages), that defines a
+ * class on a declarative base env.py's imports define. One that nothing env.py runs imports yet
+ * is missing; a block entry whose file is gone from a library package that is still there is gone.
+ * Modules are found as createDependencies finds them (src/project-dependencies.ts): no Python.
+ */
+import { getProjects, globAsync, type Tree } from '@nx/devkit';
+import { posix } from 'node:path';
+import { declarativeBasesIn, modelClassesIn } from './declarative-base';
+import { registeredModels, type ModelImport } from './model-imports';
+import { workspacePath } from './module-finder';
+import { envPyReach, type DependenciesContext, type EnvPyReach } from './project-dependencies';
+
+/** A model module of a library, to be imported in env.py's block. */
+export interface LibraryModelImport extends ModelImport {
+  /** Its file, as a Tree path. */
+  file: string;
+}
+
+export interface LibraryModels {
+  /** Model modules that nothing env.py runs imports yet. */
+  missing: LibraryModelImport[];
+  /** Modules of env.py's block whose file is gone from a library package that is still there. */
+  gone: string[];
+}
+
+/** The workspace as the import walk reads it: the Tree's files, each owned by the deepest project folder holding it. */
+export class TreeWorkspace {
+  private constructor(
+    private readonly tree: Tree,
+    private readonly context: DependenciesContext,
+    private readonly names: Map<string, string>,
+  ) {}
+
+  /** `alembicRoots` are the Alembic projects' folders, projects whether or not a project.json names them (fastkit/plugin infers them). */
+  static async read(tree: Tree, alembicRoots: string[]): Promise<TreeWorkspace> {
+    const projects: DependenciesContext['projects'] = {};
+    const names = new Map<string, string>();
+    for (const [name, project] of getProjects(tree)) {
+      const root = workspacePath(project.root) ?? project.root;
+      projects[name] = { root };
+      names.set(root, name);
+    }
+    for (const folder of alembicRoots) {
+      const root = workspacePath(folder) ?? folder;
+      if (names.has(root)) continue;
+      const name = `alembic:${root}`;
+      projects[name] = { root };
+      names.set(root, name);
+    }
+    const roots = [...names.keys()].sort((a, b) => b.length - a.length);
+    const projectFileMap: DependenciesContext['fileMap']['projectFileMap'] = Object.fromEntries([...names.values()].map((name) => [name, []]));
+    const nonProjectFiles: DependenciesContext['fileMap']['nonProjectFiles'] = [];
+    for (const file of await globAsync(tree, ['**/*'])) {
+      const root = roots.find((folder) => folder === '' || file.startsWith(`${folder}/`));
+      (root === undefined ? nonProjectFiles : projectFileMap[names.get(root)!]).push({ file, hash: '' });
+    }
+    const context: DependenciesContext = { workspaceRoot: tree.root, projects, fileMap: { projectFileMap, nonProjectFiles } };
+    return new TreeWorkspace(tree, context, names);
+  }
+
+  /** What the sync generator must add to, and drop from, the block of the project in `root`. */
+  libraryModels(root: string, envPySource: string): LibraryModels {
+    const none: LibraryModels = { missing: [], gone: [] };
+    const name = this.names.get(workspacePath(root) ?? root);
+    const reach = name === undefined ? undefined : envPyReach(this.context, name, (file) => this.tree.read(file, 'utf-8') ?? undefined);
+    if (!reach) return none;
+    const inProject = (file: string) => (workspacePath(root) ?? root) === '' || file.startsWith(`${workspacePath(root)}/`);
+    return { missing: this.missing(reach), gone: this.gone(reach, envPySource, inProject) };
+  }
+
+  private missing(reach: EnvPyReach): LibraryModelImport[] {
+    const bases = new Set([...reach.ran].flatMap((file) => declarativeBasesIn(this.read(file))));
+    if (bases.size === 0) return [];
+    const found: LibraryModelImport[] = [];
+    const seen = new Set<string>();
+    for (const entered of reach.entered) {
+      const packageName = packageOf(reach, entered);
+      if (packageName === undefined) continue;
+      const folder = posix.dirname(entered);
+      for (const child of [...this.tree.children(folder)].sort()) {
+        const file = `${folder}/${child}`;
+        const stem = child.slice(0, -'.py'.length);
+        if (!child.endsWith('.py') || stem === '__init__' || !/^[A-Za-z_]\w*$/.test(stem) || reach.ran.has(file) || seen.has(file)) continue;
+        seen.add(file);
+        const text = this.read(file);
+        const names = [...bases].flatMap((base) => modelClassesIn(text, base));
+        if (names.length === 0) continue;
+        const module = packageName ? `${packageName}.${stem}` : stem;
+        if (reach.find(module)?.at(-1) !== file) continue; // another module of that name comes first on sys.path
+        found.push({ module, names: [...new Set(names)], file });
+      }
+    }
+    return found;
+  }
+
+  /** Block entries `pkg.mod` where `pkg` is a regular package outside the project and `pkg.mod` is no module any more. */
+  private gone(reach: EnvPyReach, envPySource: string, inProject: (file: string) => boolean): string[] {
+    return registeredModels(envPySource, reach.envPy)
+      .map((entry) => entry.module)
+      .filter((module) => {
+        const dot = module.lastIndexOf('.');
+        if (dot === -1 || reach.find(module) !== null) return false;
+        const parent = reach.find(module.slice(0, dot))?.at(-1);
+        return parent !== undefined && parent.endsWith('/__init__.py') && !inProject(parent);
+      });
+  }
+
+  private read(file: string): string {
+    return this.tree.read(file, 'utf-8') ?? '';
+  }
+}
+
+/**
+ * The dotted name of the package holding `file` ('' for a top-level module), as the walk's
+ * sys.path finds it: the shortest dotted tail of its path that imports this very file.
+ */
+function packageOf(reach: EnvPyReach, file: string): string | undefined {
+  const parts = file.slice(0, -'.py'.length).split('/');
+  const isPackage = parts[parts.length - 1] === '__init__';
+  if (isPackage) parts.pop();
+  for (let take = 1; take <= parts.length; take++) {
+    const tail = parts.slice(parts.length - take);
+    if (!tail.every((part) => /^[A-Za-z_]\w*$/.test(part))) return undefined;
+    if (reach.find(tail.join('.'))?.at(-1) === file) return (isPackage ? tail : tail.slice(0, -1)).join('.');
+  }
+  return undefined;
+}
