@@ -14,9 +14,9 @@
 import { getProjects, globAsync, type Tree } from '@nx/devkit';
 import { posix } from 'node:path';
 import { declarativeBasesIn, modelClassesIn } from './declarative-base';
-import { registeredModels, type ModelImport } from './model-imports';
+import { BLOCK_BEGIN, registeredModels, type ModelImport } from './model-imports';
 import { workspacePath } from './module-finder';
-import { envPyReach, type DependenciesContext, type EnvPyReach } from './project-dependencies';
+import { envPyReaches, type DependenciesContext, type EnvPyReach } from './project-dependencies';
 
 /** A model module of a library, to be imported in env.py's block. */
 export interface LibraryModelImport extends ModelImport {
@@ -33,11 +33,15 @@ export interface LibraryModels {
 
 /** The workspace as the import walk reads it: the Tree's files, each owned by the deepest project folder holding it. */
 export class TreeWorkspace {
+  private readonly reach: (project: string) => EnvPyReach | undefined;
+
   private constructor(
     private readonly tree: Tree,
-    private readonly context: DependenciesContext,
+    context: DependenciesContext,
     private readonly names: Map<string, string>,
-  ) {}
+  ) {
+    this.reach = envPyReaches(context, (file) => this.tree.read(file, 'utf-8') ?? undefined);
+  }
 
   /** `alembicRoots` are the Alembic projects' folders, projects whether or not a project.json names them (fastkit/plugin infers them). */
   static async read(tree: Tree, alembicRoots: string[]): Promise<TreeWorkspace> {
@@ -69,15 +73,17 @@ export class TreeWorkspace {
   /** What the sync generator must add to, and drop from, the block of the project in `root`. */
   libraryModels(root: string, envPySource: string): LibraryModels {
     const none: LibraryModels = { missing: [], gone: [] };
+    if (!envPySource.includes(BLOCK_BEGIN)) return none; // no block: env.py's imports are the user's
     const name = this.names.get(workspacePath(root) ?? root);
-    const reach = name === undefined ? undefined : envPyReach(this.context, name, (file) => this.tree.read(file, 'utf-8') ?? undefined);
+    const reach = name === undefined ? undefined : this.reach(name);
     if (!reach) return none;
     const inProject = (file: string) => (workspacePath(root) ?? root) === '' || file.startsWith(`${workspacePath(root)}/`);
     return { missing: this.missing(reach), gone: this.gone(reach, envPySource, inProject) };
   }
 
   private missing(reach: EnvPyReach): LibraryModelImport[] {
-    const bases = new Set([...reach.ran].flatMap((file) => declarativeBasesIn(this.read(file))));
+    if (reach.entered.size === 0) return [];
+    const bases = new Set([...reach.ran].flatMap((file) => this.basesIn(file)));
     if (bases.size === 0) return [];
     const found: LibraryModelImport[] = [];
     const seen = new Set<string>();
@@ -115,6 +121,15 @@ export class TreeWorkspace {
 
   private read(file: string): string {
     return this.tree.read(file, 'utf-8') ?? '';
+  }
+
+  private readonly bases = new Map<string, string[]>();
+
+  /** The declarative bases a file defines, read once per run (every service reads the same library files). */
+  private basesIn(file: string): string[] {
+    let names = this.bases.get(file);
+    if (!names) this.bases.set(file, (names = declarativeBasesIn(this.read(file))));
+    return names;
   }
 }
 

@@ -433,15 +433,21 @@ class ImportGraph {
     return this.locator.locate(absolute);
   }
 
-  /** A file's imports and sys.path edits, kept between runs by the content hash Nx gives it. */
+  /** A file's imports and sys.path edits, kept between runs by the content hash Nx gives it (without one, for this run). */
   stepsOf(file: string): ModuleStep[] {
     const hash = this.hashes.get(file);
     const compute = () => {
       const text = this.read(file);
       return text === undefined ? [] : readModuleSteps(text);
     };
-    return (hash ? this.facts.get(hash, compute) : compute()) as ModuleStep[];
+    if (hash) return this.facts.get(hash, compute) as ModuleStep[];
+    let steps = this.unhashed.get(file);
+    if (!steps) this.unhashed.set(file, (steps = compute()));
+    return steps;
   }
+
+  /** Steps of files the file map gave no hash (the sync generator's Tree), by path, for one run. */
+  private readonly unhashed = new Map<string, ModuleStep[]>();
 
   /** The project's venv, its `.pth` folders and finders as workspace paths (read once per venv). */
   private venvOf(root: string): InstalledVenv | undefined {
@@ -501,12 +507,13 @@ export interface EnvPyReach {
 }
 
 /**
- * The walk of one project's env.py for the sync-models generator, which checks that the model
- * modules of the libraries env.py imports are imported too. `readText` reads a file of the
- * workspace (the generator's Tree).
+ * The walks of the projects' env.py for the sync-models generator, which checks that the model
+ * modules of the libraries env.py imports are imported too: one index of the workspace, then a
+ * walk per project asked for. `readText` reads a file of the workspace (the generator's Tree).
  */
-export function envPyReach(context: DependenciesContext, project: string, readText?: (file: string) => string | undefined): EnvPyReach | undefined {
-  return new ImportGraph(context, readText).reach(project);
+export function envPyReaches(context: DependenciesContext, readText?: (file: string) => string | undefined): (project: string) => EnvPyReach | undefined {
+  const graph = new ImportGraph(context, readText);
+  return (project) => graph.reach(project);
 }
 
 /** One Alembic run of env.py: its sys.path (which its edits change) and the files already run. */

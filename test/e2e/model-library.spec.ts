@@ -210,17 +210,17 @@ describe('a models library in its own Nx project, installed editable (Nx 24, fro
   });
 
   test('a model module added to the library: nx sync:check fails naming the two importing services, nx sync imports it in their env.py, and drops the import when the file goes', () => {
-    const invoices = 'libs/db-models/src/db_models/invoices.py';
+    const refunds = 'libs/db-models/src/db_models/refunds.py';
     write(
-      invoices,
-      'from sqlalchemy.orm import Mapped, mapped_column\n\nfrom db_models.models import SharedBase\n\n\nclass Invoice(SharedBase):\n    __tablename__ = "invoices"\n    id: Mapped[int] = mapped_column(primary_key=True)\n',
+      refunds,
+      'from sqlalchemy.orm import Mapped, mapped_column\n\nfrom db_models.models import SharedBase\n\n\nclass Refund(SharedBase):\n    __tablename__ = "refunds"\n    id: Mapped[int] = mapped_column(primary_key=True)\n',
     );
-    const line = 'from db_models.invoices import Invoice  # noqa: F401';
+    const line = 'from db_models.refunds import Refund  # noqa: F401';
     const envPy = (service: string) => readFileSync(join(ws.root, 'services', service, 'alembic', 'env.py'), 'utf8');
     const stale = nx(['sync:check']);
     expect(stale.code).toBe(1);
     for (const service of IMPORTING) {
-      expect(stale.all).toContain(`services/${service}/alembic/env.py: imports db_models.invoices (${invoices}, a model module nothing imported)`);
+      expect(stale.all).toContain(`services/${service}/alembic/env.py: imports db_models.refunds (${refunds}, a model module nothing imported)`);
     }
     expect(stale.all).not.toContain('services/ledger');
     expect(nx(['sync']).code).toBe(0);
@@ -231,12 +231,12 @@ describe('a models library in its own Nx project, installed editable (Nx 24, fro
     // autogenerate now sees the new table: verify names it as a model with no migration
     const verify = nx(['run', 'orders:migrate-verify', '--output-style=static']);
     expect(verify.code).toBe(1);
-    expect(verify.stdout).toMatch(/^libs\/db-models\/src\/db_models\/invoices\.py: table invoices is in the models; no migration has it/m);
+    expect(verify.stdout).toMatch(/^libs\/db-models\/src\/db_models\/refunds\.py: table refunds is in the models; no migration has it/m);
 
-    rmSync(join(ws.root, invoices));
+    rmSync(join(ws.root, refunds));
     const gone = nx(['sync:check']);
     expect(gone.code).toBe(1);
-    expect(gone.all).toContain('services/orders/alembic/env.py: no longer imports db_models.invoices (its file is gone)');
+    expect(gone.all).toContain('services/orders/alembic/env.py: no longer imports db_models.refunds (its file is gone)');
     expect(nx(['sync']).code).toBe(0);
     for (const service of SERVICES) expect(envPy(service)).not.toContain(line);
     expect(git('status', '--porcelain').stdout).toBe('');
