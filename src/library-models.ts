@@ -14,7 +14,7 @@
 import { getProjects, globAsync, type Tree } from '@nx/devkit';
 import { posix } from 'node:path';
 import { declarativeBasesIn, modelClassesIn } from './declarative-base';
-import { BLOCK_BEGIN, registeredModels, type ModelImport } from './model-imports';
+import { BLOCK_BEGIN, type ModelImport } from './model-imports';
 import { workspacePath } from './module-finder';
 import { envPyReaches, type DependenciesContext, type EnvPyReach } from './project-dependencies';
 
@@ -27,8 +27,8 @@ export interface LibraryModelImport extends ModelImport {
 export interface LibraryModels {
   /** Model modules that nothing env.py runs imports yet. */
   missing: LibraryModelImport[];
-  /** Modules of env.py's block whose file is gone from a library package that is still there. */
-  gone: string[];
+  /** Whether a module of env.py's block is one whose file is gone from a library package that is still there. */
+  gone(module: string): boolean;
 }
 
 /** The workspace as the import walk reads it: the Tree's files, each owned by the deepest project folder holding it. */
@@ -59,32 +59,38 @@ export class TreeWorkspace {
       projects[name] = { root };
       names.set(root, name);
     }
-    const roots = [...names.keys()].sort((a, b) => b.length - a.length);
     const projectFileMap: DependenciesContext['fileMap']['projectFileMap'] = Object.fromEntries([...names.values()].map((name) => [name, []]));
     const nonProjectFiles: DependenciesContext['fileMap']['nonProjectFiles'] = [];
     for (const file of await globAsync(tree, ['**/*'])) {
-      const root = roots.find((folder) => folder === '' || file.startsWith(`${folder}/`));
-      (root === undefined ? nonProjectFiles : projectFileMap[names.get(root)!]).push({ file, hash: '' });
+      let owner: string | undefined;
+      for (let folder = file; owner === undefined && folder !== ''; ) {
+        folder = folder.includes('/') ? folder.slice(0, folder.lastIndexOf('/')) : '';
+        owner = names.get(folder); // the deepest project folder holding the file
+      }
+      (owner === undefined ? nonProjectFiles : projectFileMap[owner]).push({ file, hash: '' });
     }
     const context: DependenciesContext = { workspaceRoot: tree.root, projects, fileMap: { projectFileMap, nonProjectFiles } };
     return new TreeWorkspace(tree, context, names);
   }
 
-  /** What the sync generator must add to, and drop from, the block of the project in `root`. */
-  libraryModels(root: string, envPySource: string): LibraryModels {
-    const none: LibraryModels = { missing: [], gone: [] };
+  /**
+   * What the sync generator must add to, and drop from, the block of the project in `root`;
+   * `baseName` is the project's own declarative Base (the library's are found in its files).
+   */
+  libraryModels(root: string, envPySource: string, baseName: string): LibraryModels {
+    const none: LibraryModels = { missing: [], gone: () => false };
     if (!envPySource.includes(BLOCK_BEGIN)) return none; // no block: env.py's imports are the user's
-    const name = this.names.get(workspacePath(root) ?? root);
+    const folder = workspacePath(root) ?? root;
+    const name = this.names.get(folder);
     const reach = name === undefined ? undefined : this.reach(name);
     if (!reach) return none;
-    const inProject = (file: string) => (workspacePath(root) ?? root) === '' || file.startsWith(`${workspacePath(root)}/`);
-    return { missing: this.missing(reach), gone: this.gone(reach, envPySource, inProject) };
+    const inProject = (file: string) => folder === '' || file.startsWith(`${folder}/`);
+    return { missing: this.missing(reach, baseName, inProject), gone: (module) => this.gone(reach, module, inProject) };
   }
 
-  private missing(reach: EnvPyReach): LibraryModelImport[] {
+  private missing(reach: EnvPyReach, baseName: string, inProject: (file: string) => boolean): LibraryModelImport[] {
     if (reach.entered.size === 0) return [];
-    const bases = new Set([...reach.ran].flatMap((file) => this.basesIn(file)));
-    if (bases.size === 0) return [];
+    const bases = new Set([baseName, ...[...reach.ran].filter((file) => !inProject(file)).flatMap((file) => this.basesIn(file))]);
     const found: LibraryModelImport[] = [];
     const seen = new Set<string>();
     for (const entered of reach.entered) {
@@ -107,16 +113,12 @@ export class TreeWorkspace {
     return found;
   }
 
-  /** Block entries `pkg.mod` where `pkg` is a regular package outside the project and `pkg.mod` is no module any more. */
-  private gone(reach: EnvPyReach, envPySource: string, inProject: (file: string) => boolean): string[] {
-    return registeredModels(envPySource, reach.envPy)
-      .map((entry) => entry.module)
-      .filter((module) => {
-        const dot = module.lastIndexOf('.');
-        if (dot === -1 || reach.find(module) !== null) return false;
-        const parent = reach.find(module.slice(0, dot))?.at(-1);
-        return parent !== undefined && parent.endsWith('/__init__.py') && !inProject(parent);
-      });
+  /** A block entry `pkg.mod` where `pkg` is a regular package outside the project and `pkg.mod` is no module any more. */
+  private gone(reach: EnvPyReach, module: string, inProject: (file: string) => boolean): boolean {
+    const dot = module.lastIndexOf('.');
+    if (dot === -1 || reach.find(module) !== null) return false;
+    const parent = reach.find(module.slice(0, dot))?.at(-1);
+    return parent !== undefined && parent.endsWith('/__init__.py') && !inProject(parent);
   }
 
   private read(file: string): string {

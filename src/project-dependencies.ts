@@ -441,12 +441,14 @@ class ImportGraph {
       return text === undefined ? [] : readModuleSteps(text);
     };
     if (hash) return this.facts.get(hash, compute) as ModuleStep[];
-    let steps = this.unhashed.get(file);
-    if (!steps) this.unhashed.set(file, (steps = compute()));
+    const text = this.read(file);
+    if (text === undefined) return [];
+    let steps = this.unhashed.get(text);
+    if (!steps) this.unhashed.set(text, (steps = readModuleSteps(text)));
     return steps;
   }
 
-  /** Steps of files the file map gave no hash (the sync generator's Tree), by path, for one run. */
+  /** Steps of files the file map gave no hash (the sync generator's Tree), by content, for one run. */
   private readonly unhashed = new Map<string, ModuleStep[]>();
 
   /** The project's venv, its `.pth` folders and finders as workspace paths (read once per venv). */

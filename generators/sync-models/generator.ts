@@ -42,16 +42,17 @@ export async function syncModelsGenerator(tree: Tree): Promise<SyncResult | void
     }
     const source = tree.read(project.envPy, 'utf-8') ?? '';
     const baseName = findDeclarativeBase(tree, project.root)?.name ?? 'Base';
-    const library = workspace.libraryModels(project.root, source);
+    const library = workspace.libraryModels(project.root, source, baseName);
     const sync = syncModelImports(source, [...projectModelImports(tree, project.root, baseName), ...library.missing], project.envPy, library.gone);
     if (!sync.changed) continue;
     tree.write(project.envPy, sync.source);
     const libraryFile = new Map(library.missing.map((entry) => [entry.module, entry.file]));
-    if (sync.added.some((module) => libraryFile.has(module)) || sync.removed.some((module) => library.gone.includes(module))) libraryChanged = true;
+    const gone = new Set(sync.removed.filter((module) => library.gone(module)));
+    if (sync.added.some((module) => libraryFile.has(module)) || gone.size > 0) libraryChanged = true;
     const changes = [
       ...sync.added.map((module) => (libraryFile.has(module) ? `imports ${module} (${libraryFile.get(module)}, a model module nothing imported)` : `imports ${module}`)),
       ...sync.removed.map((module) =>
-        library.gone.includes(module) ? `no longer imports ${module} (its file is gone)` : `no longer imports ${module} (its models.py is gone)`,
+        gone.has(module) ? `no longer imports ${module} (its file is gone)` : `no longer imports ${module} (its models.py is gone)`,
       ),
     ];
     details.push(`${project.envPy}: ${changes.join('; ')}`);
