@@ -99,17 +99,20 @@ const MODULE_MODELS = /^modules\.[A-Za-z_]\w*\.models$/;
 /**
  * Makes the marked block import exactly the `modules/<name>/models.py` files that exist
  * (`present`): a missing one is added (unless env.py imports it elsewhere), an entry whose file
- * is gone is dropped. Other entries, and the names an entry already imports, stay as they are.
+ * is gone is dropped, as is each entry `gone` says is (a library's model module whose file is
+ * gone). Other entries, and the names an entry already imports, stay as they are.
  * An env.py without a block is left alone: its imports are the user's. Running it again
  * changes nothing.
  */
-export function syncModelImports(source: string, present: ModelImport[], file = 'env.py'): ModelSync {
+export function syncModelImports(source: string, present: ModelImport[], file = 'env.py', gone: (module: string) => boolean = () => false): ModelSync {
   const unchanged = { source, changed: false, added: [], removed: [] };
   const parsed = readPythonSource(source);
   const block = findBlock(parsed, file);
   if (!block) return unchanged;
   const wanted = new Set(present.map((entry) => entry.module));
-  const removed = block.entries.filter((entry) => MODULE_MODELS.test(entry.module) && !wanted.has(entry.module));
+  const removed = block.entries.filter(
+    (entry) => (MODULE_MODELS.test(entry.module) && !wanted.has(entry.module)) || gone(entry.module),
+  );
   const imported = new Set([...block.entries.map((entry) => entry.module), ...importedOutside(parsed, block)]);
   const added = present.filter((entry) => !imported.has(entry.module));
   if (removed.length === 0 && added.length === 0) return unchanged;

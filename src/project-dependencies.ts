@@ -167,7 +167,11 @@ class ImportGraph {
   /** Whether this run computed anything worth keeping. */
   private computed = false;
 
-  constructor(private readonly context: DependenciesContext) {
+  constructor(
+    private readonly context: DependenciesContext,
+    /** Reads a workspace file; the sync generator passes its Tree's reader. */
+    private readonly readText: (file: string) => string | undefined = (file) => readWorkspaceFile(context.workspaceRoot, file),
+  ) {
     this.locator = new WorkspaceLocator(context.workspaceRoot);
     this.cacheFolder = workspaceDataDirectory(context.workspaceRoot);
     this.result = new TargetsCache(join(this.cacheFolder, `fastkit-imports-${codeFingerprint()}.hash`));
@@ -429,15 +433,23 @@ class ImportGraph {
     return this.locator.locate(absolute);
   }
 
-  /** A file's imports and sys.path edits, kept between runs by the content hash Nx gives it. */
+  /** A file's imports and sys.path edits, kept between runs by the content hash Nx gives it (without one, for this run). */
   stepsOf(file: string): ModuleStep[] {
     const hash = this.hashes.get(file);
     const compute = () => {
       const text = this.read(file);
       return text === undefined ? [] : readModuleSteps(text);
     };
-    return (hash ? this.facts.get(hash, compute) : compute()) as ModuleStep[];
+    if (hash) return this.facts.get(hash, compute) as ModuleStep[];
+    const text = this.read(file);
+    if (text === undefined) return [];
+    let steps = this.unhashed.get(text);
+    if (!steps) this.unhashed.set(text, (steps = readModuleSteps(text)));
+    return steps;
   }
+
+  /** Steps of files the file map gave no hash (the sync generator's Tree), by content, for one run. */
+  private readonly unhashed = new Map<string, ModuleStep[]>();
 
   /** The project's venv, its `.pth` folders and finders as workspace paths (read once per venv). */
   private venvOf(root: string): InstalledVenv | undefined {
@@ -463,12 +475,47 @@ class ImportGraph {
   }
 
   private read(file: string): string | undefined {
-    try {
-      return readFileSync(join(this.context.workspaceRoot, file), 'utf8');
-    } catch {
-      return undefined;
-    }
+    return this.readText(file);
   }
+
+  /** One project's walk of env.py, made afresh and kept nowhere: what {@link envPyReach} gives. */
+  reach(name: string): EnvPyReach | undefined {
+    const configuration = this.context.projects[name];
+    const project = configuration && this.alembicProject(name, configuration);
+    if (!project?.envPy) return undefined;
+    const walk = new ImportWalk(this, project, this.sysPathOf(project));
+    walk.visit(project.envPy, project.configFile);
+    return { envPy: project.envPy, ran: walk.visited, entered: walk.entered, find: (dotted) => walk.find(dotted) };
+  }
+}
+
+function readWorkspaceFile(workspaceRoot: string, file: string): string | undefined {
+  try {
+    return readFileSync(join(workspaceRoot, file), 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** What an Alembic project's env.py runs, as the dependency edges follow it. */
+export interface EnvPyReach {
+  envPy: string;
+  /** Every workspace file its imports run. */
+  ran: ReadonlySet<string>;
+  /** The modules outside the project that the project's own files import (the file each import names last). */
+  entered: ReadonlySet<string>;
+  /** The workspace files `import dotted` would run on the sys.path env.py ends with; null where the workspace has no such module. */
+  find(dotted: string): string[] | null;
+}
+
+/**
+ * The walks of the projects' env.py for the sync-models generator, which checks that the model
+ * modules of the libraries env.py imports are imported too: one index of the workspace, then a
+ * walk per project asked for. `readText` reads a file of the workspace (the generator's Tree).
+ */
+export function envPyReaches(context: DependenciesContext, readText?: (file: string) => string | undefined): (project: string) => EnvPyReach | undefined {
+  const graph = new ImportGraph(context, readText);
+  return (project) => graph.reach(project);
 }
 
 /** One Alembic run of env.py: its sys.path (which its edits change) and the files already run. */
@@ -480,6 +527,8 @@ class ImportWalk {
   /** The sys.path tails it used, the first one first. */
   readonly tails: string[] = [];
   readonly edges: ProjectWalk['edges'] = [];
+  /** Files outside the project that the project's own files import by name (see {@link EnvPyReach}). */
+  readonly entered = new Set<string>();
 
   constructor(
     private readonly graph: ImportGraph,
@@ -509,7 +558,10 @@ class ImportWalk {
         this.editSysPath(file, step.position, step.paths);
         continue;
       }
-      for (const found of this.importedFiles(file, step)) {
+      const imported = this.importedFiles(file, step);
+      const named = imported[imported.length - 1];
+      if (named && owner === this.project.name && this.graph.owner(named) !== owner) this.entered.add(named);
+      for (const found of imported) {
         const target = this.graph.owner(found);
         // an import back into the project itself adds nothing; into another project, an edge
         // from the project of the importing file (Nx wants sourceFile inside its source)
@@ -519,6 +571,11 @@ class ImportWalk {
         this.visit(found, here);
       }
     }
+  }
+
+  /** The workspace files `import dotted` runs on the current sys.path; null where it is not a workspace module. */
+  find(dotted: string): string[] | null {
+    return this.finder.find(dotted)?.files ?? null;
   }
 
   /** The workspace files an import statement runs, in order. */

@@ -3,6 +3,7 @@ import { findDeclarativeBase } from '../../src/declarative-base';
 import { syncModelImports } from '../../src/model-imports';
 import { nxGenerator } from '../../src/nx-generator';
 import { projectModelImports, revisionHeads } from '../../src/alembic-tree';
+import { TreeWorkspace } from '../../src/library-models';
 import { alembicProjects } from './lib/alembic-projects';
 import { rebaseCommand } from './lib/rebase-command';
 
@@ -14,7 +15,8 @@ export interface SyncResult {
 
 /**
  * An Nx sync generator: keeps the model block of every Alembic project's env.py true to the
- * modules/<name>/models.py files that exist, so autogenerate sees every model. fastkit/plugin
+ * modules/<name>/models.py files that exist, and to the model modules of the libraries env.py
+ * imports (src/library-models.ts), so autogenerate sees every model. fastkit/plugin
  * registers it on migrate-make, so Nx runs it before a make, `nx sync` applies it and
  * `nx sync:check` fails in CI while env.py is stale. Only env.py files with the
  * `# fastkit:models begin/end` block are touched. Running it again changes nothing.
@@ -26,7 +28,10 @@ export interface SyncResult {
 export async function syncModelsGenerator(tree: Tree): Promise<SyncResult | void> {
   const details: string[] = [];
   const branched: string[] = [];
-  for (const project of await alembicProjects(tree)) {
+  let libraryChanged = false;
+  const projects = await alembicProjects(tree);
+  const workspace = await TreeWorkspace.read(tree, projects.map((project) => project.root));
+  for (const project of projects) {
     const heads = revisionHeads(tree, project.root);
     if (heads && heads.length > 1) {
       const rebase = rebaseCommand(tree, project.root);
@@ -37,12 +42,18 @@ export async function syncModelsGenerator(tree: Tree): Promise<SyncResult | void
     }
     const source = tree.read(project.envPy, 'utf-8') ?? '';
     const baseName = findDeclarativeBase(tree, project.root)?.name ?? 'Base';
-    const sync = syncModelImports(source, projectModelImports(tree, project.root, baseName), project.envPy);
+    const library = workspace.libraryModels(project.root, source, baseName);
+    const sync = syncModelImports(source, [...projectModelImports(tree, project.root, baseName), ...library.missing], project.envPy, library.gone);
     if (!sync.changed) continue;
     tree.write(project.envPy, sync.source);
+    const libraryFile = new Map(library.missing.map((entry) => [entry.module, entry.file]));
+    const gone = new Set(sync.removed.filter((module) => library.gone(module)));
+    if (sync.added.some((module) => libraryFile.has(module)) || gone.size > 0) libraryChanged = true;
     const changes = [
-      ...sync.added.map((module) => `imports ${module}`),
-      ...sync.removed.map((module) => `no longer imports ${module} (its models.py is gone)`),
+      ...sync.added.map((module) => (libraryFile.has(module) ? `imports ${module} (${libraryFile.get(module)}, a model module nothing imported)` : `imports ${module}`)),
+      ...sync.removed.map((module) =>
+        gone.has(module) ? `no longer imports ${module} (its file is gone)` : `no longer imports ${module} (its models.py is gone)`,
+      ),
     ];
     details.push(`${project.envPy}: ${changes.join('; ')}`);
   }
@@ -51,7 +62,9 @@ export async function syncModelsGenerator(tree: Tree): Promise<SyncResult | void
     return;
   }
   return {
-    outOfSyncMessage: "env.py's model imports do not match the modules/*/models.py files",
+    outOfSyncMessage: libraryChanged
+      ? "env.py's model imports do not match the model modules of the project (modules/*/models.py) and of the libraries it imports"
+      : "env.py's model imports do not match the modules/*/models.py files",
     outOfSyncDetails: [...details, ...branched],
   };
 }

@@ -209,6 +209,37 @@ describe('a models library in its own Nx project, installed editable (Nx 24, fro
     git('checkout', '--', 'libs/db-models/src/db_models/models.py');
   });
 
+  test('a model module added to the library: nx sync:check fails naming the two importing services, nx sync imports it in their env.py (autogenerate then sees it), and drops the import when the file goes', () => {
+    const refunds = 'libs/db-models/src/db_models/refunds.py';
+    write(
+      refunds,
+      'from sqlalchemy.orm import Mapped, mapped_column\n\nfrom db_models.models import SharedBase\n\n\nclass Refund(SharedBase):\n    __tablename__ = "refunds"\n    id: Mapped[int] = mapped_column(primary_key=True)\n',
+    );
+    const line = 'from db_models.refunds import Refund  # noqa: F401';
+    const envPy = (service: string) => readFileSync(join(ws.root, 'services', service, 'alembic', 'env.py'), 'utf8');
+    const block = (service: string) => envPy(service).split('# fastkit:models begin\n')[1].split('# fastkit:models end')[0];
+    const before = Object.fromEntries(SERVICES.map((service) => [service, block(service).split('\n').sort()]));
+    const stale = nx(['sync:check']);
+    expect(stale.code).toBe(1);
+    for (const service of IMPORTING) {
+      expect(stale.all).toContain(`services/${service}/alembic/env.py: imports db_models.refunds (${refunds}, a model module nothing imported)`);
+    }
+    expect(stale.all).not.toContain('services/ledger');
+    expect(nx(['sync']).code).toBe(0);
+    for (const service of IMPORTING) expect(block(service)).toContain(`${line}\n`);
+    expect(envPy('ledger')).not.toContain('db_models');
+    // autogenerate now sees the new table: verify names it as a model with no migration
+    const verify = nx(['run', 'orders:migrate-verify', '--output-style=static']);
+    expect(verify.code).toBe(1);
+    expect(verify.stdout).toMatch(/^libs\/db-models\/src\/db_models\/refunds\.py: table refunds is in the models; no migration has it/m);
+
+    rmSync(join(ws.root, refunds));
+    expect(nx(['sync']).code).toBe(0);
+    // the blocks import what they did before (billing's now sorted, as sync keeps them)
+    for (const service of SERVICES) expect(block(service).split('\n').sort()).toEqual(before[service]);
+    git('checkout', '--', 'services');
+  });
+
   test('with @nxlv/python registered too (orders declares the library as a poetry path dependency), each service → db-models edge is there once', () => {
     write(
       'services/orders/pyproject.toml',

@@ -276,5 +276,26 @@ describe('the layouts real projects use, through the CLI and Nx', () => {
       expect(byNx.stdout).toContain('[alembic]');
       expect(byNx.stdout).toContain('[analytics]');
     });
+
+    // the default section's history is empty: only [analytics] has a revision and the notes table
+    test('nx run reports:migrate-check:analytics and reports:migrate-sql:analytics check and render the analytics history, as raw alembic -n analytics does', () => {
+      const [file] = pyFiles(join(dir(), 'migrations', 'analytics', 'versions'));
+      const id = /^Revision ID: (\w+)$/m.exec(readFileSync(join(dir(), 'migrations', 'analytics', 'versions', file), 'utf8'))![1];
+      const upgradeSql = join(dir(), 'dist', 'migrations', 'upgrade.sql');
+
+      const checked = nx(['run', 'reports:migrate-check:analytics']);
+      expect(checked.code).toBe(0);
+      expect(checked.stdout).toContain(`Checked 1 revision (head ${id})`);
+
+      const rendered = nx(['run', 'reports:migrate-sql:analytics']);
+      expect(rendered.code).toBe(0);
+      const sql = readFileSync(upgradeSql, 'utf8');
+      const raw = run(PYTHON, ['-m', 'alembic', '-n', 'analytics', 'upgrade', 'head', '--sql'], { cwd: dir() });
+      expect(raw.code).toBe(0);
+      for (const statement of [/CREATE TABLE notes \([^;]*\);/, new RegExp(`INSERT INTO alembic_version \\(version_num\\) VALUES \\('${id}'\\)[^;]*;`)]) {
+        expect(sql).toMatch(statement);
+        expect(sql.match(statement)![0]).toBe(raw.stdout.match(statement)![0]);
+      }
+    });
   });
 });

@@ -7,6 +7,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { BLOCK_BEGIN, BLOCK_END } from '../../src/model-imports';
 import { createPostgresDatabase, fastkit, NX_ENV, psql, PYTHON, type Ran, REPO, run, sqliteTables, STACK, tempDir, VENV } from '../support/workspace';
 
 const NX = join(REPO, 'node_modules', '.bin', 'nx');
@@ -170,6 +171,21 @@ describe("Alembic's own templates through every action, by the CLI and by Nx", (
       expect({ action, code: ran.code }).toEqual({ action, code: 0 });
       checks[action](project, ran, madeRevision(project));
       done(project.label, action, 'CLI');
+    }
+  });
+
+  // Before the Nx test below, whose actions then run each env.py with the registered import.
+  test('nx g fastkit:module registers its model import in the env.py each template wrote', () => {
+    const onNx = projects.filter(({ door, project }) => door === 'Nx' && project.label === project.template);
+    expect(onNx.map(({ project }) => project.template).sort()).toEqual(TEMPLATES);
+    for (const { name, project } of onNx) {
+      const made = nx(['g', 'fastkit:module', '--name', 'invoices', '--project', name, '--no-interactive']);
+      expect({ name, code: made.code, output: made.code === 0 ? '' : made.all }).toEqual({ name, code: 0, output: '' });
+      const lines = readFileSync(join(project.dir, 'alembic', 'env.py'), 'utf8').split('\n');
+      expect({ name, block: lines.slice(lines.indexOf(BLOCK_BEGIN) + 1, lines.indexOf(BLOCK_END)) }).toEqual({
+        name,
+        block: ['from modules.invoices.models import Invoice  # noqa: F401'],
+      });
     }
   });
 

@@ -186,4 +186,68 @@ describe('sync-models: a revision history with two heads (nx sync:check fails be
     revisions(tree, { '20260101_000004_merge.py': revision('d4d4d4d4d4d4', ['b2b2b2b2b2b2', 'c3c3c3c3c3c3'], 'merge heads') });
     await expect(syncModels(tree, {})).resolves.toBeUndefined();
   });
+
+  describe('a models library the env.py imports (libs/db-models, on prepend_sys_path)', () => {
+    const LIB = 'libs/db-models/src/db_models';
+    const libraryModel = (tree: Tree, name: string, className: string) =>
+      tree.write(
+        `${LIB}/${name}.py`,
+        `from sqlalchemy.orm import Mapped, mapped_column\n\nfrom db_models.base import SharedBase\n\n\nclass ${className}(SharedBase):\n    __tablename__ = "${name}"\n    id: Mapped[int] = mapped_column(primary_key=True)\n`,
+      );
+    async function apiWithLibrary(): Promise<Tree> {
+      const tree = await apiWithInvoices();
+      tree.write(`${ROOT}/alembic.ini`, read(tree, `${ROOT}/alembic.ini`).replace('prepend_sys_path = .\n', 'prepend_sys_path = .:../../libs/db-models/src\n'));
+      tree.write(`${LIB}/__init__.py`, '');
+      tree.write(`${LIB}/base.py`, 'from sqlalchemy.orm import DeclarativeBase\n\n\nclass SharedBase(DeclarativeBase):\n    pass\n');
+      libraryModel(tree, 'customers', 'Customer');
+      tree.write(`${LIB}/helpers.py`, 'def slug(text):\n    return text.lower()\n');
+      tree.write(ENV, read(tree, ENV).replace(`${BLOCK_END}\n`, `${BLOCK_END}\nfrom db_models.customers import Customer  # noqa: F401\n`));
+      return tree;
+    }
+
+    test('every model module of the package env.py imports from is imported: nothing to do while they all are', async () => {
+      const tree = await apiWithLibrary();
+      await expect(syncModels(tree, {})).resolves.toBeUndefined();
+    });
+
+    test('a model module added to the library is imported in the block; a module without models is not', async () => {
+      const tree = await apiWithLibrary();
+      libraryModel(tree, 'invoices', 'LibraryInvoice');
+      const result = await syncModels(tree, {});
+      expect(blockOf(read(tree, ENV))).toEqual([
+        'from db_models.invoices import LibraryInvoice  # noqa: F401',
+        'from modules.invoices.models import Invoice  # noqa: F401',
+      ]);
+      expect(result).toEqual({
+        outOfSyncMessage: "env.py's model imports do not match the model modules of the project (modules/*/models.py) and of the libraries it imports",
+        outOfSyncDetails: [`${ENV}: imports db_models.invoices (${LIB}/invoices.py, a model module nothing imported)`],
+      });
+      expect(pythonCompileError(read(tree, ENV))).toBe('');
+      await expect(syncModels(tree, {})).resolves.toBeUndefined();
+    });
+
+    test("a model module the library's package already imports (its __init__.py) needs nothing in env.py", async () => {
+      const tree = await apiWithLibrary();
+      libraryModel(tree, 'invoices', 'LibraryInvoice');
+      tree.write(`${LIB}/__init__.py`, 'from db_models.invoices import LibraryInvoice  # noqa: F401\n');
+      await expect(syncModels(tree, {})).resolves.toBeUndefined();
+    });
+
+    test('a model module in a subpackage env.py does not import from is left out', async () => {
+      const tree = await apiWithLibrary();
+      tree.write(`${LIB}/billing/__init__.py`, '');
+      libraryModel(tree, 'billing/ledger', 'Ledger');
+      await expect(syncModels(tree, {})).resolves.toBeUndefined();
+    });
+
+    test("the library model's file removed: its import is dropped from the block", async () => {
+      const tree = await apiWithLibrary();
+      libraryModel(tree, 'invoices', 'LibraryInvoice');
+      await syncModels(tree, {});
+      tree.delete(`${LIB}/invoices.py`);
+      const result = await syncModels(tree, {});
+      expect(blockOf(read(tree, ENV))).toEqual(['from modules.invoices.models import Invoice  # noqa: F401']);
+      expect(result).toMatchObject({ outOfSyncDetails: [`${ENV}: no longer imports db_models.invoices (its file is gone)`] });
+    });
+  });
 });
