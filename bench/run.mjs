@@ -136,7 +136,8 @@ function alembicProjects(workspace, count) {
 /**
  * The targets fastkit/plugin infers for a project, as a person would write them by hand in its
  * project.json: the same executors, options, caching, inputs, outputs and sync generators, but
- * no metadata (the description and help Nx shows are the plugin's extra).
+ * no metadata (the technologies and description Nx shows are the plugin's extra). Each target
+ * is written whole, `cache: false` included, as the plugin gives it: fair both ways.
  */
 async function handWrittenTargets() {
   const { createNodes } = await import(join(REPO, 'dist', 'src', 'plugin.js'));

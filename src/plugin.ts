@@ -70,8 +70,6 @@ interface MigrateTarget {
   defaultName: string;
   executor: string;
   description: string;
-  /** How to set its options, shown by `nx show project --web` beside the `--help` command. */
-  example: { options?: Record<string, unknown>; args?: string[] };
   /**
    * Only for targets whose result depends on files alone: which of the offline inputs are its
    * own, and how Nx caches it. Without it, never cached.
@@ -97,7 +95,6 @@ const MIGRATE_TARGETS: readonly MigrateTarget[] = Object.entries(ACTIONS as Acti
     defaultName: executorName(action),
     executor: `fastkit:${executorName(action)}`,
     description: targetDescription(spec),
-    example: spec.example as MigrateTarget['example'],
     cached: spec.cache && cachedOn(spec, spec.cache),
     syncGenerators: spec.syncGenerators && [...spec.syncGenerators],
     checksums: 'checksums' in spec.options,
@@ -200,7 +197,8 @@ async function createAlembicProjects(
   const cache = new TargetsCache<ProjectFacts>(
     join(workspaceDataDirectory(context.workspaceRoot), `fastkit-${hashOf(optionsKey)}.hash`),
   );
-  const exec = packageManagerExec(context);
+  const shadowKey = shadowKeyInput(context.workspaceRoot);
+  const dependencyInputs = dependencyPythonInputs();
   const pinsAbove = new Map<string, string[]>();
   const projectJsons = new ProjectJsonFiles(context.workspaceRoot);
   const matched = new Set(configFiles);
@@ -223,7 +221,7 @@ async function createAlembicProjects(
         environments: config.file === ALEMBIC_INI ? alembicEnvironments(config.text) : [],
       }));
       const inputs = followedByNx(context.workspaceRoot, facts);
-      const targets = migrateTargets(normalized, { name, config: config.file, place, exec, inputs, environments: facts.environments, shadowKey: shadowKeyInput(context.workspaceRoot) });
+      const targets = migrateTargets(normalized, { config: config.file, place, inputs, environments: facts.environments, shadowKey, dependencyInputs });
       results.push([file, { projects: { [root]: { root, name, targets } } }]);
     } catch (error) {
       errors.push([file, error instanceof Error ? error : new Error(String(error))]);
@@ -348,15 +346,15 @@ function readProjectFile(path: string): string {
 function migrateTargets(
   options: NormalizedPluginOptions,
   project: {
-    name: string;
     config: AlembicConfigFile['file'];
     place: ProjectPlace;
-    exec: string;
     inputs: OfflineInputs;
     /** The ini sections that are Alembic environments: each but [alembic] is an Nx configuration. */
     environments: string[];
     /** The runtime input that stands for the shadow database (migrate-verify). */
     shadowKey: { runtime: string };
+    /** The inputs that stand for the Python files of the projects env.py imports. */
+    dependencyInputs: string[];
   },
 ): TargetsByName {
   const targets: TargetsByName = {};
@@ -375,7 +373,7 @@ function migrateTargets(
       project.shadowKey,
     ];
     const mine = Array.isArray(own) && shadowKey ? onShadow(own) : own;
-    const inputs = Array.isArray(mine) && dependencies ? [...mine, ...dependencyPythonInputs()] : mine;
+    const inputs = Array.isArray(mine) && dependencies ? [...mine, ...project.dependencyInputs] : mine;
     const uncached = inputs && !Array.isArray(inputs) ? inputs.uncached : undefined;
     const targetOptions = {
       ...placeOptions,
@@ -389,14 +387,12 @@ function migrateTargets(
       ...(Object.keys(targetOptions).length ? { options: targetOptions } : {}),
       ...(configurations ? { configurations } : {}),
       ...(target.syncGenerators ? { syncGenerators: target.syncGenerators } : {}),
+      // what it does and how it is cached, nothing more: Nx copies, merges, records and writes
+      // every property of every target on each graph computation (docs/performance.md)
       metadata: {
         technologies: ['alembic'],
         // a target that cannot be cached says why, in place of how it is cached
         description: uncached ? target.description.replace(/ Cached[^.]*\.$/, ` Not cached: ${uncached}.`) : target.description,
-        help: {
-          command: `${project.exec} nx run ${project.name}:${targetName} --help`,
-          example: target.example,
-        },
       },
     };
   }
@@ -448,18 +444,6 @@ function nameIn(jsonFile: string): string | undefined {
   } catch {
     return undefined; // Nx's own project.json / package.json plugins report a broken file
   }
-}
-
-/** How this workspace runs a local binary (`npx`, `pnpm exec`, …), judged the way Nx does: nx.json, then the lock file. */
-function packageManagerExec(context: PluginContext): string {
-  const exec = { npm: 'npx', pnpm: 'pnpm exec', yarn: 'yarn', bun: 'bun' } as const;
-  const chosen = context.nxJsonConfiguration?.cli?.packageManager;
-  if (chosen && chosen in exec) return exec[chosen];
-  const has = (file: string) => existsSync(join(context.workspaceRoot, file));
-  if (has('bun.lockb') || has('bun.lock')) return exec.bun;
-  if (has('yarn.lock')) return exec.yarn;
-  if (has('pnpm-lock.yaml')) return exec.pnpm;
-  return exec.npm;
 }
 
 function capitalized(text: string): string {
