@@ -70,6 +70,8 @@ interface MigrateTarget {
   defaultName: string;
   executor: string;
   description: string;
+  /** How to set its options, shown by `nx show project --web` beside the `--help` command. */
+  example: { options?: Record<string, unknown>; args?: string[] };
   /**
    * Only for targets whose result depends on files alone: which of the offline inputs are its
    * own, and how Nx caches it. Without it, never cached.
@@ -95,6 +97,7 @@ const MIGRATE_TARGETS: readonly MigrateTarget[] = Object.entries(ACTIONS as Acti
     defaultName: executorName(action),
     executor: `fastkit:${executorName(action)}`,
     description: targetDescription(spec),
+    example: spec.example as MigrateTarget['example'],
     cached: spec.cache && cachedOn(spec, spec.cache),
     syncGenerators: spec.syncGenerators && [...spec.syncGenerators],
     checksums: 'checksums' in spec.options,
@@ -197,6 +200,7 @@ async function createAlembicProjects(
   const cache = new TargetsCache<ProjectFacts>(
     join(workspaceDataDirectory(context.workspaceRoot), `fastkit-${hashOf(optionsKey)}.hash`),
   );
+  const exec = packageManagerExec(context);
   const shadowKey = shadowKeyInput(context.workspaceRoot);
   const dependencyInputs = dependencyPythonInputs();
   const pinsAbove = new Map<string, string[]>();
@@ -221,7 +225,7 @@ async function createAlembicProjects(
         environments: config.file === ALEMBIC_INI ? alembicEnvironments(config.text) : [],
       }));
       const inputs = followedByNx(context.workspaceRoot, facts);
-      const targets = migrateTargets(normalized, { config: config.file, place, inputs, environments: facts.environments, shadowKey, dependencyInputs });
+      const targets = migrateTargets(normalized, { name, config: config.file, place, exec, inputs, environments: facts.environments, shadowKey, dependencyInputs });
       results.push([file, { projects: { [root]: { root, name, targets } } }]);
     } catch (error) {
       errors.push([file, error instanceof Error ? error : new Error(String(error))]);
@@ -346,8 +350,11 @@ function readProjectFile(path: string): string {
 function migrateTargets(
   options: NormalizedPluginOptions,
   project: {
+    name: string;
     config: AlembicConfigFile['file'];
     place: ProjectPlace;
+    /** How the workspace runs a local binary: `npx`, `pnpm exec`, … */
+    exec: string;
     inputs: OfflineInputs;
     /** The ini sections that are Alembic environments: each but [alembic] is an Nx configuration. */
     environments: string[];
@@ -387,12 +394,14 @@ function migrateTargets(
       ...(Object.keys(targetOptions).length ? { options: targetOptions } : {}),
       ...(configurations ? { configurations } : {}),
       ...(target.syncGenerators ? { syncGenerators: target.syncGenerators } : {}),
-      // what it does and how it is cached, nothing more: Nx copies, merges, records and writes
-      // every property of every target on each graph computation (docs/performance.md)
       metadata: {
         technologies: ['alembic'],
         // a target that cannot be cached says why, in place of how it is cached
         description: uncached ? target.description.replace(/ Cached[^.]*\.$/, ` Not cached: ${uncached}.`) : target.description,
+        help: {
+          command: `${project.exec} nx run ${project.name}:${targetName} --help`,
+          example: target.example,
+        },
       },
     };
   }
@@ -444,6 +453,18 @@ function nameIn(jsonFile: string): string | undefined {
   } catch {
     return undefined; // Nx's own project.json / package.json plugins report a broken file
   }
+}
+
+/** How this workspace runs a local binary (`npx`, `pnpm exec`, …), judged the way Nx does: nx.json, then the lock file. */
+function packageManagerExec(context: PluginContext): string {
+  const exec = { npm: 'npx', pnpm: 'pnpm exec', yarn: 'yarn', bun: 'bun' } as const;
+  const chosen = context.nxJsonConfiguration?.cli?.packageManager;
+  if (chosen && chosen in exec) return exec[chosen];
+  const has = (file: string) => existsSync(join(context.workspaceRoot, file));
+  if (has('bun.lockb') || has('bun.lock')) return exec.bun;
+  if (has('yarn.lock')) return exec.yarn;
+  if (has('pnpm-lock.yaml')) return exec.pnpm;
+  return exec.npm;
 }
 
 function capitalized(text: string): string {

@@ -114,20 +114,20 @@ describe('fastkit/plugin createNodes on real folders', () => {
     }
   });
 
-  test('an ini-only folder is named after its folder; a target says what it does and how it is cached, and nothing per project', async () => {
+  test('an ini-only folder is named after its folder, and help runs the target with --help', async () => {
     const root = workspace({ 'services/billing/alembic.ini': INI, 'services/Inventory/alembic.ini': INI });
     const found = projects(await infer(root));
     expect(found['services/billing'].name).toBe('billing');
     expect(found['services/Inventory'].name).toBe('inventory');
-    // Nx copies and writes every property of every target on each graph computation: the metadata is only these two
-    expect(found['services/billing'].targets?.['migrate-status'].metadata).toEqual({
-      technologies: ['alembic'],
-      description: 'Shows the applied revision and what is pending (alembic current). Never cached.',
+    expect(found['services/billing'].targets?.['migrate-status'].metadata?.help).toEqual({
+      command: 'npx nx run billing:migrate-status --help',
+      example: { options: { check: true } },
     });
   });
 
-  test('the name comes from project.json, else package.json', async () => {
+  test('the name comes from project.json, else package.json; help uses the workspace package manager', async () => {
     const root = workspace({
+      'pnpm-lock.yaml': 'lockfileVersion: 9.0\n',
       'libs/reports/alembic.ini': INI,
       'libs/reports/project.json': '{ "name": "reports-db", "targets": {} }',
       'libs/shared/alembic.ini': INI,
@@ -139,6 +139,9 @@ describe('fastkit/plugin createNodes on real folders', () => {
     expect(found['libs/reports'].name).toBe('reports-db');
     expect(found['libs/shared'].name).toBe('@acme/shared');
     expect(found['libs/broken-json'].name).toBe('broken-json');
+    expect(found['libs/reports'].targets?.['migrate-make'].metadata?.help?.command).toBe(
+      'pnpm exec nx run reports-db:migrate-make --help',
+    );
   });
 
   test('an alembic.ini at the workspace root makes the root a project', async () => {
@@ -185,6 +188,7 @@ describe('fastkit/plugin createNodes on real folders', () => {
     expect(targets?.['db-sql']).toMatchObject({ cache: true, outputs: ['{projectRoot}/{options.output}'] });
     expect(Object.values(targets ?? {}).map((target) => target.executor)).toEqual(EXECUTORS);
     expect(targets?.['db-upgrade']).toMatchObject({ cache: false, metadata: { description: expect.stringContaining('upgrade head') } });
+    expect(targets?.['db-current'].metadata?.help?.command).toBe('npx nx run billing:db-current --help');
 
     const partly = projects(await infer(root, { statusTargetName: 'db-status' }))['services/billing'];
     expect(Object.keys(partly.targets ?? {})).toEqual(['migrate-make', 'migrate-run', 'migrate-rollback', 'db-status', 'migrate-check', 'migrate-sql', 'migrate-rebase', 'migrate-verify']);
