@@ -19,7 +19,8 @@ tagged with the request's id:
     {"id": 7, "exit": 0, "signal": null}        it is over: its exit code, or the signal that ended it
 
 Ctrl-C, SIGTERM or SIGHUP is passed on to every running fork, which rolls back and ends as a
-lone helper does (130, 143); requests that arrive after it are not started. The server ends once
+lone helper does (130, 143); requests that arrive after it are not started. At most
+FASTKIT_FORKS requests run at once, the others wait in order. The server ends once
 stdin has closed (fastkit has no more requests, or is gone) and every fork has ended. POSIX
 only: without os.fork (Windows) fastkit starts a process per request instead.
 """
@@ -46,7 +47,7 @@ def serve(environ):
     """The server's life: imports, then requests until stdin closes. Returns its exit code."""
     frames = int(environ["FASTKIT_FRAMES_FD"])
     try:
-        server = _Server(frames)
+        server = _Server(frames, _forks(environ))
     except process.Terminated:  # fastkit was already gone
         return process.EXIT_TERMINATED
     try:
@@ -153,9 +154,21 @@ class _Request:
         self.status = None
 
 
+def _forks(environ):
+    """How many requests run at once: FASTKIT_FORKS (fastkit sets it to its CPUs), else this
+    machine's. More wait in order, so fastkit can send the next request before one ends and no
+    CPU idles between two."""
+    try:
+        return max(1, int(environ["FASTKIT_FORKS"]))
+    except (KeyError, ValueError):
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 class _Server:
-    def __init__(self, frames):
+    def __init__(self, frames, forks):
         self.frames = frames
+        self.forks = forks
+        self.waiting = []  # requests read, not yet started: at most `forks` run at once
         self.pid = os.getpid()
         self.selector = selectors.DefaultSelector()
         self.running = {}  # pid -> _Request
@@ -185,7 +198,10 @@ class _Server:
                 pass
 
     def loop(self):
-        while self.reading or self.running:
+        while True:
+            self._start_waiting()
+            if not (self.reading or self.running):
+                break
             try:
                 ready = self.selector.select()
             except InterruptedError:
@@ -215,7 +231,12 @@ class _Server:
             self.requests = lines.pop()
         for line in lines:
             if line.strip():
-                self._start(json.loads(line))
+                self.waiting.append(json.loads(line))
+
+    def _start_waiting(self):
+        """Starts what waits, in order, while fewer than `forks` run (all at once when interrupted: they end at once)."""
+        while self.waiting and (len(self.running) < self.forks or self.signalled):
+            self._start(self.waiting.pop(0))
 
     def _start(self, message):
         if self.signalled:  # interrupted: it is not started, and ends as if it had been at once
