@@ -27,12 +27,15 @@ export class AlembicServers {
 
   private readonly servers = new Map<string, AlembicServer>();
 
+  /** `forks`: how many requests each server runs at once (the others wait in order). */
+  constructor(private readonly forks = 1) {}
+
   /** Runs one request (as the one-shot helper takes it in FASTKIT_REQUEST) on its interpreter's server. */
   run(python: readonly string[], request: object, options: ServedRequestOptions): Promise<ProcessResult> {
     const key = serverKey(python, options);
     let server = this.servers.get(key);
     if (!server || server.ended) {
-      server = new AlembicServer([...python, HELPER, 'serve'], options);
+      server = new AlembicServer([...python, HELPER, 'serve'], options, this.forks);
       this.servers.set(key, server);
     }
     return server.run(request, options);
@@ -84,12 +87,12 @@ class AlembicServer {
   private nextId = 1;
 
   /** Started with the environment of its first request (what Python reads at start is the same for all, by its key). */
-  constructor(argv: string[], first: ServedRequestOptions) {
+  constructor(argv: string[], first: ServedRequestOptions, forks: number) {
     const secrets = secretsIn(first.env);
     const own = (line: string) => process.stderr.write(maskSecrets(line, secrets) + '\n');
     this.process = startServerProcess(argv, {
       cwd: first.cwd,
-      env: { ...first.env, PYTHONUNBUFFERED: '1', FASTKIT_FRAMES_FD: '3' },
+      env: { ...first.env, PYTHONUNBUFFERED: '1', FASTKIT_FRAMES_FD: '3', FASTKIT_FORKS: String(forks) },
       // the server's own output (a warning while it imports Alembic) belongs to no request
       onStdout: own,
       onStderr: own,

@@ -54,9 +54,9 @@ interface BatchTaskResult {
  * The batch implementation of an action (executors.json's `batchImplementation`, through
  * src/nx-batch-executors.ts): `nx run-many` hands it every task of the run at once, and it
  * runs them in this one process, as many at a time as there are CPUs, with one Python server
- * per interpreter that imports Alembic once (src/alembic-server.ts). Each task is what its
- * executor would do alone: its own options, its project's environment (Nx's .env files for
- * it), its own output (the task's terminal output, not this process's) and its own result,
+ * per interpreter that imports Alembic once (src/alembic-server.ts) and runs as many requests
+ * at a time. Each task is what its executor would do alone: its own options, its project's
+ * environment (Nx's .env files for it), its own output (the task's terminal output, not this process's) and its own result,
  * streamed to Nx as it completes. A failure stops nothing else; a task whose dependency in
  * the batch failed is skipped, as Nx skips it. Ctrl-C starts no more tasks, passes the signal
  * on to the running ones (each rolls back) and ends with them.
@@ -84,11 +84,14 @@ async function* runTasks(action: ExecutorActionName, taskGraph: TaskGraph, input
     yield runAlone(action, taskGraph.tasks[ids[0]], inputs[ids[0]], context, taskEnvironment);
     return;
   }
-  const servers = AlembicServers.available ? new AlembicServers() : undefined;
+  const cpus = Math.max(1, availableParallelism());
+  const servers = AlembicServers.available ? new AlembicServers(cpus) : undefined;
   const waiting = new Set(Object.keys(taskGraph.tasks));
   const succeeded = new Map<string, boolean>();
   const running = new Map<string, Promise<BatchTaskResult>>();
-  const limit = Math.max(1, availableParallelism());
+  // with servers, twice as many tasks as CPUs: while a server runs one request per CPU, the
+  // next ones are prepared and sent, so a CPU starts the next as soon as it is free
+  const limit = servers ? 2 * cpus : cpus;
   let stopped = false;
   const stop = () => (stopped = true);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, stop);
