@@ -61,6 +61,22 @@ export function ensureVenv() {
   writeFileSync(stamp, wanted);
 }
 
+/**
+ * What the test projects' code imports beyond Alembic (test/python-stacks.json's
+ * projectPackages), into a stack's venv: with .venv's pip, so a venv without pip of its own (the
+ * Debian one) gets them too.
+ */
+export function ensureProjectPackages(folder, label) {
+  const { projectPackages = [] } = JSON.parse(readFileSync(join(root, 'test', 'python-stacks.json'), 'utf8'));
+  const stamp = join(folder, '.fastkit-project-packages');
+  const wanted = createHash('sha1').update(JSON.stringify(projectPackages)).digest('hex');
+  if (projectPackages.length === 0 || (existsSync(stamp) && readFileSync(stamp, 'utf8') === wanted)) return;
+  step(`installing ${projectPackages.join(' ')} into ${label}`, python, [
+    '-m', 'pip', '--python', join(folder, 'bin', 'python'), 'install', '--quiet', '--disable-pip-version-check', '--retries', '1', ...projectPackages,
+  ]);
+  writeFileSync(stamp, wanted);
+}
+
 /** Starts the local PostgreSQL cluster (as root, the way this kind of machine has it) if it is down. */
 export function ensurePostgres() {
   const socket = process.env.PGHOST ?? '/var/run/postgresql';
@@ -140,6 +156,7 @@ export function ensureStackVenvs() {
     }
     writeFileSync(stamp, wanted);
   }
+  for (const stack of stacks.slice(1)) ensureProjectPackages(join(root, stack.venv), stack.venv);
 }
 
 function ensureDebianPackages(stack) {
@@ -165,7 +182,10 @@ if (isMain) {
   ensureNodeModules();
   build();
   ensureVenv();
-  if (process.argv.includes('--stacks')) ensureStackVenvs();
+  if (process.argv.includes('--stacks')) {
+    ensureProjectPackages(venv, '.venv');
+    ensureStackVenvs();
+  }
   if (process.argv.includes('--postgres')) ensurePostgres();
   if (process.argv.includes('--mariadb')) ensureMariaDB();
 }

@@ -36,6 +36,7 @@ export async function callAlembic<T>(project: Project, action: HelperAction, opt
     ...options.request,
   };
 
+  const env = { ...helperEnvironment(project), FASTKIT_REQUEST: JSON.stringify(request) };
   const onEvent = (line: string) => {
     let event: { type: string } & Record<string, unknown>;
     try {
@@ -45,7 +46,7 @@ export async function callAlembic<T>(project: Project, action: HelperAction, opt
       return;
     }
     if (event.type === 'step') options.onStep?.(event as unknown as StepEvent);
-    else if (event.type === 'graph') rememberRevisionGraph(project, event as unknown as GraphEvent);
+    else if (event.type === 'graph') rememberRevisionGraph(project, event as unknown as GraphEvent, env);
     else if (event.type === 'result') result = event as unknown as T;
     else if (event.type === 'error') failure = event as unknown as ErrorEvent;
   };
@@ -54,12 +55,7 @@ export async function callAlembic<T>(project: Project, action: HelperAction, opt
   try {
     exit = await runProcess([...project.python.python, HELPER], {
       cwd: project.cwd,
-      env: {
-        ...project.env,
-        FASTKIT_REQUEST: JSON.stringify(request),
-        FASTKIT_EVENTS_FD: '3',
-        PYTHONUNBUFFERED: '1',
-      },
+      env,
       onStdout: options.stdoutToStderr ? output.err : output.out,
       onStderr: output.err,
       onEvent,
@@ -94,6 +90,11 @@ export async function callAlembic<T>(project: Project, action: HelperAction, opt
     );
   }
   return result;
+}
+
+/** The environment the helper runs with, but for its request (FASTKIT_REQUEST): the project's, and its event channel. */
+export function helperEnvironment(project: Project): Record<string, string | undefined> {
+  return { ...project.env, FASTKIT_EVENTS_FD: '3', PYTHONUNBUFFERED: '1' };
 }
 
 function alembicMissing(project: Project, what: string): FastkitError {

@@ -14,6 +14,7 @@ import re
 from contextlib import contextmanager
 
 from .protocol import Failure
+from .recording import recording
 
 
 def import_alembic():
@@ -209,16 +210,33 @@ class AlembicProject:
             }
             for revision in self.script.walk_revisions()
         ]
-        return dict(envPy=str(self.script.env_py_location), revisions=revisions, heads=self.heads(), **self.listing)
+        graph = dict(envPy=str(self.script.env_py_location), revisions=revisions, heads=self.heads(), **self.listing)
+        if self.record is not None:
+            graph["record"] = self.record
+        return graph
 
     # --- running env.py -------------------------------------------------------------------
 
-    def run_env(self, fn, **environment_args):
-        """Runs env.py with fn as the work function, as every Alembic command does."""
+    record = None
+
+    def run_env(self, fn, record=False, **environment_args):
+        """Runs env.py with fn as the work function, as every Alembic command does. With
+        `record`, what env.py used and read is kept for the graph event (recording.py)."""
         from alembic.runtime.environment import EnvironmentContext
 
-        with EnvironmentContext(self.config, self.script, fn=fn, **environment_args):
-            self.script.run_env()
+        if not record:
+            with EnvironmentContext(self.config, self.script, fn=fn, **environment_args):
+                self.script.run_env()
+            return
+        with recording(os.environ) as watch:
+
+            def recorded(rev, context):
+                watch.migration_context(context)
+                return fn(rev, context)
+
+            with EnvironmentContext(self.config, self.script, fn=recorded, **environment_args):
+                self.script.run_env()
+        self.record = watch.record()
 
 
 MERGE_HINT = 'Merge them into one with `{alembic} merge heads -m "merge heads"`, then `{run}`.'

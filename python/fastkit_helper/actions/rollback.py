@@ -19,6 +19,6 @@ def rollback(request, events):
         return project.downgrade_steps("-1", rev)
 
     work, done = stepper(events, steps_of)
-    project.run_env(work, destination_rev="-1")
+    project.run_env(work, record=True, destination_rev="-1")
     events.graph(project.graph())
     events.result(reverted=done)

@@ -7,6 +7,6 @@ def run(request, events):
     project = AlembicProject(alembic_config(request, "upgrade", ["head"]))
     project.single_head()
     work, done = stepper(events, lambda rev: project.upgrade_steps("head", rev))
-    project.run_env(work, destination_rev="head")
+    project.run_env(work, record=True, destination_rev="head")
     events.graph(project.graph())
     events.result(applied=done, heads=project.heads())

@@ -12,7 +12,7 @@ def status(request, events):
         state["current"] = list(context.get_current_heads())
         return []
 
-    project.run_env(read_current, dont_mutate=True)
+    project.run_env(read_current, record=True, dont_mutate=True)
     current = state.get("current", [])
     heads = project.heads()
     pending = [revision_facts(step.revision) for step in project.upgrade_steps("heads", tuple(current))]
