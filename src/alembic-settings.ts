@@ -9,7 +9,8 @@
  * is {@link Uncertain}, and a config Alembic itself refuses is {@link AlembicRefuses}.
  */
 import { delimiter, posix } from 'node:path';
-import { hasAlembicTable, toolAlembicTable, TomlUnreadable, type TomlTable, type TomlValue } from './pyproject';
+import { hasAlembicTable, toolAlembicTable } from './pyproject';
+import { TomlUnreadable, type TomlTable, type TomlValue } from './toml-reader';
 
 export const ALEMBIC_INI = 'alembic.ini';
 export const PYPROJECT = 'pyproject.toml';

@@ -332,7 +332,7 @@ let fingerprint: string | undefined;
  */
 function pluginFingerprint(): string {
   fingerprint ??= hashOf(
-    ...[__filename, ...['./offline-inputs', './alembic-settings', './pyproject', './actions'].map((name) => require.resolve(name))].map(
+    ...[__filename, ...['./offline-inputs', './alembic-settings', './pyproject', './toml-reader', './actions'].map((name) => require.resolve(name))].map(
       (file) => readFileSync(file, 'utf8'),
     ),
   );

@@ -21,7 +21,7 @@ import type { DependencyType, FileData, ProjectConfiguration } from '@nx/devkit'
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, posix } from 'node:path';
-import { alembicSettings, type AlembicSettings } from './alembic-settings';
+import { alembicLocations, alembicSettings, isUncertain, type AlembicSettings } from './alembic-settings';
 import {
   declaredPackageFolders,
   findVirtualEnv,
@@ -106,6 +106,8 @@ interface SysPath {
 interface ConfigFacts {
   alembic: boolean;
   settings?: AlembicSettings;
+  /** prepend_sys_path's entries, split as Alembic splits them. */
+  prepended?: string[];
 }
 
 type CachedFacts = ModuleStep[] | ConfigFacts;
@@ -359,14 +361,14 @@ class ImportGraph {
     if (!settings) return undefined;
     const scriptFolder = this.configPath(root, settings.script_location ?? 'alembic');
     const envPy = scriptFolder === undefined ? undefined : childPath(scriptFolder, 'env.py');
-    const prepended = prependSysPathEntries(settings.prepend_sys_path)
+    const prepended = settings.prepended
       .map((entry) => this.configPath(root, entry))
       .filter((folder): folder is string => folder !== undefined);
     return { name, root, configFile, prepended, envPy: envPy && this.files.has(envPy) ? envPy : undefined };
   }
 
   /** What fastkit reads of an Alembic config (none for a pyproject.toml without [tool.alembic]), kept by content hash. */
-  private settingsOf(configFile: string): AlembicSettings | undefined {
+  private settingsOf(configFile: string): (AlembicSettings & { prepended: string[] }) | undefined {
     const compute = (): CachedFacts => {
       const text = this.read(configFile);
       if (text === undefined) return { alembic: false };
@@ -376,11 +378,11 @@ class ImportGraph {
       } catch {
         return { alembic: false }; // a broken [tool.alembic] header: createNodes reports it
       }
-      return { alembic: true, settings: alembicSettings(text, kind) };
+      return { alembic: true, settings: alembicSettings(text, kind), prepended: prependSysPathEntries(text, kind) };
     };
     const hash = this.hashes.get(configFile);
     const facts = (hash ? this.facts.get(`config:${hash}`, compute) : compute()) as ConfigFacts;
-    return facts.alembic ? facts.settings : undefined;
+    return facts.alembic && facts.settings ? { ...facts.settings, prepended: facts.prepended ?? [] } : undefined;
   }
 
   /**
@@ -574,13 +576,19 @@ class ImportWalk {
 }
 
 /**
- * prepend_sys_path split as Alembic splits it without path_separator (spaces, commas, colons).
- * TODO(lead): once src/alembic-settings.ts reads path_separator (the trust-offline branch's
- * `alembicLocations(...).prependSysPath`), take the list from there.
+ * prepend_sys_path as Alembic reads it (path_separator, interpolation: src/alembic-settings.ts),
+ * each `%(here)s` left as the NUL mark configPath reads as the config's folder; none where
+ * Alembic's reading is not certain or the config is one Alembic refuses.
  */
-function prependSysPathEntries(value: string | undefined): string[] {
-  if (!value) return [];
-  return value.split(/, *| +|:/).filter(Boolean);
+function prependSysPathEntries(text: string, configFile: string): string[] {
+  const here = '\0';
+  try {
+    const config = configFile === 'pyproject.toml' ? { toml: { text, here } } : { ini: { text, here } };
+    const entries = alembicLocations(config).prependSysPath;
+    return isUncertain(entries) ? [] : entries;
+  } catch {
+    return [];
+  }
 }
 
 let fingerprint: string | undefined;

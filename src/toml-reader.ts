@@ -1,20 +1,16 @@
 /**
- * TOML read into plain objects, for the few tables fastkit's dependency edges need from
- * pyproject.toml and uv.lock ([project], [tool.uv], [tool.poetry], [[package]]). Small and
- * dependency-free, because it runs while Nx builds its graph. Numbers and dates are kept as
- * their text; text this reader does not follow throws {@link TomlUnreadable}.
+ * TOML read into plain objects, for what fastkit reads of pyproject.toml ([tool.alembic], and
+ * [project], [tool.uv], [tool.poetry] for dependency edges) and of uv.lock. Small and
+ * dependency-free, because it runs while Nx builds its graph.
  */
 
+/** A TOML value as fastkit reads it: strings, booleans, arrays and tables as they are; numbers and dates only as their text. */
 export type TomlValue = string | boolean | TomlValue[] | TomlTable | TomlOther;
 export interface TomlTable {
   [key: string]: TomlValue;
 }
 
-/** A number or a date, kept as its text. */
-export class TomlOther {
-  constructor(readonly text: string) {}
-}
-
+/** TOML that fastkit's small reader does not follow; Alembic (tomllib) may read it, so nothing is concluded from it. */
 export class TomlUnreadable extends Error {
   constructor(reason: string, at: number) {
     super(`${reason} at offset ${at}`);
@@ -22,12 +18,21 @@ export class TomlUnreadable extends Error {
   }
 }
 
-export function readToml(text: string): TomlTable {
-  return new TomlReader(text.replace(/\r\n/g, '\n')).document();
+/** A number or a date, kept as its text. */
+export class TomlOther {
+  constructor(readonly text: string) {}
 }
 
 export function isTomlTable(value: TomlValue | undefined): value is TomlTable {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof TomlOther);
+  return typeof value === 'object' && !Array.isArray(value) && !(value instanceof TomlOther);
+}
+
+/**
+ * A TOML 1.0 document as nested objects. Strict where a lenient reading could give another
+ * value than tomllib would (escapes, duplicate keys); what it cannot place it refuses.
+ */
+export function readToml(text: string): TomlTable {
+  return new TomlReader(text.replace(/\r\n/g, '\n')).document();
 }
 
 class TomlReader {
@@ -39,172 +44,223 @@ class TomlReader {
   document(): TomlTable {
     let table = this.root;
     for (;;) {
-      this.skipBlank(true);
+      this.skipBlankLines();
       if (this.at >= this.text.length) return this.root;
-      if (this.text[this.at] === '[') {
-        const array = this.text[this.at + 1] === '[';
-        this.at += array ? 2 : 1;
-        const keys = this.key(array ? ']]' : ']');
-        this.expect(array ? ']]' : ']');
-        table = array ? this.arrayTable(keys) : this.table(this.root, keys);
-      } else {
-        const keys = this.key('=');
-        this.expect('=');
-        const value = this.value();
-        const owner = this.table(table, keys.slice(0, -1));
-        owner[keys[keys.length - 1]] = value;
-      }
-      this.skipBlank(false);
-      if (this.at < this.text.length && this.text[this.at] !== '\n') throw new TomlUnreadable('text after a value', this.at);
+      if (this.text[this.at] === '[') table = this.header();
+      else this.keyValue(table);
+      this.endOfLine();
     }
   }
 
-  /** The table at `keys` below `from`, made where missing; through an array of tables, its last one. */
-  private table(from: TomlTable, keys: string[]): TomlTable {
-    let table = from;
-    for (const key of keys) {
-      let next = table[key];
-      if (next === undefined) {
-        next = Object.create(null) as TomlTable;
-        table[key] = next;
-      }
-      if (Array.isArray(next)) next = next[next.length - 1];
-      if (!isTomlTable(next)) throw new TomlUnreadable(`${key} is not a table`, this.at);
-      table = next;
-    }
-    return table;
-  }
-
-  private arrayTable(keys: string[]): TomlTable {
-    const owner = this.table(this.root, keys.slice(0, -1));
-    const last = keys[keys.length - 1];
-    const list = (owner[last] ??= []);
-    if (!Array.isArray(list)) throw new TomlUnreadable(`${last} is not an array of tables`, this.at);
-    const table: TomlTable = Object.create(null);
-    list.push(table);
-    return table;
-  }
-
-  /** A dotted key, up to `end` (not consumed). */
-  private key(end: string): string[] {
-    const keys: string[] = [];
-    for (;;) {
-      this.skipSpaces();
-      const char = this.text[this.at];
-      if (char === '"' || char === "'") keys.push(this.string());
-      else {
-        const bare = /^[A-Za-z0-9_-]+/.exec(this.text.slice(this.at, this.at + 200));
-        if (!bare) throw new TomlUnreadable('a key expected', this.at);
-        keys.push(bare[0]);
-        this.at += bare[0].length;
-      }
-      this.skipSpaces();
-      if (this.text[this.at] === '.') this.at++;
-      else if (this.text.startsWith(end, this.at)) return keys;
-      else throw new TomlUnreadable(`"${end}" expected`, this.at);
-    }
-  }
-
-  private value(): TomlValue {
-    this.skipSpaces();
-    const char = this.text[this.at];
-    if (char === '"' || char === "'") return this.string();
-    if (char === '[') {
-      this.at++;
-      const items: TomlValue[] = [];
-      for (;;) {
-        this.skipBlank(true);
-        if (this.text[this.at] === ']') {
-          this.at++;
-          return items;
-        }
-        items.push(this.value());
-        this.skipBlank(true);
-        if (this.text[this.at] === ',') this.at++;
-        else if (this.text[this.at] !== ']') throw new TomlUnreadable('"," or "]" expected', this.at);
-      }
-    }
-    if (char === '{') {
-      this.at++;
-      const table: TomlTable = Object.create(null);
-      for (;;) {
-        this.skipSpaces();
-        if (this.text[this.at] === '}') {
-          this.at++;
-          return table;
-        }
-        const keys = this.key('=');
-        this.expect('=');
-        this.table(table, keys.slice(0, -1))[keys[keys.length - 1]] = this.value();
-        this.skipSpaces();
-        if (this.text[this.at] === ',') this.at++;
-        else if (this.text[this.at] !== '}') throw new TomlUnreadable('"," or "}" expected', this.at);
-      }
-    }
-    const scalar = /^[^\s,\]}#]+/.exec(this.text.slice(this.at, this.at + 100));
-    if (!scalar) throw new TomlUnreadable('a value expected', this.at);
-    this.at += scalar[0].length;
-    if (scalar[0] === 'true') return true;
-    if (scalar[0] === 'false') return false;
-    return new TomlOther(scalar[0]);
-  }
-
-  private string(): string {
-    const quote = this.text[this.at];
-    const multiline = this.text.startsWith(quote.repeat(3), this.at);
-    const delimiter = multiline ? quote.repeat(3) : quote;
-    this.at += delimiter.length;
-    if (multiline && this.text[this.at] === '\n') this.at++;
-    let value = '';
-    for (;;) {
-      if (this.at >= this.text.length) throw new TomlUnreadable('unterminated string', this.at);
-      if (this.text.startsWith(delimiter, this.at)) {
-        this.at += delimiter.length;
-        return value;
-      }
-      const char = this.text[this.at];
-      if (!multiline && char === '\n') throw new TomlUnreadable('unterminated string', this.at);
-      if (char === '\\' && quote === '"') {
-        const escape = this.text[this.at + 1];
-        const simple: Record<string, string> = { b: '\b', t: '\t', n: '\n', f: '\f', r: '\r', '"': '"', '\\': '\\' };
-        if (escape in simple) {
-          value += simple[escape];
-          this.at += 2;
-        } else if (escape === 'u' || escape === 'U') {
-          const length = escape === 'u' ? 4 : 8;
-          value += String.fromCodePoint(parseInt(this.text.slice(this.at + 2, this.at + 2 + length), 16));
-          this.at += 2 + length;
-        } else if (multiline && /^\\[ \t]*\n/.test(this.text.slice(this.at))) {
-          this.at = this.text.slice(this.at).search(/\n\s*[^\s]/) + this.at + 1;
-          this.skipBlank(true);
-        } else throw new TomlUnreadable('unknown escape', this.at);
-        continue;
-      }
-      value += char;
-      this.at++;
-    }
-  }
-
-  private expect(text: string): void {
-    this.skipSpaces();
-    if (!this.text.startsWith(text, this.at)) throw new TomlUnreadable(`"${text}" expected`, this.at);
-    this.at += text.length;
+  private fail(reason: string): never {
+    throw new TomlUnreadable(reason, this.at);
   }
 
   private skipSpaces(): void {
     while (this.text[this.at] === ' ' || this.text[this.at] === '\t') this.at++;
   }
 
-  /** Spaces and a comment, and with `newlines` also line ends and further comment lines. */
-  private skipBlank(newlines: boolean): void {
+  private skipComment(): void {
+    if (this.text[this.at] === '#') while (this.at < this.text.length && this.text[this.at] !== '\n') this.at++;
+  }
+
+  private skipBlankLines(): void {
     for (;;) {
       this.skipSpaces();
-      if (this.text[this.at] === '#') {
-        const end = this.text.indexOf('\n', this.at);
-        this.at = end === -1 ? this.text.length : end;
-      }
-      if (newlines && this.text[this.at] === '\n') this.at++;
-      else return;
+      this.skipComment();
+      if (this.text[this.at] !== '\n') return;
+      this.at++;
     }
+  }
+
+  private endOfLine(): void {
+    this.skipSpaces();
+    this.skipComment();
+    if (this.at < this.text.length && this.text[this.at] !== '\n') this.fail('expected the end of the line');
+  }
+
+  /** `[a.b]` or `[[a.b]]`: the table the following keys go into. */
+  private header(): TomlTable {
+    const array = this.text.startsWith('[[', this.at);
+    this.at += array ? 2 : 1;
+    const path = this.dottedKey();
+    if (!this.text.startsWith(array ? ']]' : ']', this.at)) this.fail('unclosed table header');
+    this.at += array ? 2 : 1;
+    let table = this.root;
+    for (const [index, key] of path.entries()) {
+      const last = index === path.length - 1;
+      const existing = table[key];
+      if (last && array) {
+        if (existing === undefined) table[key] = [];
+        else if (!Array.isArray(existing)) this.fail(`${key} is not an array of tables`);
+        const next: TomlTable = Object.create(null);
+        (table[key] as TomlValue[]).push(next);
+        return next;
+      }
+      if (existing === undefined) table[key] = Object.create(null);
+      else if (Array.isArray(existing)) {
+        const element = existing[existing.length - 1];
+        if (last || !isTomlTable(element)) this.fail(`${key} is an array`);
+        table = element;
+        continue;
+      } else if (!isTomlTable(existing)) this.fail(`${key} is not a table`);
+      table = table[key] as TomlTable;
+    }
+    return table;
+  }
+
+  private keyValue(table: TomlTable): void {
+    const path = this.dottedKey();
+    this.skipSpaces();
+    if (this.text[this.at] !== '=') this.fail('expected =');
+    this.at++;
+    this.skipSpaces();
+    const value = this.value();
+    let target = table;
+    for (const key of path.slice(0, -1)) {
+      if (target[key] === undefined) target[key] = Object.create(null);
+      const next = target[key];
+      if (!isTomlTable(next)) this.fail(`${key} is not a table`);
+      target = next;
+    }
+    const key = path[path.length - 1];
+    if (key in target) this.fail(`${key} is defined twice`);
+    target[key] = value;
+  }
+
+  private dottedKey(): string[] {
+    const parts: string[] = [];
+    for (;;) {
+      this.skipSpaces();
+      parts.push(this.key());
+      this.skipSpaces();
+      if (this.text[this.at] !== '.') return parts;
+      this.at++;
+    }
+  }
+
+  private key(): string {
+    const char = this.text[this.at];
+    if (char === '"' && !this.text.startsWith('"""', this.at)) return this.basicString();
+    if (char === "'" && !this.text.startsWith("'''", this.at)) return this.literalString();
+    const bare = /^[A-Za-z0-9_-]+/.exec(this.text.slice(this.at, this.at + 256));
+    if (!bare) this.fail('expected a key');
+    this.at += bare[0].length;
+    return bare[0];
+  }
+
+  private value(): TomlValue {
+    const rest = this.text.slice(this.at, this.at + 64);
+    if (rest.startsWith('"""')) return this.multilineString('"""');
+    if (rest.startsWith("'''")) return this.multilineString("'''");
+    if (rest.startsWith('"')) return this.basicString();
+    if (rest.startsWith("'")) return this.literalString();
+    if (rest.startsWith('[')) return this.array();
+    if (rest.startsWith('{')) return this.inlineTable();
+    const word = /^(true|false)(?![A-Za-z0-9_+.:-])/.exec(rest);
+    if (word) {
+      this.at += word[1].length;
+      return word[1] === 'true';
+    }
+    // numbers and dates: kept as text (a date may hold one space before its time)
+    const other = /^[0-9A-Za-z_+.:-]+(?: [0-9][0-9:.Z+-]*)?/.exec(rest);
+    if (!other || !/^[+-]?(?:[0-9]|inf|nan)/.test(other[0])) this.fail('expected a value');
+    this.at += other[0].length;
+    return new TomlOther(other[0]);
+  }
+
+  private array(): TomlValue[] {
+    this.at++; // [
+    const items: TomlValue[] = [];
+    for (;;) {
+      this.skipBlankLines();
+      if (this.text[this.at] === ']') break;
+      items.push(this.value());
+      this.skipBlankLines();
+      if (this.text[this.at] === ',') {
+        this.at++;
+        continue;
+      }
+      if (this.text[this.at] !== ']') this.fail('expected , or ] in an array');
+      break;
+    }
+    this.at++; // ]
+    return items;
+  }
+
+  private inlineTable(): TomlTable {
+    this.at++; // {
+    const table: TomlTable = Object.create(null);
+    this.skipSpaces();
+    if (this.text[this.at] === '}') {
+      this.at++;
+      return table;
+    }
+    for (;;) {
+      this.keyValue(table);
+      this.skipSpaces();
+      const char = this.text[this.at++];
+      if (char === '}') return table;
+      if (char !== ',') this.fail('expected , or } in an inline table');
+    }
+  }
+
+  private basicString(): string {
+    this.at++; // "
+    let value = '';
+    for (;;) {
+      const char = this.text[this.at];
+      if (char === undefined || char === '\n') this.fail('unclosed string');
+      this.at++;
+      if (char === '"') return value;
+      value += char === '\\' ? this.escape() : char;
+    }
+  }
+
+  private literalString(): string {
+    const end = this.text.indexOf("'", this.at + 1);
+    const newline = this.text.indexOf('\n', this.at + 1);
+    if (end === -1 || (newline !== -1 && newline < end)) this.fail('unclosed string');
+    const value = this.text.slice(this.at + 1, end);
+    this.at = end + 1;
+    return value;
+  }
+
+  private multilineString(quotes: '"""' | "'''"): string {
+    this.at += 3;
+    if (this.text[this.at] === '\n') this.at++; // a newline right after the opening quotes is not part of it
+    let value = '';
+    for (;;) {
+      if (this.at >= this.text.length) this.fail('unclosed multi-line string');
+      if (this.text.startsWith(quotes, this.at)) {
+        let run = 3;
+        while (run < 5 && this.text[this.at + run] === quotes[0]) run++;
+        value += quotes[0].repeat(run - 3); // up to two quotes may end the content
+        this.at += run;
+        return value;
+      }
+      const char = this.text[this.at++];
+      if (char === '\\' && quotes === '"""') {
+        const trimmed = /^[ \t]*\n[\s]*/.exec(this.text.slice(this.at, this.at + 4096));
+        if (trimmed) {
+          this.at += trimmed[0].length; // a line-ending backslash joins the lines
+          continue;
+        }
+        value += this.escape();
+      } else value += char;
+    }
+  }
+
+  private escape(): string {
+    const char = this.text[this.at++];
+    const simple: Record<string, string> = { b: '\b', t: '\t', n: '\n', f: '\f', r: '\r', '"': '"', '\\': '\\' };
+    if (char in simple) return simple[char];
+    const digits = char === 'u' ? 4 : char === 'U' ? 8 : 0;
+    const hex = this.text.slice(this.at, this.at + digits);
+    if (!digits || !new RegExp(`^[0-9A-Fa-f]{${digits}}$`).test(hex)) this.fail('an escape TOML does not have');
+    const code = parseInt(hex, 16);
+    if (code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) this.fail('an escape of no character');
+    this.at += digits;
+    return String.fromCodePoint(code);
   }
 }

@@ -123,7 +123,9 @@ describe('fastkit migrate check: errors fail the check (exit 1)', () => {
   test('a version_locations folder that does not exist: an error naming it and the fix, not "No revisions yet"', () => {
     const project = exampleProject({ revisions: false });
     const ini = join(project, 'alembic.ini');
-    writeFileSync(ini, readFileSync(ini, 'utf8').replace('path_separator = os\n', 'path_separator = os\nversion_locations = %(here)s/alembic/versions:shared/versions\n'));
+    // version_path_separator too: Alembic before 1.16 knows only that one, and would read one folder named "…versions:shared/versions"
+    const separators = 'path_separator = os\nversion_path_separator = os\n';
+    writeFileSync(ini, readFileSync(ini, 'utf8').replace('path_separator = os\n', `${separators}version_locations = %(here)s/alembic/versions:shared/versions\n`));
     const line = readFileSync(ini, 'utf8').split('\n').findIndex((text) => text.startsWith('version_locations')) + 1;
     const ran = check(project);
     expectClean(ran);

@@ -43,6 +43,7 @@ describe('loading fastkit/plugin', () => {
       'dist/src/plugin.js',
       'dist/src/pyproject.js',
       'dist/src/targets-cache.js',
+      'dist/src/toml-reader.js',
       'dist/src/write-atomically.js',
     ]);
     expect(outcome.childProcess).toBe(false);

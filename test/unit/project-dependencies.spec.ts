@@ -57,10 +57,21 @@ describe('createDependencies: the projects whose modules an Alembic project impo
     expect(await edgesOf(root)).toEqual([edge('orders', 'db-models', 'services/orders/alembic/env.py')]);
   });
 
+  test('prepend_sys_path is split as Alembic splits it: with path_separator = os, a space is part of one folder name', async () => {
+    const root = writeWorkspace({
+      ...LIBRARY,
+      'services/orders/alembic.ini': INI.replace('prepend_sys_path = .', 'prepend_sys_path = . ../../libs/db-models/src'),
+      'services/orders/alembic/env.py': 'from db_models.models import Base\n',
+    });
+    expect(await edgesOf(root)).toEqual([]);
+    writeFileSync(join(root, 'services/orders/alembic.ini'), INI.replace('path_separator = os\n', '').replace('prepend_sys_path = .', 'prepend_sys_path = . ../../libs/db-models/src'));
+    expect(await edgesOf(root)).toEqual([edge('orders', 'db-models', 'services/orders/alembic/env.py')]);
+  });
+
   test("an import in the service's own module (imported by env.py) gives the edge from that module's file", async () => {
     const root = writeWorkspace({
       ...LIBRARY,
-      'services/billing/alembic.ini': INI.replace('prepend_sys_path = .', 'prepend_sys_path = . ../../libs/db-models/src'),
+      'services/billing/alembic.ini': INI.replace('prepend_sys_path = .', 'prepend_sys_path = .:../../libs/db-models/src'),
       'services/billing/alembic/env.py': 'from modules.invoices.models import Invoice  # noqa: F401\n',
       'services/billing/modules/__init__.py': '',
       'services/billing/modules/invoices/__init__.py': '',
@@ -82,7 +93,7 @@ describe('createDependencies: the projects whose modules an Alembic project impo
   test('a service importing nothing of the library gets no edge; the name in a comment or a string does not count', async () => {
     const root = writeWorkspace({
       ...LIBRARY,
-      'services/ledger/alembic.ini': INI.replace('prepend_sys_path = .', 'prepend_sys_path = . ../../libs/db-models/src'),
+      'services/ledger/alembic.ini': INI.replace('prepend_sys_path = .', 'prepend_sys_path = .:../../libs/db-models/src'),
       'services/ledger/alembic/env.py':
         '"""Models: from db_models.models import Base, one day."""\n# import db_models\nNOTE = "import db_models"\nfrom database import Base\n',
       'services/ledger/database.py': 'from sqlalchemy.orm import DeclarativeBase\n\n\nclass Base(DeclarativeBase):\n    pass\n',
@@ -97,7 +108,7 @@ describe('createDependencies: the projects whose modules an Alembic project impo
       'libs/settings/fastkit_core/config.py': 'class ConfigManager: ...\n',
       'libs/audit/audit_models.py': 'AUDIT = 1\n',
       'libs/tenants/tenant_models.py': 'TENANTS = 1\n',
-      'services/orders/alembic.ini': INI.replace('prepend_sys_path = .', 'prepend_sys_path = . ../../libs/settings ../../libs/audit ../../libs/tenants'),
+      'services/orders/alembic.ini': INI.replace('prepend_sys_path = .', 'prepend_sys_path = .:../../libs/settings:../../libs/audit:../../libs/tenants'),
       'services/orders/alembic/env.py': [
         'import importlib',
         'def database_url():',
@@ -229,7 +240,7 @@ describe('createDependencies: the projects whose modules an Alembic project impo
       'libs/db-models/src/db_models/models.py': 'from .base import Base\nfrom audit_models import Audited\n',
       'libs/db-models/src/db_models/base.py': 'class Base: ...\n',
       'libs/audit/audit_models.py': 'class Audited: ...\n',
-      'services/orders/alembic.ini': INI.replace('prepend_sys_path = .', 'prepend_sys_path = . ../../libs/db-models/src ../../libs/audit'),
+      'services/orders/alembic.ini': INI.replace('prepend_sys_path = .', 'prepend_sys_path = .:../../libs/db-models/src:../../libs/audit'),
       'services/orders/alembic/env.py': 'from db_models.models import Base\n',
     });
     expect(await edgesOf(root, { ...PROJECTS, audit: 'libs/audit' })).toEqual([
@@ -242,7 +253,7 @@ describe('createDependencies: the projects whose modules an Alembic project impo
     const root = writeWorkspace({
       ...LIBRARY,
       'shared/registry.py': 'from db_models.models import Base\n',
-      'services/orders/alembic.ini': INI.replace('prepend_sys_path = .', 'prepend_sys_path = . ../../shared ../../libs/db-models/src'),
+      'services/orders/alembic.ini': INI.replace('prepend_sys_path = .', 'prepend_sys_path = .:../../shared:../../libs/db-models/src'),
       'services/orders/alembic/env.py': 'import registry\n',
     });
     expect(await edgesOf(root)).toEqual([edge('orders', 'db-models', 'services/orders/alembic/env.py')]);
@@ -276,7 +287,7 @@ describe('createDependencies: the projects whose modules an Alembic project impo
   test('a file edited between two runs is read again (the steps are kept by content hash)', async () => {
     const root = writeWorkspace({
       ...LIBRARY,
-      'services/orders/alembic.ini': INI.replace('prepend_sys_path = .', 'prepend_sys_path = . ../../libs/db-models/src'),
+      'services/orders/alembic.ini': INI.replace('prepend_sys_path = .', 'prepend_sys_path = .:../../libs/db-models/src'),
       'services/orders/alembic/env.py': 'import db_models\n',
     });
     expect(await edgesOf(root)).toEqual([edge('orders', 'db-models', 'services/orders/alembic/env.py')]);
@@ -290,7 +301,7 @@ describe('createDependencies: the projects whose modules an Alembic project impo
     const root = writeWorkspace({
       ...LIBRARY,
       'libs/db-models/src/registry.py': 'from db_models import models\n',
-      'services/orders/alembic.ini': INI.replace('prepend_sys_path = .', 'prepend_sys_path = . ../../libs/db-models/src'),
+      'services/orders/alembic.ini': INI.replace('prepend_sys_path = .', 'prepend_sys_path = .:../../libs/db-models/src'),
       'services/orders/alembic/env.py': 'import registry\n',
     });
     expect(await edgesOf(root)).toEqual([edge('orders', 'db-models', 'services/orders/alembic/env.py')]);
