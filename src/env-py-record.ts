@@ -30,13 +30,16 @@ export interface EnvironmentKey {
 
 type Environment = Record<string, string | undefined>;
 
+/** fastkit's request to the helper: different on every call, and no input of env.py (code that reads every variable reads it too). */
+const HELPER_REQUEST = 'FASTKIT_REQUEST';
+
 const PINNED = /^(PYTHON|PG|LC_)|^(VIRTUAL_ENV|HOME|LANG)$/;
 
 /** The key of a record made with `env`, the helper's whole environment. */
 export function environmentKey(record: EnvPyRecord, env: Environment): EnvironmentKey {
   const hash = (value: string | undefined) => (value === undefined ? null : saltedHash(record.salt, value));
   return {
-    read: Object.fromEntries(record.env.map((name) => [name, hash(env[name])])),
+    read: Object.fromEntries(record.env.filter((name) => name !== HELPER_REQUEST).map((name) => [name, hash(env[name])])),
     whole: record.wholeEnv ? saltedHash(record.salt, canonical(env, () => true)) : null,
     pinned: saltedHash(record.salt, canonical(env, (name) => PINNED.test(name))),
   };
@@ -103,7 +106,7 @@ export function saltedHash(salt: string, content: string | Buffer): string {
 /** The variables for which `keep` holds, as `name=value` lines in a fixed order. */
 function canonical(env: Environment, keep: (name: string) => boolean): string {
   return Object.keys(env)
-    .filter((name) => env[name] !== undefined && name !== 'FASTKIT_REQUEST' && keep(name))
+    .filter((name) => env[name] !== undefined && name !== HELPER_REQUEST && keep(name))
     .sort()
     .map((name) => `${name}=${env[name]}\0`)
     .join('');

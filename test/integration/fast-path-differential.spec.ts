@@ -328,7 +328,8 @@ const ENV_PY_CLASSES: EnvPyClass[] = [
     setup(scene) {
       const [a, b] = [scene.database('a'), scene.database('b')];
       scene.write('alembic/env.py', STOCK_ENV_PY);
-      const use = (url: string) => scene.edit('alembic.ini', (ini) => withIniUrl(ini, url));
+      const ini = readFileSync(join(scene.project, 'alembic.ini'), 'utf8');
+      const use = (url: string) => scene.write('alembic.ini', withIniUrl(ini, url));
       use(a.url);
       return [() => use(a.url), () => use(b.url)];
     },
