@@ -4,8 +4,10 @@
 //
 //   BENCH_RUNS=20 npm run bench          more runs per side (default 10)
 //   BENCH_ONLY=graph npm run bench       only the rows whose id contains "graph"
-import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+//   BENCH_ONLY=batch npm run bench       only nx run-many over many services (batched) and its memory
+//   BENCH_SERVICES=50 BENCH_MEMORY_SERVICES=200   how many services those rows use (the defaults)
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,9 +19,12 @@ const ALEMBIC = join(VENV, 'bin', 'alembic');
 const CLI = join(REPO, 'dist', 'src', 'cli.js');
 const NX = join(REPO, 'node_modules', '.bin', 'nx');
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
+const SERVICES = Number(process.env.BENCH_SERVICES ?? 50);
+const MEMORY_SERVICES = Number(process.env.BENCH_MEMORY_SERVICES ?? 200);
 const ONLY = process.env.BENCH_ONLY;
 const PG_HOST = process.env.PGHOST ?? '/var/run/postgresql';
 const work = mkdtempSync(join(tmpdir(), 'fastkit-bench-'));
+const databases = [];
 const baseEnv = { ...process.env, VIRTUAL_ENV: VENV, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', FORCE_COLOR: '0' };
 
 // --- fixtures ------------------------------------------------------------------------------
@@ -42,11 +47,58 @@ function apiProject(name, url) {
   return { dir, env };
 }
 
-function postgresDatabase() {
-  const name = `fkbench_${process.pid}`;
+function postgresDatabase(suffix = '') {
+  const name = `fkbench_${process.pid}${suffix && `_${suffix}`}`;
+  databases.push(name);
   spawnSync('dropdb', ['-h', PG_HOST, '--if-exists', name]);
   sh('createdb', ['-h', PG_HOST, name]);
   return { name, url: `postgresql+psycopg:///${name}?host=${PG_HOST}` };
+}
+
+/**
+ * examples/api with a history of `count` revisions: its two, then one per table t3…tN (a column
+ * and an index each), with models to match, so verify finds nothing and runs every step.
+ */
+function longHistoryProject(name, count, url) {
+  const dir = join(work, name);
+  cpSync(join(REPO, 'examples', 'api'), dir, { recursive: true, filter: (source) => !/\.db$|__pycache__/.test(source) });
+  const versions = join(dir, 'alembic', 'versions');
+  let down = 'a719d4f7b98f';
+  const models = ['from sqlalchemy import String', 'from sqlalchemy.orm import Mapped, mapped_column', '', 'from database import Base', ''];
+  for (let i = 3; i <= count; i++) {
+    const id = `be7c${String(i).padStart(8, '0')}`;
+    const table = `t${i}`;
+    writeFileSync(
+      join(versions, `20261201_0000${String(i).padStart(2, '0')}_${table}.py`),
+      [
+        `"""create ${table}"""`,
+        'from alembic import op',
+        'import sqlalchemy as sa',
+        '',
+        `revision = '${id}'`,
+        `down_revision = '${down}'`,
+        'branch_labels = None',
+        'depends_on = None',
+        '',
+        '',
+        'def upgrade():',
+        `    op.create_table('${table}', sa.Column('id', sa.Integer(), nullable=False), sa.Column('name', sa.String(50), nullable=True), sa.PrimaryKeyConstraint('id', name='pk_${table}'))`,
+        `    op.create_index('ix_${table}_name', '${table}', ['name'])`,
+        '',
+        '',
+        'def downgrade():',
+        `    op.drop_index('ix_${table}_name', '${table}')`,
+        `    op.drop_table('${table}')`,
+        '',
+      ].join('\n'),
+    );
+    models.push('', `class T${i}(Base):`, `    __tablename__ = "${table}"`, '    id: Mapped[int] = mapped_column(primary_key=True)', '    name: Mapped[str | None] = mapped_column(String(50), index=True)', '');
+    down = id;
+  }
+  writeFileSync(join(dir, 'bench_models.py'), models.join('\n'));
+  const envPy = join(dir, 'alembic', 'env.py');
+  writeFileSync(envPy, readFileSync(envPy, 'utf8').replace('# fastkit:models end\n', 'import bench_models  # noqa: F401\n# fastkit:models end\n'));
+  return { dir, env: { ...baseEnv, DATABASE_URL: url } };
 }
 
 /**
@@ -78,6 +130,31 @@ function alembicProjects(workspace, count) {
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'alembic.ini'), ini);
     writeFileSync(join(dir, 'project.json'), JSON.stringify({ name: `svc${i}` }));
+  }
+}
+
+/**
+ * The targets fastkit/plugin infers for a project, as a person would write them by hand in its
+ * project.json: the same executors, options, caching, inputs, outputs and sync generators, but
+ * no metadata (the description and help Nx shows are the plugin's extra).
+ */
+async function handWrittenTargets() {
+  const { createNodes } = await import(join(REPO, 'dist', 'src', 'plugin.js'));
+  const root = join(work, 'hand-written-template');
+  alembicProjects(root, 1);
+  const [[, result]] = await createNodes[1](['services/svc0/alembic.ini'], {}, { workspaceRoot: root, nxJsonConfiguration: {} });
+  const targets = Object.values(result.projects)[0].targets;
+  return Object.fromEntries(Object.entries(targets).map(([name, { metadata, ...target }]) => [name, target]));
+}
+
+/** `count` projects like {@link alembicProjects}, each with the fastkit targets written in its project.json. */
+function handWrittenProjects(workspace, count, targets) {
+  const ini = `[alembic]\nscript_location = %(here)s/alembic\nprepend_sys_path = .\n`;
+  for (let i = 0; i < count; i++) {
+    const dir = join(workspace, 'services', `svc${i}`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'alembic.ini'), ini);
+    writeFileSync(join(dir, 'project.json'), JSON.stringify({ name: `svc${i}`, targets }));
   }
 }
 
@@ -173,7 +250,7 @@ function compare(row) {
 const fastkit = (label, project, ...args) => ({ label, file: process.execPath, args: [CLI, 'migrate', ...args], cwd: project.dir, env: project.env });
 const alembic = (label, project, ...args) => ({ label, file: ALEMBIC, args, cwd: project.dir, env: project.env });
 
-function rows() {
+async function rows() {
   const sqlite = apiProject('sqlite-api');
   const pg = postgresDatabase();
   const postgres = apiProject('postgres-api', pg.url);
@@ -208,6 +285,17 @@ function rows() {
     };
   });
 
+  // the issue's baseline: the same targets, written by hand in each project.json, no plugin
+  const handWritten = nxWorkspace('graph-hand-written-1000', []);
+  handWrittenProjects(handWritten, 1000, await handWrittenTargets());
+  const inferredRow = {
+    id: 'graph-1000-vs-hand-written',
+    title: 'nx show projects, 1000 alembic projects: inferred targets vs the same written in project.json',
+    target: 1.15,
+    a: { label: 'fastkit/plugin', file: process.execPath, args: [NX, 'show', 'projects'], cwd: join(work, 'graph-fastkit-1000'), env: baseEnv },
+    b: { label: 'targets in project.json', file: process.execPath, args: [NX, 'show', 'projects'], cwd: handWritten, env: baseEnv },
+  };
+
   const withEdges = nxWorkspace('deps-fastkit', ['fastkit/plugin']);
   const withoutEdges = nxWorkspace('deps-nodes-only', ['fastkit-nodes-only'], {
     'fastkit-nodes-only': { 'package.json': JSON.stringify({ name: 'fastkit-nodes-only', main: 'index.js' }), 'index.js': NODES_ONLY_PLUGIN },
@@ -230,6 +318,22 @@ function rows() {
     title: 'the same, one service model module edited before each run',
     a: showProjects('fastkit/plugin', withEdges, editModel(withEdges)),
     b: showProjects('without createDependencies', withoutEdges, editModel(withoutEdges)),
+  };
+
+  // verify of 50 revisions on PostgreSQL against `alembic upgrade head` on an empty database (made afresh after each run)
+  const emptyDb = postgresDatabase('empty');
+  const longHistory = longHistoryProject('long-history', 50, emptyDb.url);
+  const shadowUrl = `postgresql+psycopg:///postgres?host=${PG_HOST}`;
+  const freshEmptyDb = () => {
+    sh('dropdb', ['-h', PG_HOST, '--if-exists', emptyDb.name]);
+    sh('createdb', ['-h', PG_HOST, emptyDb.name]);
+  };
+  const verifyRow = {
+    id: 'verify-postgres-50',
+    title: 'verify, 50 revisions on PostgreSQL (stairway and models) vs upgrade head on an empty database',
+    target: 4,
+    a: { label: 'fastkit migrate verify', file: process.execPath, args: [CLI, 'migrate', 'verify'], cwd: longHistory.dir, env: { ...longHistory.env, FASTKIT_SHADOW_URL: shadowUrl } },
+    b: { ...alembic('alembic upgrade head', longHistory, 'upgrade', 'head'), after: freshEmptyDb },
   };
 
   return [
@@ -299,9 +403,180 @@ function rows() {
       b: { label: 'build only', file: process.execPath, args: [join(REPO, 'bench', 'mask-line.mjs'), 'plain'], cwd: REPO, env: baseEnv },
     },
     ...graphRows,
+    inferredRow,
     dependencyRow,
     editedRow,
+    verifyRow,
   ];
+}
+
+// --- nx run-many over many services (batched) -------------------------------------------------
+
+/**
+ * A workspace of `sqlite` + `postgres` copies of examples/api, each an Nx project with fastkit's
+ * targets and the raw-Alembic baselines as nx:run-commands targets, all migrated to `at` (head
+ * unless given). No plugin: the targets are explicit, so both sides pay the same graph.
+ */
+function servicesWorkspace(name, sqlite, postgres = 0, at = 'head') {
+  const workspace = nxWorkspace(name, []);
+  const services = [];
+  for (let i = 0; i < sqlite + postgres; i++) {
+    const service = `svc${i}`;
+    const dir = join(workspace, 'services', service);
+    cpSync(join(REPO, 'examples', 'api'), dir, { recursive: true, filter: (source) => !/\.db$|__pycache__|project\.json$/.test(source) });
+    const env = i < sqlite ? {} : { DATABASE_URL: postgresDatabase(`${name}_${i}`.replace(/-/g, '_')).url };
+    const shell = (command) => ({ executor: 'nx:run-commands', options: { command: `${ALEMBIC} ${command}`, cwd: `services/${service}`, env } });
+    const fastkitTarget = (action) => ({ executor: `fastkit:migrate-${action}`, options: { env } });
+    const targets = {
+      'migrate-status': fastkitTarget('status'),
+      'migrate-run': fastkitTarget('run'),
+      'alembic-current': shell('current'),
+      'alembic-upgrade': shell('upgrade head'),
+    };
+    writeFileSync(join(dir, 'project.json'), JSON.stringify({ name: service, root: `services/${service}`, targets }));
+    // SQLite: the first service's database, migrated once, copied to the others
+    if (i === 0 || i >= sqlite) sh(ALEMBIC, ['upgrade', at], { cwd: dir, env: { ...baseEnv, ...env } });
+    else copyFileSync(join(services[0], 'api.db'), join(dir, 'api.db'));
+    services.push(dir);
+  }
+  return { dir: workspace, services: services.slice(0, sqlite) };
+}
+
+const runMany = (label, workspace, target, ...args) => ({
+  label,
+  file: process.execPath,
+  args: [NX, 'run-many', '-t', target, '--parallel=2', '--output-style=static', ...args],
+  cwd: workspace.dir,
+  env: baseEnv,
+});
+
+/** Each SQLite database of `workspace` as it is now, put back after every run (a run with one pending revision, again and again). */
+function restoreDatabases(workspace) {
+  for (const dir of workspace.services) copyFileSync(join(dir, 'api.db'), join(dir, 'api.db.bench'));
+  return () => {
+    for (const dir of workspace.services) copyFileSync(join(dir, 'api.db.bench'), join(dir, 'api.db'));
+  };
+}
+
+const BATCH_IDS = ['batch-status-50', 'batch-status-no-fast-50', 'batch-run-pending-50', 'batch-status-25-mixed'];
+
+function batchRows() {
+  const atHead = servicesWorkspace('batch-head', SERVICES);
+  const pending = servicesWorkspace('batch-pending', SERVICES, 0, readRevisionIds()[0]);
+  const mixed = servicesWorkspace('batch-mixed', 20, 5);
+  return [
+    {
+      id: 'batch-status-50',
+      title: `nx run-many -t migrate-status, ${SERVICES} services at head (batched)`,
+      target: 0.15,
+      a: runMany('migrate-status', atHead, 'migrate-status'),
+      b: runMany('alembic current (run-commands)', atHead, 'alembic-current'),
+    },
+    {
+      id: 'batch-status-no-fast-50',
+      title: 'the same with --no-fast (Alembic for every service)',
+      target: 0.4,
+      a: runMany('migrate-status --no-fast', atHead, 'migrate-status', '--no-fast'),
+      b: runMany('alembic current (run-commands)', atHead, 'alembic-current'),
+    },
+    {
+      id: 'batch-run-pending-50',
+      title: `nx run-many -t migrate-run, ${SERVICES} services with one pending revision each`,
+      target: 0.5,
+      a: { ...runMany('migrate-run', pending, 'migrate-run'), after: restoreDatabases(pending) },
+      b: { ...runMany('alembic upgrade head (run-commands)', pending, 'alembic-upgrade'), after: restoreDatabases(pending) },
+    },
+    {
+      id: 'batch-status-25-mixed',
+      title: 'nx run-many -t migrate-status, 20 SQLite + 5 PostgreSQL services at head',
+      a: runMany('migrate-status', mixed, 'migrate-status'),
+      b: runMany('alembic current (run-commands)', mixed, 'alembic-current'),
+    },
+  ];
+}
+
+/** The example's revision ids, oldest first (its file names start with their timestamps). */
+function readRevisionIds() {
+  const versions = join(REPO, 'examples', 'api', 'alembic', 'versions');
+  return readdirSync(versions)
+    .filter((file) => file.endsWith('.py'))
+    .sort()
+    .map((file) => /^revision(?:: str)? = ['"](\w+)['"]/m.exec(readFileSync(join(versions, file), 'utf8'))[1]);
+}
+
+/**
+ * The memory of Nx's batch process for `count` services (`nx run-many -t migrate-status
+ * --no-fast`: Python for every one): the batch process (node …/run-batch.js) with its Python
+ * server and forks, sampled from /proc every 20 ms; the peak of their summed RSS (shared pages
+ * counted in every process, so an overcount) and of their summed PSS (shared pages split).
+ */
+async function batchMemory(count) {
+  const workspace = servicesWorkspace(`batch-memory-${count}`, count);
+  const child = spawn(process.execPath, [NX, 'run-many', '-t', 'migrate-status', '--no-fast', '--parallel=2', '--output-style=static'], {
+    cwd: workspace.dir,
+    env: baseEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
+  const peak = { rss: 0, pss: 0, processes: 0 };
+  const sample = () => {
+    const tree = processTree();
+    const batch = [...tree.keys()].find((pid) => tree.get(pid).argv.includes('run-batch.js') && descendsFrom(tree, pid, child.pid));
+    if (!batch) return;
+    const pids = [batch, ...descendants(tree, batch)];
+    let rss = 0;
+    let pss = 0;
+    for (const pid of pids) {
+      rss += memoryOf(pid, '/status', /^VmRSS:\s+(\d+) kB/m);
+      pss += memoryOf(pid, '/smaps_rollup', /^Pss:\s+(\d+) kB/m);
+    }
+    if (rss > peak.rss) peak.rss = rss;
+    if (pss > peak.pss) peak.pss = pss;
+    if (pids.length > peak.processes) peak.processes = pids.length;
+  };
+  const timer = setInterval(sample, 20);
+  const code = await new Promise((resolve) => child.on('close', resolve));
+  clearInterval(timer);
+  if (code !== 0) throw new Error(`nx run-many over ${count} services failed:\n${output}`);
+  if (!output.includes(`Running ${count} tasks with fastkit:migrate-status`)) throw new Error(`not batched:\n${output}`);
+  return { id: `batch-memory-${count}`, title: `batch process of nx run-many -t migrate-status --no-fast, ${count} services`, rssMiB: peak.rss / 1024, pssMiB: peak.pss / 1024, processes: peak.processes, targetMiB: 1024 };
+}
+
+/** Every process: its parent and command line. */
+function processTree() {
+  const tree = new Map();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      tree.set(Number(entry), { ppid, argv: readFileSync(`/proc/${entry}/cmdline`, 'utf8') });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return tree;
+}
+
+function descendsFrom(tree, pid, ancestor) {
+  for (let at = tree.get(pid); at; at = tree.get(at.ppid)) if (at.ppid === ancestor) return true;
+  return false;
+}
+
+function descendants(tree, root) {
+  const found = [];
+  for (const pid of tree.keys()) if (descendsFrom(tree, pid, root)) found.push(pid);
+  return found;
+}
+
+function memoryOf(pid, file, pattern) {
+  try {
+    return Number(pattern.exec(readFileSync(`/proc/${pid}${file}`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
 }
 
 /** Deletes revisions `alembic revision` wrote during the benchmark (the examples' own stay). */
@@ -332,25 +607,40 @@ function format(results) {
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 console.log(`fastkit bench: ${RUNS} runs a side, alternating; ${machine}`);
 const results = [];
+const memory = [];
+const wantsBatch = !ONLY || ONLY.startsWith('batch') || BATCH_IDS.some((id) => id.includes(ONLY));
+const wantsOthers = !ONLY || !ONLY.startsWith('batch');
 try {
-  for (const row of rows()) {
+  const onlyMemory = ONLY && 'batch-memory-200'.includes(ONLY) && ONLY.startsWith('batch-m');
+  for (const row of [...(wantsOthers ? await rows() : []), ...(wantsBatch && !onlyMemory ? batchRows() : [])]) {
     if (ONLY && !row.id.includes(ONLY)) continue;
     process.stdout.write(`  ${row.title} … `);
     const result = compare(row);
-    console.log(`${result.ratio.toFixed(2)}×`);
+    console.log(`${result.ratio.toFixed(2)}× (${result.a.median.toFixed(2)} s vs ${result.b.median.toFixed(2)} s)`);
     results.push(result);
   }
+  if (!ONLY || 'batch-memory-200'.includes(ONLY)) {
+    process.stdout.write(`  memory of the batch process, ${MEMORY_SERVICES} services … `);
+    const measured = await batchMemory(MEMORY_SERVICES);
+    console.log(`${measured.rssMiB.toFixed(0)} MiB RSS, ${measured.pssMiB.toFixed(0)} MiB PSS`);
+    memory.push(measured);
+  }
 } finally {
-  spawnSync('dropdb', ['-h', PG_HOST, '--if-exists', `fkbench_${process.pid}`]);
+  for (const name of databases) spawnSync('dropdb', ['-h', PG_HOST, '--if-exists', name]);
   rmSync(work, { recursive: true, force: true });
 }
 console.log(`\n${format(results)}\n`);
+for (const m of memory) {
+  const holds = m.rssMiB < m.targetMiB;
+  console.log(`${m.title}: peak ${m.rssMiB.toFixed(0)} MiB RSS summed (${m.pssMiB.toFixed(0)} MiB PSS) over ${m.processes} processes — ${holds ? '✓' : '✗'} < ${m.targetMiB} MiB\n`);
+}
 mkdirSync(join(REPO, 'bench', 'results'), { recursive: true });
 const report = {
   date: new Date().toISOString(),
   machine,
   runs: RUNS,
   results: results.map(({ id, title, target, maxSeconds, ratio, a, b }) => ({ id, title, target, maxSeconds, ratio, a, b })),
+  memory,
 };
 writeFileSync(join(REPO, 'bench', 'results', 'latest.json'), JSON.stringify(report, null, 2) + '\n');
 console.log('written: bench/results/latest.json');

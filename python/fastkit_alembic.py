@@ -6,7 +6,9 @@ file descriptor named by FASTKIT_EVENTS_FD. Human output (Alembic's logs, prints
 migrations) stays on stdout/stderr; fastkit streams it through its password masker and formats
 the events itself.
 
-The request comes as JSON in the FASTKIT_REQUEST environment variable:
+With the argument `serve` it is instead a server for many requests, each in a fork of its own
+after Alembic is imported once (fastkit_helper/serve.py says how). Otherwise the request comes
+as JSON in the FASTKIT_REQUEST environment variable:
     {"action": "status", "config": "/abs/alembic.ini", "name": "alembic",
      "args": ["-x", "k=v"], "message": "...", "autogenerate": true}
 
@@ -47,6 +49,9 @@ def main():
         del sys.path[0]
     try:
         helper = load_helper()
+        if sys.argv[1:] == ["serve"]:
+            # a batched Nx run: Alembic imported once, a fork per request (fastkit_helper/serve.py)
+            return importlib.import_module(PACKAGE + ".serve").serve(os.environ)
     except KeyboardInterrupt:
         return 130
     return helper.run_once(os.environ)

@@ -16,6 +16,17 @@ Errors (the check fails):
   multiple-heads       more than one head: two branches each added a revision (not reported
                        while a down_revision is missing or unset: the broken link is the error)
 
+With a checksum file (fastkit.sum) in a versions folder, also errors (a folder without one is
+not checked for checksums: having the file is the opt-in, and `fastkit migrate make` writes it):
+  checksum-changed     a revision file no longer has the checksum recorded for it: edited after
+                       it was made, so databases that ran it ran other code
+  checksum-missing     a revision file the checksum file does not record
+  checksum-gone        an entry whose revision file is gone
+  checksum-conflict    the checksum file has git's conflict markers: two branches each added a
+                       revision (the history then has two heads as well)
+  checksum-total       its first line is not the sum of its entries (edited by hand)
+  checksum-line        a line that is not an entry
+
 Branch points (two revisions on one parent), merge revisions (several down_revisions) and
 revision ids chosen by hand are valid history, as Alembic runs them.
 
@@ -182,7 +193,8 @@ def check_history(files, file_template=None, run_module=None):
         findings.append(_finding("error", "multiple-heads", heads[0].path, heads[0].line_of("revision"),
                                  "the history has %d heads: %s" % (len(heads), ", ".join(
                                      "%s (%s)" % (h.revision, os.path.basename(h.path)) for h in heads)),
-                                 'Merge them with `{alembic} merge heads -m "merge heads"`.'))
+                                 "Put this branch's revisions after the other head with `{rebase}`, "
+                                 'or merge them with `{alembic} merge heads -m "merge heads"`.'))
 
     if file_template:
         pattern, readable = template_pattern(file_template)
@@ -216,14 +228,59 @@ def _named_by_hand(rev, by_id):
     return any(name == other or name.startswith(other + "_") for other in by_id)
 
 
-def check_project(files, locations, explicit, file_template, config_file, run_module=None):
+def check_project(files, locations, explicit, file_template, config_file, run_module=None, sums=()):
     """The check of an Alembic project: its revision `files` ((path, name) as Alembic finds
     them), read without running them, and each of its version `locations` that does not exist
-    reported as an error when the config names it (`explicit`: version_locations is set)."""
+    reported as an error when the config names it (`explicit`: version_locations is set).
+    `sums`: the checksum file of each folder that has one (see checksum_findings)."""
     findings = [_missing_location(config_file, location) for location in locations if explicit and not os.path.isdir(location)]
     report = check_history(files, file_template, run_module)
-    report["findings"] = findings + report["findings"]
+    recorded = [finding for checked in sums for finding in checksum_findings(**checked)]
+    report["findings"] = findings + sorted(report["findings"] + recorded, key=lambda f: (f["level"] != "error", f["file"], f["line"]))
     return report
+
+
+CHECKSUM_HASH_HINT = "record it again with `{hash}`"
+
+
+def checksum_findings(path, entries, lines, conflict_line, total_matches, malformed, files):
+    """The checksum file at `path` against the revision files of its folder. `entries`: {name:
+    checksum} as recorded, `lines`: {name: line}, `conflict_line`: the first line of a git
+    conflict marker (None), `total_matches`: whether its first line is the sum of its entries,
+    `malformed`: [(line, text)] that are not entries, `files`: {name: (path, checksum)} of the
+    revision files there now."""
+    findings = []
+    if conflict_line is not None:
+        findings.append(_finding(
+            "error", "checksum-conflict", path, conflict_line,
+            "has git's conflict markers: two branches each added a revision",
+            "Put this branch's revision after the other with `{rebase}`, or record the files as they are with `{hash}`"))
+    elif not total_matches:
+        findings.append(_finding(
+            "error", "checksum-total", path, 1,
+            "its first line is not the sum of its entries (edited by hand?)",
+            "Check the entries, then write it again with `{hash}`"))
+    for line, _text in malformed:
+        findings.append(_finding(
+            "error", "checksum-line", path, line,
+            "this line is not `<revision file> sha256:<64 hex digits>`",
+            "Write the file again with `{hash}`"))
+    for name, (file, checksum) in sorted(files.items()):
+        if name not in entries:
+            findings.append(_finding(
+                "error", "checksum-missing", file, 1, "not recorded in %s" % os.path.basename(path),
+                "Record it with `{hash}` (fastkit's make records the revisions it writes)"))
+        elif entries[name] != checksum:
+            findings.append(_finding(
+                "error", "checksum-changed", file, 1,
+                "changed after %s recorded it: databases that ran it ran other code" % os.path.basename(path),
+                "Undo the edit and make the change in a new revision; if no database ran it yet, " + CHECKSUM_HASH_HINT))
+    for name in sorted(entries):
+        if name not in files:
+            findings.append(_finding(
+                "error", "checksum-gone", path, lines.get(name, 1), "records %s, which is gone" % name,
+                "Restore it (a revision that ran anywhere must stay), or drop the entry with `{hash}`"))
+    return findings
 
 
 def _missing_location(config_file, location):

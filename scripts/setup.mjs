@@ -77,6 +77,18 @@ export function ensureProjectPackages(folder, label) {
   writeFileSync(stamp, wanted);
 }
 
+/** What the tests need in .venv beyond the example's requirements (test/requirements.txt). */
+export function ensureTestExtras() {
+  const extras = join(root, 'test', 'requirements.txt');
+  const stamp = join(venv, '.fastkit-test-requirements');
+  const wanted = createHash('sha1').update(readFileSync(extras)).digest('hex');
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === wanted) return;
+  step('installing the test extras into .venv (test/requirements.txt)', python, [
+    '-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--retries', '1', '-r', extras,
+  ]);
+  writeFileSync(stamp, wanted);
+}
+
 /** Starts the local PostgreSQL cluster (as root, the way this kind of machine has it) if it is down. */
 export function ensurePostgres() {
   const socket = process.env.PGHOST ?? '/var/run/postgresql';
@@ -183,6 +195,7 @@ if (isMain) {
   build();
   ensureVenv();
   if (process.argv.includes('--stacks')) {
+    ensureTestExtras();
     ensureProjectPackages(venv, '.venv');
     ensureStackVenvs();
   }

@@ -43,8 +43,13 @@ export type DatabaseUse = 'live' | 'shadow' | 'none';
 
 /** How Nx caches an action: its inputs (src/offline-inputs.ts) and its outputs. */
 export interface NxCache {
-  /** `history`: the config and the revision files as text; `project`: every Python file env.py may import, and DATABASE_URL. */
-  inputs: 'history' | 'project';
+  /**
+   * `history`: the config and the revision files as text; `project`: every Python file env.py
+   * may import (its own and its dependency projects'), and DATABASE_URL; `shadow`: the same
+   * files, and in place of DATABASE_URL the dialect and major version of the database the
+   * action runs on (src/shadow-key.ts), never its host or password.
+   */
+  inputs: 'history' | 'project' | 'shadow';
   /** Files it writes, as Nx output patterns; an option's default names them. */
   outputs?: readonly string[];
 }
@@ -67,6 +72,12 @@ export interface ActionSpec {
   cache?: NxCache;
   /** An Nx executor and inferred target `migrate-<name>`; false: a CLI subcommand only. */
   executor: boolean;
+  /**
+   * `nx run-many` hands all its tasks to one process (executors.json's `batchImplementation`
+   * and `preferBatch`, src/nx-executor.ts), where Python requests share a server that imports
+   * Alembic once. Each task keeps its own output and result.
+   */
+  batch?: boolean;
   /** A gulp task `migrate:<name>`. */
   gulp: boolean;
   /** What `fastkit migrate <name>` needs typed after it, for the help and for hints (`-m "message"`). */
@@ -137,6 +148,10 @@ const FAST = {
   cli: { help: 'always ask Alembic; FASTKIT_NO_FAST=1 does the same' },
 } as const satisfies OptionSpec;
 
+/** The side table of `checksums`, as the docs name it. */
+const CHECKSUM_TABLE = '<version_table>_checksums (alembic_version_checksums by default)';
+const CHECKSUMS_CLI = { help: "keep each applied revision's checksum in the database, and compare it" } as const;
+
 /** Where migrate-sql writes by default, relative to the project; also its cached output. */
 export const DEFAULT_SQL_OUTPUT = 'dist/migrations/upgrade.sql';
 
@@ -163,6 +178,11 @@ export const ACTIONS = {
         description: 'Compare the models with the database; false writes an empty revision to fill in by hand.',
         cli: { help: 'write an empty revision instead of comparing models' },
       },
+      versionPath: {
+        type: 'string',
+        description: `The version folder to write the revision into, one of version_locations (alembic revision --version-path), relative to the project root. Default: where Alembic would write it (beside the head it revises; with several folders and no revision yet, the first). See ${ALEMBIC_DOCS}/branches.html#creating-a-labeled-base-revision`,
+        cli: { value: 'PATH', help: 'the version folder to write into (one of version_locations)' },
+      },
     },
     database: 'live',
     executor: true,
@@ -177,9 +197,18 @@ export const ACTIONS = {
     details: 'Prints nothing when nothing is pending.',
     docs: `${ALEMBIC_DOCS}/tutorial.html#running-our-first-migration`,
     title: 'Run migrations',
-    options: { fast: FAST },
+    options: {
+      fast: FAST,
+      checksums: {
+        type: 'boolean',
+        default: false,
+        description: `Record the checksum of each revision file as it is applied, in the same transaction, in ${CHECKSUM_TABLE} next to the version table, so status can tell when a file changed after it ran. Revisions applied before are recorded on the first such run.`,
+        cli: CHECKSUMS_CLI,
+      },
+    },
     database: 'live',
     executor: true,
+    batch: true,
     gulp: true,
     example: { options: { env: { DATABASE_URL: 'postgresql+psycopg://app@localhost/app' } } },
     core: () => require('./migrate').run,
@@ -190,7 +219,14 @@ export const ACTIONS = {
     details: 'One step per call, on purpose.',
     docs: `${ALEMBIC_DOCS}/tutorial.html#downgrading`,
     title: 'Roll back one migration',
-    options: {},
+    options: {
+      checksums: {
+        type: 'boolean',
+        default: false,
+        description: `Remove the rolled-back revision's checksum from ${CHECKSUM_TABLE} (where run records them).`,
+        cli: CHECKSUMS_CLI,
+      },
+    },
     database: 'live',
     executor: true,
     gulp: true,
@@ -213,13 +249,34 @@ export const ACTIONS = {
       json: {
         type: 'boolean',
         default: false,
-        description: 'Print only {"current", "heads", "pending", "upToDate"} as JSON.',
+        description: 'Print only {"current", "heads", "pending", "upToDate"} as JSON (with checksums, also "changed" and "unrecorded").',
         cli: { help: 'print only the result as JSON' },
       },
+      allSections: {
+        type: 'boolean',
+        default: false,
+        description:
+          'Report every Alembic environment of the ini (each section with a script_location, alembic -n NAME), one after the other; with check, fail unless all are at head. JSON: {"sections": {NAME: report}, "upToDate"}.',
+        cli: { help: 'report every section of the ini that has a script_location' },
+      },
+      drift: {
+        type: 'boolean',
+        default: false,
+        description:
+          "Also compare the database's schema with the schema its applied revision should have (replayed on a shadow database, see migrate-verify), and fail on a difference: a column or index added or removed by hand. Only reads the database.",
+        cli: { help: 'compare the schema with its revision\'s, on a shadow database' },
+      },
       fast: FAST,
+      checksums: {
+        type: 'boolean',
+        default: false,
+        description: `Compare each applied revision's file with the checksum recorded in ${CHECKSUM_TABLE} when it ran: warns when one changed, and check fails.`,
+        cli: CHECKSUMS_CLI,
+      },
     },
     database: 'live',
     executor: true,
+    batch: true,
     gulp: true,
     exits: ['not-at-head'],
     example: { options: { check: true } },
@@ -228,7 +285,7 @@ export const ACTIONS = {
   check: {
     summary: 'Checks the Alembic revision history without a database',
     details:
-      'Fails on more than one head, a down_revision that does not exist, duplicate revision ids, a file that does not compile or breaks the file_template; warns (file:line) about dropped tables and columns, type changes that can lose data, likely renames and downgrades that do nothing.',
+      'Fails on more than one head, a down_revision that does not exist, duplicate revision ids, a file that does not compile or breaks the file_template, and (where a versions folder has a fastkit.sum) a revision file changed after it was recorded, one not recorded, or an entry whose file is gone; warns (file:line) about dropped tables and columns, type changes that can lose data, likely renames and downgrades that do nothing.',
     docs: `${ALEMBIC_DOCS}/branches.html`,
     title: 'Migration check',
     options: {
@@ -242,6 +299,7 @@ export const ACTIONS = {
     database: 'none',
     cache: { inputs: 'history' },
     executor: true,
+    batch: true,
     gulp: true,
     example: { options: { json: true } },
     core: () => require('./check').check,
@@ -274,9 +332,75 @@ export const ACTIONS = {
     database: 'none',
     cache: { inputs: 'project', outputs: ['{projectRoot}/{options.output}'] },
     executor: true,
+    batch: true,
     gulp: true,
     example: { options: { dialect: 'postgresql' } },
     core: () => require('./sql').sql,
+  },
+  rebase: {
+    summary: "Re-parents this branch's Alembic revisions onto the other head",
+    details:
+      "For two heads after a git merge: the first revision this git branch added since its merge base with onto is made to revise the other head (down_revision and Revises: rewritten, fastkit.sum updated, the result read by Alembic). Refuses while one of them is applied in the database.",
+    docs: `${ALEMBIC_DOCS}/branches.html`,
+    title: 'Rebase migrations',
+    options: {
+      onto: {
+        type: 'string',
+        description:
+          "The git branch this branch's revisions go after: the revisions added since the merge base with it are this branch's. Default: the repository's default branch (origin/HEAD, else main or master).",
+        cli: { value: 'BRANCH', help: "the git branch to rebase this branch's revisions onto (default: origin/HEAD, main, master)" },
+      },
+      merge: {
+        type: 'boolean',
+        default: false,
+        description: `Write an Alembic merge revision of the heads instead (alembic merge heads). See ${ALEMBIC_DOCS}/branches.html#merging-branches`,
+        cli: { help: 'write a merge revision instead' },
+      },
+    },
+    database: 'live',
+    executor: true,
+    gulp: true,
+    example: { options: { onto: 'origin/main' } },
+    core: () => require('./rebase').rebase,
+  },
+  hash: {
+    summary: 'Writes the checksum file of the revision files',
+    details: 'alembic/versions/fastkit.sum, for a history that predates fastkit or an edit made on purpose; make keeps it up to date.',
+    docs: `${ALEMBIC_DOCS}/tutorial.html#create-a-migration-script`,
+    title: 'Hash migrations',
+    options: {},
+    database: 'none',
+    executor: false,
+    gulp: false,
+    example: {},
+    core: () => require('./checksum-file').hash,
+  },
+  verify: {
+    summary: 'Proves every migration on a shadow database: upgrade, downgrade, upgrade again; then the models against head',
+    details:
+      'Runs on a database fastkit makes and drops: a temporary SQLite file, or a database on the server of FASTKIT_SHADOW_URL (PostgreSQL, MySQL, MariaDB). Never touches the database of DATABASE_URL.',
+    docs: `${ALEMBIC_DOCS}/autogenerate.html#comparing-and-rendering-migrations`,
+    title: 'Migration verify',
+    options: {
+      shadowUrl: {
+        type: 'string',
+        description:
+          'A server fastkit may create and drop databases on, e.g. postgresql+psycopg://postgres@localhost/postgres (the database it names is only connected to). Default: FASTKIT_SHADOW_URL; a SQLite project needs none.',
+        cli: { value: 'URL', help: 'server for the shadow database (default: FASTKIT_SHADOW_URL)' },
+      },
+      json: {
+        type: 'boolean',
+        default: false,
+        description: 'Print only {"ok", "dialect", "revisions", "verified", "head", "modelsChecked", "findings"} as JSON.',
+        cli: { help: 'print only the result as JSON' },
+      },
+    },
+    database: 'shadow',
+    cache: { inputs: 'shadow' },
+    executor: true,
+    gulp: true,
+    example: { options: { json: true } },
+    core: () => require('./verify').verify,
   },
 } as const satisfies Record<string, ActionSpec>;
 

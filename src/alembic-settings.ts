@@ -253,6 +253,25 @@ export interface AlembicConfigTexts {
   toml?: { text: string; here: string };
 }
 
+/**
+ * The ini sections that are Alembic environments of their own, for `alembic -n NAME`: [alembic]
+ * and every other section that sets script_location itself (a [DEFAULT] value would make every
+ * section, [loggers] included, look like one). Each is its own history, usually its own
+ * database. A text Python's ConfigParser refuses has none.
+ */
+export function alembicEnvironments(iniText: string): string[] {
+  let ini: IniFile;
+  try {
+    ini = readIni(iniText);
+  } catch (error) {
+    if (error instanceof IniUnreadable) return [];
+    throw error;
+  }
+  return [...ini.sections]
+    .filter(([name, options]) => options.has('script_location') || (name === 'alembic' && ini.defaults.has('script_location')))
+    .map(([name]) => name);
+}
+
 /** Where one ini section (`alembic -n NAME`) makes Alembic look, each path as Alembic hands it to `Path()`. */
 export interface AlembicLocations {
   /** script_location: env.py and script.py.mako. */

@@ -3,7 +3,7 @@ import { displayPathsIn } from './output';
 import { packageFile } from './package-root';
 import { runProcess } from './process';
 import type { Project } from './project';
-import type { ErrorEvent, GraphEvent, HelperAction, StepEvent } from './helper-protocol';
+import type { ErrorEvent, GraphEvent, HelperAction, ShadowEvent, StepEvent } from './helper-protocol';
 import { rememberRevisionGraph } from './revision-graph';
 
 /** The helper fastkit runs with the project's Python; it speaks Alembic's Python API. */
@@ -16,6 +16,8 @@ export interface CallOptions {
   /** Extra request fields for the action (message, autogenerate…). */
   request?: Record<string, unknown>;
   onStep?(step: StepEvent): void;
+  /** A shadow database made, dropped or swept (verify, status --drift). */
+  onShadow?(shadow: ShadowEvent): void;
   /** Send the child's stdout to stderr, e.g. when stdout must hold only JSON. */
   stdoutToStderr?: boolean;
 }
@@ -36,7 +38,8 @@ export async function callAlembic<T>(project: Project, action: HelperAction, opt
     ...options.request,
   };
 
-  const env = { ...helperEnvironment(project), FASTKIT_REQUEST: JSON.stringify(request) };
+  // what env.py sees of fastkit's environment, by either door (a process of its own, or a server's fork)
+  const env = helperEnvironment(project);
   const onEvent = (line: string) => {
     let event: { type: string } & Record<string, unknown>;
     try {
@@ -46,20 +49,22 @@ export async function callAlembic<T>(project: Project, action: HelperAction, opt
       return;
     }
     if (event.type === 'step') options.onStep?.(event as unknown as StepEvent);
+    else if (event.type === 'shadow') options.onShadow?.(event as unknown as ShadowEvent);
     else if (event.type === 'graph') rememberRevisionGraph(project, event as unknown as GraphEvent, env);
     else if (event.type === 'result') result = event as unknown as T;
     else if (event.type === 'error') failure = event as unknown as ErrorEvent;
   };
 
+  const listeners = { onStdout: options.stdoutToStderr ? output.err : output.out, onStderr: output.err, onEvent };
   let exit;
   try {
-    exit = await runProcess([...project.python.python, HELPER], {
-      cwd: project.cwd,
-      env,
-      onStdout: options.stdoutToStderr ? output.err : output.out,
-      onStderr: output.err,
-      onEvent,
-    });
+    exit = project.alembicServers
+      ? await project.alembicServers.run(project.python.python, request, { cwd: project.cwd, env, ...listeners })
+      : await runProcess([...project.python.python, HELPER], {
+          cwd: project.cwd,
+          env: { ...env, FASTKIT_REQUEST: JSON.stringify(request), FASTKIT_EVENTS_FD: '3' },
+          ...listeners,
+        });
   } catch (error) {
     if ((error as { code?: string }).code === 'ENOENT') throw alembicMissing(project, `${project.python.python[0]} was not found`);
     throw error;
@@ -92,9 +97,13 @@ export async function callAlembic<T>(project: Project, action: HelperAction, opt
   return result;
 }
 
-/** The environment the helper runs with, but for its request (FASTKIT_REQUEST): the project's, and its event channel. */
+/**
+ * The environment env.py runs with, the same by either door: the project's, unbuffered. The
+ * one-shot helper also gets its request and event channel (FASTKIT_REQUEST, FASTKIT_EVENTS_FD),
+ * which are fastkit's own and no input of env.py (src/env-py-record.ts leaves them out).
+ */
 export function helperEnvironment(project: Project): Record<string, string | undefined> {
-  return { ...project.env, FASTKIT_EVENTS_FD: '3', PYTHONUNBUFFERED: '1' };
+  return { ...project.env, PYTHONUNBUFFERED: '1' };
 }
 
 function alembicMissing(project: Project, what: string): FastkitError {

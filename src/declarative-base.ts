@@ -5,6 +5,7 @@
 import { joinPathFragments, type Tree } from '@nx/devkit';
 import { templateFolder, type Templates } from './generated-files';
 import type { ProjectInfo } from './nx-generator';
+import type { SqlalchemySeries } from './sqlalchemy-series';
 import { PYTHON_KEYWORDS, readPythonSource, topLevel, type Statement } from './python-source';
 
 export interface DeclarativeBase {
@@ -25,11 +26,11 @@ export function newDeclarativeBase(project: ProjectInfo): DeclarativeBase {
   return { file: joinPathFragments(project.root, 'database.py'), module: 'database', name: 'Base' };
 }
 
-export function declarativeBaseTemplates(project: ProjectInfo): Templates {
+export function declarativeBaseTemplates(project: ProjectInfo, sqlalchemy: SqlalchemySeries): Templates {
   return {
     folder: templateFolder('alembic-setup', 'declarative-base'),
     target: project.root,
-    substitutions: { projectName: project.name },
+    substitutions: { projectName: project.name, sqlalchemy },
   };
 }
 

@@ -1,5 +1,5 @@
 /**
- * What the cached targets that run env.py (migrate-sql; migrate-verify once it lands) add to
+ * What the cached targets that run env.py (migrate-sql, migrate-verify) add to
  * their inputs so that a model edit in a library they import misses the cache: the Python files
  * of every project they depend on, transitively, through the edges of fastkit/plugin's
  * createDependencies (and any other plugin's).

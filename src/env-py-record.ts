@@ -30,8 +30,12 @@ export interface EnvironmentKey {
 
 type Environment = Record<string, string | undefined>;
 
-/** fastkit's request to the helper: different on every call, and no input of env.py (code that reads every variable reads it too). */
-const HELPER_REQUEST = 'FASTKIT_REQUEST';
+/**
+ * fastkit's request to the one-shot helper and its event channel: the request differs on every
+ * call, neither is there in a server's fork, and neither is an input of env.py (code that reads
+ * every variable reads them too).
+ */
+const HELPER_OWN = new Set(['FASTKIT_REQUEST', 'FASTKIT_EVENTS_FD']);
 
 const PINNED = /^(PYTHON|PG|LC_)|^(VIRTUAL_ENV|HOME|LANG)$/;
 
@@ -39,7 +43,7 @@ const PINNED = /^(PYTHON|PG|LC_)|^(VIRTUAL_ENV|HOME|LANG)$/;
 export function environmentKey(record: EnvPyRecord, env: Environment): EnvironmentKey {
   const hash = (value: string | undefined) => (value === undefined ? null : saltedHash(record.salt, value));
   return {
-    read: Object.fromEntries(record.env.filter((name) => name !== HELPER_REQUEST).map((name) => [name, hash(env[name])])),
+    read: Object.fromEntries(record.env.filter((name) => !HELPER_OWN.has(name)).map((name) => [name, hash(env[name])])),
     whole: record.wholeEnv ? saltedHash(record.salt, canonical(env, () => true)) : null,
     pinned: saltedHash(record.salt, canonical(env, (name) => PINNED.test(name))),
   };
@@ -106,7 +110,7 @@ export function saltedHash(salt: string, content: string | Buffer): string {
 /** The variables for which `keep` holds, as `name=value` lines in a fixed order. */
 function canonical(env: Environment, keep: (name: string) => boolean): string {
   return Object.keys(env)
-    .filter((name) => env[name] !== undefined && name !== HELPER_REQUEST && keep(name))
+    .filter((name) => env[name] !== undefined && !HELPER_OWN.has(name) && keep(name))
     .sort()
     .map((name) => `${name}=${env[name]}\0`)
     .join('');

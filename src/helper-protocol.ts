@@ -211,6 +211,41 @@ const ERROR = object({
   traceback: nullable(string),
 });
 
+const SHADOW = object({
+  type: oneOf('shadow'),
+  /** `made`, `dropped`, or `swept`: a shadow an earlier, killed run left behind, dropped now. */
+  state: oneOf('made', 'dropped', 'swept'),
+  /** `sqlite`, `postgresql` or `mysql` (MariaDB included). */
+  dialect: string,
+  /** The database's name, or the SQLite file's path. */
+  name: string,
+});
+
+/** What verify found: one line's worth, with the file it is about and what to do. */
+const verifyFinding = object({
+  /** `stairway` (upgrade, downgrade, upgrade again) or `models` (the models against head). */
+  check: oneOf('stairway', 'models'),
+  revision: nullable(string),
+  /** The revision file (stairway), or the models' file (models; env.py when no model has it). */
+  file: string,
+  line: nullable(number),
+  /** Alembic's autogenerate op (`add_column`, `modify_type`…) of a models finding. */
+  op: nullable(string),
+  message: string,
+  /** What to do, with `{make}`/`{run}` placeholders for the door's own commands. */
+  hint: string,
+});
+
+/** A difference between the live schema and the schema its revision should have. */
+const drifted = object({
+  /** `extra`: only in the database; `missing`: only in the revision's schema; `changed`: in both, not alike. */
+  change: oneOf('extra', 'missing', 'changed'),
+  /** `table`, `column`, `index`, `primary key`, `unique constraint`, `foreign key`, `check constraint`. */
+  kind: string,
+  name: string,
+  message: string,
+});
+
 const finding = object({
   level: oneOf('error', 'warning'),
   code: string,
@@ -220,22 +255,89 @@ const finding = object({
   hint: nullable(string),
 });
 
+/** With checksums on: the side table, and the applied revisions status found changed or unrecorded. */
+const COMPARED_CHECKSUMS = object({ table: string, changed: array(object(revision)), unrecorded: array(string) });
+/** With checksums on: the side table, and the applied revisions run recorded before applying anything (back-filled). */
+const RECORDED_CHECKSUMS = object({ table: string, backfilled: array(string) });
+
+/** A checksum file `hash` looked at: how many revisions it records, and what changed in it. */
+const HASHED = object({
+  path: string,
+  revisions: number,
+  added: array(string),
+  changed: array(string),
+  removed: array(string),
+  conflicted: boolean,
+  written: boolean,
+});
+
+/** The two branches of a history with two heads: each head's own revisions, oldest first. */
+const BRANCH = object({ head: string, revisions: array(object({ ...revision, down: array(string) })) });
+
 /** The `result` event of each action. */
 const RESULTS = {
-  status: object({ type: oneOf('result'), current: array(string), heads: array(string), pending: array(object(revision)), upToDate: boolean }),
-  run: object({ type: oneOf('result'), applied: array(upgraded), heads: array(string) }),
+  status: object({
+    type: oneOf('result'),
+    current: array(string),
+    heads: array(string),
+    pending: array(object(revision)),
+    upToDate: boolean,
+    checksums: optional(COMPARED_CHECKSUMS),
+  }),
+  run: object({ type: oneOf('result'), applied: array(upgraded), heads: array(string), checksums: optional(RECORDED_CHECKSUMS) }),
   rollback: object({ type: oneOf('result'), reverted: array(downgraded) }),
   make: either(object({ type: oneOf('result'), noChanges: oneOf(true) }), object({ type: oneOf('result'), noChanges: oneOf(false), ...revision })),
   check: object({ type: oneOf('result'), revisions: number, heads: array(string), findings: array(finding) }),
-  sql: object({ type: oneOf('result'), dialect: string, applied: array(upgraded), heads: array(string), start: nullable(string) }),
+  sql: object({
+    type: oneOf('result'),
+    dialect: string,
+    applied: array(upgraded),
+    heads: array(string),
+    start: nullable(string),
+    /** Files env.py rendered the SQL into itself (the multidb template: one per database), copied into the output too. */
+    written: optional(array(string)),
+  }),
+  hash: object({ type: oneOf('result'), files: array(HASHED) }),
+  branches: object({ type: oneOf('result'), heads: array(string), branches: array(BRANCH) }),
+  rebase: object({ type: oneOf('result'), ...revision, from: array(string), onto: string, head: string, sums: array(string) }),
+  merge: either(
+    object({ type: oneOf('result'), noChanges: oneOf(true), heads: array(string) }),
+    object({ type: oneOf('result'), noChanges: oneOf(false), ...revision, merged: array(string) }),
+  ),
+  verify: object({
+    type: oneOf('result'),
+    /** The dialect the migrations ran on (the shadow's), null when env.py never connected. */
+    dialect: nullable(string),
+    /** The shadow server's version (`15.4`); null for SQLite. */
+    serverVersion: nullable(string),
+    /** Revisions in the history, and how many held the stairway (it stops at the first that fails). */
+    revisions: number,
+    verified: number,
+    head: nullable(string),
+    /** Whether the models were compared (only once the whole stairway held, and where env.py gives target_metadata). */
+    modelsChecked: boolean,
+    findings: array(verifyFinding),
+  }),
+  drift: object({
+    type: oneOf('result'),
+    current: array(string),
+    heads: array(string),
+    pending: array(object(revision)),
+    upToDate: boolean,
+    dialect: string,
+    drift: array(drifted),
+  }),
 } as const;
 
 export type HelperAction = keyof typeof RESULTS;
 export type StepEvent = TypeOf<typeof STEP>;
 export type GraphEvent = TypeOf<typeof GRAPH>;
 export type ErrorEvent = TypeOf<typeof ERROR>;
+export type ShadowEvent = TypeOf<typeof SHADOW>;
 export type ResultEvent<A extends HelperAction> = TypeOf<(typeof RESULTS)[A]>;
-export type HelperEvent = StepEvent | GraphEvent | ErrorEvent | ResultEvent<HelperAction>;
+/** A result as the core reads it (without its `type`). */
+export type ResultOf<A extends HelperAction> = Omit<ResultEvent<A>, 'type'>;
+export type HelperEvent = StepEvent | GraphEvent | ErrorEvent | ShadowEvent | ResultEvent<HelperAction>;
 
 export type RecordEvent = TypeOf<typeof RECORD>;
 
@@ -248,7 +350,7 @@ void graphIsRevisionGraph;
 export function protocolProblems(action: HelperAction, event: unknown): string[] {
   const problems: string[] = [];
   const type = (event as { type?: unknown } | null)?.type;
-  const shape = { step: STEP, graph: GRAPH, error: ERROR, result: RESULTS[action] }[String(type)];
+  const shape = { step: STEP, graph: GRAPH, error: ERROR, shadow: SHADOW, result: RESULTS[action] }[String(type)];
   if (!shape) problems.push(`type: ${JSON.stringify(type)} is not an event type`);
   else shape.check(event, type as string, problems);
   return problems;

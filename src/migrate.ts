@@ -1,7 +1,12 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { alembicEnvironments } from './alembic-settings';
 import { callAlembic, type StepEvent } from './alembic';
+import { readDrift, type Drifted } from './drift';
 import { FastkitError, UsageError } from './errors';
-import { quickStatus } from './fast-path';
-import type { MakeOptions, MigrateOptions, StatusOptions } from './options';
+import { quickStatus, type QuickStatus } from './fast-path';
+import type { ResultEvent } from './helper-protocol';
+import type { MakeOptions, RollbackOptions, RunOptions, StatusOptions } from './options';
 import { counted, displayPath } from './output';
 import { withProject, type Project } from './project';
 
@@ -20,6 +25,8 @@ export interface MakeResult {
 
 export interface RunResult {
   applied: RevisionInfo[];
+  /** With checksums on: applied revisions whose checksum this run recorded before applying anything (back-filled). */
+  backfilled?: string[];
 }
 
 export interface RollbackResult {
@@ -34,6 +41,12 @@ export interface StatusReport {
   /** What `run` would apply, in order. */
   pending: Array<Pick<RevisionInfo, 'revision' | 'message'>>;
   upToDate: boolean;
+  /** With checksums on: applied revisions whose file no longer matches the checksum recorded when it ran. */
+  changed?: RevisionInfo[];
+  /** With checksums on: applied revisions the database has no checksum of (applied with checksums off). */
+  unrecorded?: string[];
+  /** With `drift`: how the schema differs from the one its applied revision should have; empty when it does not. */
+  drift?: Drifted[];
 }
 
 /** `alembic revision --autogenerate -m MESSAGE`, made safe: no empty or broken revisions. */
@@ -41,7 +54,12 @@ export function make(options: MakeOptions): Promise<MakeResult> {
   return withProject(options, async (project) => {
     const message = checkMessage(options.message);
     const facts = await callAlembic<{ noChanges: boolean } & Partial<RevisionInfo>>(project, 'make', {
-      request: { message, autogenerate: options.autogenerate ?? true },
+      request: {
+        message,
+        autogenerate: options.autogenerate ?? true,
+        // Alembic takes --version-path from where it runs; the user gave it from the door's root
+        ...(options.versionPath ? { versionPath: resolve(options.root ?? process.cwd(), options.versionPath) } : {}),
+      },
     });
     if (facts.noChanges || !facts.path) {
       project.output.out('No changes detected');
@@ -54,25 +72,37 @@ export function make(options: MakeOptions): Promise<MakeResult> {
 }
 
 /** `alembic upgrade head`: silent when nothing is pending. */
-export function run(options: MigrateOptions): Promise<RunResult> {
+export function run(options: RunOptions): Promise<RunResult> {
   return withProject(options, async (project) => {
-    if ((await quickStatus(project))?.upToDate) return { applied: [] };
+    // with checksums, Python runs even with nothing pending: a database without records gets them then
+    if (!options.checksums && (await quickStatus(project))?.upToDate) return { applied: [] };
     const steps = stepsOf(project);
-    const facts = await steps.saying(callAlembic<{ applied: RevisionInfo[]; heads: string[] }>(project, 'run', { onStep: steps.onStep }));
+    const facts = await steps.saying(
+      callAlembic<ResultEvent<'run'>>(project, 'run', { onStep: steps.onStep, request: { checksums: options.checksums ?? false } }),
+    );
+    const backfilled = facts.checksums?.backfilled ?? [];
+    if (backfilled.length > 0) {
+      project.output.out(
+        `Recorded the checksums of ${counted(backfilled.length, 'migration')} applied before checksums were on, in ${facts.checksums!.table}`,
+      );
+    }
     if (facts.applied.length > 0) {
       const last = facts.applied[facts.applied.length - 1];
       project.output.out(`Now at ${last.revision}${facts.heads.includes(last.revision) ? ' (head)' : ''}`);
     }
-    return { applied: facts.applied };
+    return { applied: facts.applied, ...(options.checksums ? { backfilled } : {}) };
   });
 }
 
 /** `alembic downgrade -1`: exactly one step, on purpose. */
-export function rollback(options: MigrateOptions): Promise<RollbackResult> {
+export function rollback(options: RollbackOptions): Promise<RollbackResult> {
   return withProject(options, async (project) => {
     const steps = stepsOf(project);
     const facts = await steps.saying(
-      callAlembic<{ reverted: Array<RevisionInfo & { to: string[] }> }>(project, 'rollback', { onStep: steps.onStep }),
+      callAlembic<{ reverted: Array<RevisionInfo & { to: string[] }> }>(project, 'rollback', {
+        onStep: steps.onStep,
+        request: { checksums: options.checksums ?? false },
+      }),
     );
     const [undone] = facts.reverted;
     if (undone) project.output.out(`Now at ${undone.to.length ? undone.to.join(', ') : 'base (no migration applied)'}`);
@@ -80,40 +110,115 @@ export function rollback(options: MigrateOptions): Promise<RollbackResult> {
   });
 }
 
-/** `alembic current`, plus what is pending and how to apply it. */
-export function status(options: StatusOptions): Promise<StatusReport> {
+/** Every Alembic environment of the ini (its sections with a script_location), each with its status. */
+export interface SectionsStatusReport {
+  sections: Record<string, StatusReport>;
+  /** Every section is at its head. */
+  upToDate: boolean;
+}
+
+/** `alembic current`, plus what is pending and how to apply it; with `allSections`, for each Alembic environment of the ini. */
+export function status(options: StatusOptions & { allSections: true }): Promise<SectionsStatusReport>;
+export function status(options: StatusOptions): Promise<StatusReport>;
+export function status(options: StatusOptions): Promise<StatusReport | SectionsStatusReport> {
   return withProject(options, async (project) => {
-    const facts =
-      (await quickStatus(project)) ??
-      (await callAlembic<StatusReport & { pending: RevisionInfo[] }>(project, 'status', { stdoutToStderr: options.json }));
-    const report: StatusReport = {
-      current: facts.current,
-      heads: facts.heads,
-      pending: facts.pending.map(({ revision, message }) => ({ revision, message })),
-      upToDate: facts.upToDate,
-    };
+    if (options.allSections) return statusOfSections(project, options);
+    const drifted = options.drift ? await readDrift(project, options.json) : undefined;
+    const report: StatusReport = drifted
+      ? {
+          current: drifted.current,
+          heads: drifted.heads,
+          pending: drifted.pending.map(({ revision, message }) => ({ revision, message })),
+          upToDate: drifted.upToDate,
+          drift: drifted.drift,
+        }
+      : await statusReport(project, options);
     if (options.json) project.output.out(JSON.stringify(report));
     else printStatus(report, project);
-    if (options.check && !report.upToDate) {
-      throw new FastkitError(
-        report.heads.length > 1
-          ? `The history has ${report.heads.length} heads`
-          : `The database is behind head: ${counted(report.pending.length, 'pending migration')}`,
-        {
-          code: 'not-at-head',
-          hint:
-            report.heads.length > 1
-              ? `Merge them with \`${project.python.alembic} merge heads -m "merge heads"\`, then \`${project.commands.run}\`.`
-              : `${applyThem(report.pending.length)} with \`${project.commands.run}\`.`,
-        },
-      );
+    if (options.check && report.changed?.length) {
+      throw new FastkitError(`${counted(report.changed.length, 'applied migration')} changed since the database ran ${report.changed.length === 1 ? 'it' : 'them'}`, {
+        code: 'revision-changed',
+        hint: 'Undo the edits and make the changes in a new revision: databases that ran the old text keep it.',
+      });
+    }
+    if (options.check && !report.upToDate) throw notAtHead(report, project);
+    if (report.drift?.length) {
+      throw new FastkitError(`The database's schema differs from its revision's: ${counted(report.drift.length, 'difference')}`, {
+        code: 'drift',
+        hint: 'Each is listed above: undo the change by hand, or make a migration that does it.',
+      });
     }
     return report;
   });
 }
 
-function printStatus(report: StatusReport, project: Project): void {
-  const { out } = project.output;
+/** What status reports: the fast path's answer where it is certain (never with checksums: it reads the version table only), else Alembic's. */
+async function statusReport(project: Project, options: Pick<StatusOptions, 'json' | 'checksums'>): Promise<StatusReport> {
+  const facts: QuickStatus & Partial<Pick<ResultEvent<'status'>, 'checksums'>> =
+    (!options.checksums ? await quickStatus(project) : undefined) ??
+    (await callAlembic<ResultEvent<'status'>>(project, 'status', {
+      stdoutToStderr: options.json,
+      request: { checksums: options.checksums ?? false },
+    }));
+  return {
+    current: facts.current,
+    heads: facts.heads,
+    pending: facts.pending.map(({ revision, message }) => ({ revision, message })),
+    upToDate: facts.upToDate,
+    ...(facts.checksums
+      ? { changed: facts.checksums.changed.map((info) => ({ ...info, path: displayPath(info.path) })), unrecorded: facts.checksums.unrecorded }
+      : {}),
+  };
+}
+
+function notAtHead(report: StatusReport, project: Project, section?: string): FastkitError {
+  const where = section === undefined ? '' : ` [${section}]`;
+  return new FastkitError(
+    report.heads.length > 1
+      ? `The history${where} has ${report.heads.length} heads`
+      : `The database${where} is behind head: ${counted(report.pending.length, 'pending migration')}`,
+    {
+      code: 'not-at-head',
+      hint:
+        report.heads.length > 1
+          ? `Merge them with \`${project.python.alembic}${section === undefined ? '' : ` -n ${section}`} merge heads -m "merge heads"\`, then \`${project.commands.run}\`.`
+          : `${applyThem(report.pending.length)} with \`${project.commands.run}\`${section === undefined ? '' : ` (-n ${section})`}.`,
+    },
+  );
+}
+
+/**
+ * The status of each Alembic environment of the ini, one after the other, each under its
+ * section's name; `--check` fails (naming the first one behind) unless every one is at head.
+ */
+async function statusOfSections(project: Project, options: StatusOptions): Promise<SectionsStatusReport> {
+  if (options.name) {
+    throw new UsageError('allSections and name both choose the sections', 'Give one: name for one section, allSections for all of them.');
+  }
+  const sections = alembicEnvironmentsOf(project.config);
+  const reports: Record<string, StatusReport> = {};
+  for (const section of sections) {
+    const inSection = { ...project, name: section };
+    if (!options.json) project.output.out(`[${section}]`);
+    reports[section] = await statusReport(inSection, options);
+    if (!options.json) printStatus(reports[section], inSection, '  ');
+  }
+  const result = { sections: reports, upToDate: Object.values(reports).every((report) => report.upToDate) };
+  if (options.json) project.output.out(JSON.stringify(result));
+  const behind = Object.entries(reports).find(([, report]) => !report.upToDate);
+  if (options.check && behind) throw notAtHead(behind[1], project, behind[0]);
+  return result;
+}
+
+/** The sections `allSections` reports: the ini's Alembic environments; a pyproject.toml has the one. */
+function alembicEnvironmentsOf(config: string): string[] {
+  if (!config.endsWith('.ini')) return ['alembic'];
+  const sections = alembicEnvironments(readFileSync(config, 'utf8'));
+  return sections.length ? sections : ['alembic'];
+}
+
+function printStatus(report: StatusReport, project: Project, indent = ''): void {
+  const out = (line: string) => project.output.out(indent + line);
   if (report.heads.length > 1) {
     out(`Multiple heads: ${report.heads.join(', ')}`);
     out(`Merge them with \`${project.python.alembic} merge heads -m "merge heads"\`, then \`${project.commands.run}\``);
@@ -129,6 +234,33 @@ function printStatus(report: StatusReport, project: Project): void {
     const width = Math.max(...report.pending.map(({ revision }) => revision.length));
     for (const { revision, message } of report.pending) out(`  ${revision.padEnd(width)}  ${message}`);
     out(`${applyThem(report.pending.length)} with \`${project.commands.run}\``);
+  }
+  if (report.drift) {
+    const at = report.current.length ? `revision ${report.current.join(', ')}` : 'base';
+    if (report.drift.length === 0) out(`No drift: the schema is the one the migrations make up to ${at}`);
+    else {
+      out(`Drift: ${counted(report.drift.length, 'difference')} from the schema the migrations make up to ${at}:`);
+      for (const { message } of report.drift) out(`  ${message}`);
+    }
+  }
+  printChecksums(report, project);
+}
+
+/** status with checksums: the applied revisions whose file is not what the database ran, and those it has no record of. */
+function printChecksums(report: StatusReport, project: Project): void {
+  const { out } = project.output;
+  const changed = report.changed ?? [];
+  if (changed.length > 0) {
+    out(`${counted(changed.length, 'applied migration')} changed since the database ran ${changed.length === 1 ? 'it' : 'them'}:`);
+    const width = Math.max(...changed.map(({ revision }) => revision.length));
+    for (const { revision, message, path } of changed) out(`  ${revision.padEnd(width)}  ${message}  (${path})`);
+    out('Undo the edits and make the changes in a new revision: databases that ran the old text keep it');
+  }
+  const unrecorded = report.unrecorded ?? [];
+  if (unrecorded.length > 0) {
+    out(
+      `${counted(unrecorded.length, 'applied migration')} without a recorded checksum: \`${project.commands.run} --checksums\` records ${unrecorded.length === 1 ? 'it' : 'them'}`,
+    );
   }
 }
 

@@ -15,6 +15,8 @@ export function nxSchemaFiles(table: ActionTable = ACTIONS): Record<string, stri
     const name = executorName(action);
     executors[name] = {
       implementation: `./dist/executors/${name}/executor`,
+      // `nx run-many` hands this executor's tasks to one process (Nx 22+ read preferBatch)
+      ...(spec.batch ? { batchImplementation: `./dist/src/nx-batch-executors#${name}`, preferBatch: true } : {}),
       schema: `./executors/${name}/schema.json`,
       description: executorDescription(spec),
     };

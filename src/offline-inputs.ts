@@ -27,6 +27,16 @@ export interface AlembicProjectFiles {
   /** `alembic.ini` or `pyproject.toml`: the file the project comes from. */
   configFile: string;
   configText: string;
+  /**
+   * Where that file is, relative to the project root, when it is not in it: `db/alembic.ini`
+   * for a project.json that runs Alembic as `alembic -c db/alembic.ini`. Its folder is `%(here)s`.
+   */
+  configPath?: string;
+  /**
+   * The folder Alembic runs in, relative to the project root, when not the config's folder (the
+   * `cwd` option): relative locations in the config are read from it.
+   */
+  cwd?: string;
   /** The other of the two, when the project folder has it: Alembic reads both. */
   companion?: { file: string; text: string };
   /** The Python pin files found for the project: see {@link pythonPins}. */
@@ -58,24 +68,39 @@ export function alembicProjectFiles(
   root: string,
   config: { file: string; text: string },
   pins: string[],
+  place: Pick<AlembicProjectFiles, 'configPath' | 'cwd'> = {},
 ): AlembicProjectFiles {
   const other = config.file === 'pyproject.toml' ? 'alembic.ini' : 'pyproject.toml';
+  const runFolder = runFolderOf({ configFile: config.file, ...place });
   // the pins list a pyproject.toml that is there; an alembic.ini beside a pyproject.toml project is rare
-  const there = other === 'pyproject.toml' ? pins.includes('{projectRoot}/pyproject.toml') : existsSync(join(workspaceRoot, root, other));
+  const there =
+    other === 'pyproject.toml' && runFolder === '.'
+      ? pins.includes('{projectRoot}/pyproject.toml')
+      : existsSync(join(workspaceRoot, root, runFolder, other));
   let companion: AlembicProjectFiles['companion'];
   try {
-    companion = there ? { file: other, text: readFileSync(join(workspaceRoot, root, other), 'utf8') } : undefined;
+    companion = there ? { file: other, text: readFileSync(join(workspaceRoot, root, runFolder, other), 'utf8') } : undefined;
   } catch {
     companion = undefined; // unreadable: Alembic skips such an ini, and the toml is a pin either way
   }
-  return { workspaceRoot, root, configFile: config.file, configText: config.text, companion, pins };
+  return { workspaceRoot, root, configFile: config.file, configText: config.text, companion, pins, ...definedOnly(place) };
+}
+
+/** The folder Alembic runs in, relative to the project root: the cwd option, else the config's folder. */
+function runFolderOf(project: Pick<AlembicProjectFiles, 'configFile' | 'configPath' | 'cwd'>): string {
+  return posix.normalize(project.cwd ?? posix.dirname(project.configPath ?? project.configFile));
+}
+
+function definedOnly<T extends object>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Partial<T>;
 }
 
 /**
  * The inputs of both offline targets.
  *
- * migrate-check reads the config (script_location, version_locations, file_template) and the
- * revision files as text; it imports nothing and does not run env.py. Its revisions are read
+ * migrate-check reads the config (script_location, version_locations, file_template), the
+ * revision files as text and each versions folder's checksum file (fastkit.sum); it imports
+ * nothing and does not run env.py. Its revisions are read
  * from every ini section's version folders (a target may be given `name`), each folder alone
  * or with its subfolders as recursive_version_locations says. Alembic's version (the pins)
  * decides how the config is read.
@@ -87,7 +112,15 @@ export function alembicProjectFiles(
  * versions (the pins) shape the SQL.
  */
 export function offlineInputs(project: AlembicProjectFiles): OfflineInputs {
-  const configs = [`{projectRoot}/${project.configFile}`, ...(project.companion?.file === 'alembic.ini' ? ['{projectRoot}/alembic.ini'] : [])];
+  const runFolder = runFolderOf(project);
+  const inProject = (path: string) => `{projectRoot}/${posix.normalize(path)}`;
+  const configs = [
+    inProject(project.configPath ?? project.configFile),
+    // Alembic reads the other file in the folder it runs in; a pyproject.toml in the project root is a pin already
+    ...(project.companion && !(project.companion.file === 'pyproject.toml' && runFolder === '.')
+      ? [inProject(posix.join(runFolder, project.companion.file))]
+      : []),
+  ];
   const readings = sectionReadings(project);
   const folders = { check: new Set<string>(), sql: new Set<string>() };
   const revisions = revisionGlobs(project, readings, folders.check);
@@ -101,9 +134,13 @@ export function offlineInputs(project: AlembicProjectFiles): OfflineInputs {
   };
 }
 
-/** The revision files of every section, as globs, or why Nx cannot hash them. */
+/** The checksum file of a versions folder (python/fastkit_helper/checksum_file.py), which migrate-check compares with the revisions. */
+const CHECKSUM_FILE = 'fastkit.sum';
+
+/** The revision files of every section, as globs, with each folder's checksum file; or why Nx cannot hash them. */
 function revisionGlobs(project: AlembicProjectFiles, readings: AlembicLocations[], folders: Set<string>): string[] | Uncached {
   const globs: string[] = [];
+  const checksumFiles: string[] = [];
   for (const reading of readings) {
     const uncertain = firstUncertain(reading.versionLocations, reading.recursive);
     if (uncertain) return { uncached: uncertain.uncertain };
@@ -112,9 +149,10 @@ function revisionGlobs(project: AlembicProjectFiles, readings: AlembicLocations[
       if (isUncertain(folder)) return { uncached: `version_locations ${folder.uncertain}` };
       if (folder.path) folders.add(folder.path);
       globs.push(`${folder.token}/${reading.recursive ? '**/' : ''}*.py`);
+      checksumFiles.push(`${folder.token}/${CHECKSUM_FILE}`);
     }
   }
-  return withoutCovered(globs);
+  return [...withoutCovered(globs), ...new Set(checksumFiles)];
 }
 
 /** The Python of the script, version and prepend_sys_path folders outside the project, as globs, or why Nx cannot hash it. */
@@ -200,9 +238,15 @@ function physicalPath(folder: string): string | undefined {
 
 /** What each ini section (`-n`) makes Alembic read; sections on which Alembic fails read nothing. */
 function sectionReadings(project: AlembicProjectFiles): AlembicLocations[] {
-  const here = join(project.workspaceRoot, project.root).split(sep).join('/');
+  const folder = (relative: string) => join(project.workspaceRoot, project.root, relative).split(sep).join('/');
+  const configHere = folder(posix.dirname(project.configPath ?? project.configFile));
+  const runHere = folder(runFolderOf(project));
   const texts: AlembicConfigTexts = {};
-  for (const [file, text] of [[project.configFile, project.configText], [project.companion?.file, project.companion?.text]]) {
+  const files: Array<[string | undefined, string | undefined, string]> = [
+    [project.configFile, project.configText, configHere],
+    [project.companion?.file, project.companion?.text, runHere],
+  ];
+  for (const [file, text, here] of files) {
     if (file === 'alembic.ini' && text !== undefined) texts.ini = { text, here };
     if (file === 'pyproject.toml' && text !== undefined) texts.toml = { text, here };
   }
@@ -232,7 +276,9 @@ const NOT_HASHED = new Set(['node_modules', '.git']);
  * would read as glob syntax.
  */
 function workspaceFolder(project: AlembicProjectFiles, location: string): { token: string; path: string } | Uncertain {
-  const opened = isAbsolute(location) ? location : `${project.workspaceRoot}/${project.root}/${location}`; // as Alembic opens it: `..` kept
+  const runFolder = runFolderOf(project);
+  // as Alembic opens it, from the folder it runs in: `..` kept
+  const opened = isAbsolute(location) ? location : `${project.workspaceRoot}/${project.root}/${runFolder === '.' ? '' : `${runFolder}/`}${location}`;
   if (/[\0-\x1f]/.test(location)) return { uncertain: `names ${JSON.stringify(location)}, a name with a line break or control character` };
   const absolute = resolve(opened);
   const inWorkspace = relative(project.workspaceRoot, absolute).split(sep).join('/') || '.';

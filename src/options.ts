@@ -1,5 +1,6 @@
 import type { ActionName, ActionOptions, CommonOptions } from './actions';
 import { ACTIONS } from './actions';
+import type { AlembicServers } from './alembic-server';
 import type { OutputStreams } from './output';
 
 /**
@@ -19,6 +20,13 @@ export interface MigrateOptions extends CommonOptions {
   commands?: Partial<CommandNames>;
   /** Where output goes. @default process.stdout and process.stderr */
   streams?: OutputStreams;
+  /**
+   * The environment before `env` is added: a batched Nx task's own (its project's .env files
+   * loaded, as Nx gives a task run alone). @default process.env
+   */
+  environment?: Record<string, string | undefined>;
+  /** Python servers that import Alembic once, for a batched Nx run. @default a process per request */
+  alembicServers?: AlembicServers;
 }
 
 /** What the user types to run each action; hints name the door's own commands (`{run}`). */
@@ -39,3 +47,7 @@ export const CLI_COMMANDS: CommandNames = commandNames((action) => `fastkit migr
 export interface MakeOptions extends MigrateOptions, ActionOptions<'make'> {}
 
 export interface StatusOptions extends MigrateOptions, ActionOptions<'status'> {}
+
+export interface RunOptions extends MigrateOptions, ActionOptions<'run'> {}
+
+export interface RollbackOptions extends MigrateOptions, ActionOptions<'rollback'> {}

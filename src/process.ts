@@ -35,13 +35,47 @@ const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
  * fastkit (once), and never twice while it is cleaning up.
  */
 export async function runProcess(argv: readonly string[], options: ProcessOptions): Promise<ProcessResult> {
+  return (await startChild(argv, options, 'ignore')).exited;
+}
+
+/** A long-lived child that takes requests on stdin and answers on fd 3 (fastkit's Python server). */
+export interface ServerProcess {
+  /** Writes one line to its stdin. */
+  send(line: string): void;
+  /** Closes its stdin: no more requests; it ends once the running ones have. */
+  end(): void;
+  /** The signal first passed on to it (Ctrl-C or SIGTERM), if any. */
+  forwarded(): NodeJS.Signals | undefined;
+  /** Settles when it has ended and its output has been read; rejects when it could not start. */
+  exited: Promise<ProcessResult>;
+}
+
+/**
+ * The same start as {@link runProcess} (an argument array, its own process group, stdout and
+ * stderr line by line, events on fd 3, Ctrl-C and SIGTERM passed on), for a child that lives
+ * as long as fastkit has requests for it, with a pipe on its stdin to send them.
+ */
+export async function startServerProcess(argv: readonly string[], options: ProcessOptions): Promise<ServerProcess> {
+  const { child, exited, forwarded } = await startChild(argv, options, 'pipe');
+  // a server that ends first (it crashed) must not fail a write of the next request
+  child.stdin?.on('error', () => undefined);
+  return {
+    send: (line) => void child.stdin?.write(line + '\n'),
+    end: () => void child.stdin?.end(),
+    forwarded,
+    exited,
+  };
+}
+
+/** Both starts: the child, its result once it has ended and its output has been read, and the signal passed on to it. */
+async function startChild(argv: readonly string[], options: ProcessOptions, stdin: 'ignore' | 'pipe') {
   const execa = await loadExeca();
   const [file, ...args] = argv;
   const child = execa(file, args, {
     cwd: options.cwd,
     env: options.env,
     extendEnv: false,
-    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+    stdio: [stdin, 'pipe', 'pipe', 'pipe'],
     buffer: false,
     reject: false,
     detached: true,
@@ -60,26 +94,19 @@ export async function runProcess(argv: readonly string[], options: ProcessOption
     readLines(child.stderr, options.onStderr),
     readLines(child.stdio[3] as Readable, options.onEvent),
   ];
-  try {
-    const result = await child;
-    await Promise.all(streams);
-    if (result.failed && result.exitCode === undefined && !result.signal) {
-      throw result;
+  const exited = (async (): Promise<ProcessResult> => {
+    try {
+      const result = await child;
+      await Promise.all(streams);
+      if (result.failed && result.exitCode === undefined && !result.signal) throw result;
+      return { exitCode: result.exitCode ?? signalExitCode(result.signal), signal: result.signal, forwarded };
+    } finally {
+      for (const signal of FORWARDED_SIGNALS) process.off(signal, forward);
     }
-    return {
-      exitCode: result.exitCode ?? signalExitCode(result.signal),
-      signal: result.signal,
-      forwarded,
-    };
-  } finally {
-    for (const signal of FORWARDED_SIGNALS) process.off(signal, forward);
-  }
+  })();
+  return { child, exited, forwarded: () => forwarded };
 }
 
-/**
- * execa, from the one-file bundle the build makes (dist/vendor/execa.cjs, ~30 ms to load), or
- * from the package itself where there is no bundle (running from source; ~120 ms of ES modules).
- */
 async function loadExeca(): Promise<Execa> {
   try {
     return (require('../vendor/execa.cjs') as { execa: Execa }).execa;
@@ -90,7 +117,8 @@ async function loadExeca(): Promise<Execa> {
 
 type Execa = typeof import('execa', { with: { 'resolution-mode': 'import' } }).execa;
 
-function signalExitCode(signal: string | undefined): number {
+/** The exit code of a child ended by `signal`, as fastkit reports it. */
+export function signalExitCode(signal: string | undefined): number {
   if (signal === 'SIGINT') return ExitCode.interrupted;
   if (signal === 'SIGTERM') return ExitCode.terminated;
   return ExitCode.failure;

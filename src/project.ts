@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import type { AlembicServers } from './alembic-server';
 import { FastkitError } from './errors';
 import { findAlembic, type PythonCommand } from './find-alembic';
 import { findConfig } from './find-config';
@@ -23,11 +24,13 @@ export interface Project {
   verbose: boolean;
   /** May answer without Python when certain (see src/fast-path.ts). */
   fast: boolean;
+  /** Where Python requests go in a batched Nx run: servers that import Alembic once; else a process per request. */
+  alembicServers?: AlembicServers;
 }
 
 export function resolveProject(options: MigrateOptions): Project {
   const root = resolve(options.root ?? process.cwd());
-  const env = { ...process.env, ...options.env };
+  const env = { ...(options.environment ?? process.env), ...options.env };
   const output = createOutput(secretsIn(env), options.streams);
   const givenCwd = options.cwd ? resolve(root, options.cwd) : undefined;
   if (givenCwd && !existsSync(givenCwd)) {
@@ -49,6 +52,7 @@ export function resolveProject(options: MigrateOptions): Project {
     commands: { ...CLI_COMMANDS, ...options.commands },
     verbose: options.verbose ?? false,
     fast: (options.fast ?? true) && !turnedOn(env.FASTKIT_NO_FAST),
+    alembicServers: options.alembicServers,
   };
 }
 
@@ -65,7 +69,7 @@ export async function withProject<T>(options: MigrateOptions, action: (project: 
   try {
     return await action(resolveProject(options));
   } catch (error) {
-    throw masked(error, secretsIn({ ...process.env, ...options.env }));
+    throw masked(error, secretsIn({ ...(options.environment ?? process.env), ...options.env }));
   }
 }
 

@@ -36,13 +36,19 @@ export async function sql(options: SqlOptions): Promise<SqlResult> {
     const facts = await replaceFile(
       output,
       (temporary) =>
-        callAlembic<{ dialect: string; applied: RevisionInfo[]; heads: string[]; start: string | null }>(project, 'sql', {
+        callAlembic<{ dialect: string; applied: RevisionInfo[]; heads: string[]; start: string | null; written?: string[] }>(project, 'sql', {
           request: { output: temporary, url, dialect, from },
         }),
       (error) => cannotWrite(output, error),
     );
-    const migrations = facts.applied.map(({ revision, message }) => ({ revision, message }));
+    // env.py may render each revision once per database (the multidb template)
+    const migrations = facts.applied
+      .filter(({ revision }, index) => facts.applied.findIndex((other) => other.revision === revision) === index)
+      .map(({ revision, message }) => ({ revision, message }));
     project.output.out(`Wrote ${displayPath(output)} (${describe(facts.dialect, facts.start, facts.heads, migrations.length)})`);
+    if (facts.written?.length) {
+      project.output.out(`env.py wrote the SQL into ${facts.written.map((path) => displayPath(path)).join(', ')} itself; ${displayPath(output)} holds a copy of each`);
+    }
     return { path: output, dialect: facts.dialect, migrations };
   });
 }

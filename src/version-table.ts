@@ -18,6 +18,38 @@ export async function readVersionTable(record: EnvPyRecord, env: Environment): P
   return `fastkit does not read ${database.dialect} databases itself`;
 }
 
+export interface DatabaseUrl {
+  dialect: string;
+  driver?: string;
+  user?: string;
+  password?: string;
+  host?: string;
+  port?: number;
+  database?: string;
+  query: URLSearchParams;
+}
+
+/** SQLAlchemy's URL form (the shadow key's reading of DATABASE_URL; the fast path reads what Alembic used instead): dialect[+driver]://[user[:password]@][host][:port]/[database][?query]. */
+export function parseUrl(url: string): DatabaseUrl | undefined {
+  const match = /^([a-z0-9_]+)(?:\+([a-z0-9_]+))?:\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/?:]*)(?::(\d+))?(?:\/([^?]*))?(?:\?(.*))?$/i.exec(url);
+  if (!match) return undefined;
+  const [, dialect, driver, user, password, host, port, database, query] = match;
+  try {
+    return {
+      dialect: dialect.toLowerCase(),
+      driver: driver?.toLowerCase(),
+      user: user ? decodeURIComponent(user) : undefined,
+      password: password !== undefined ? decodeURIComponent(password) : undefined,
+      host: host ? decodeURIComponent(host) : undefined,
+      port: port ? Number(port) : undefined,
+      database: database ? decodeURIComponent(database) : undefined,
+      query: new URLSearchParams(query ?? ''),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
 const SQLITE_DRIVERS = ['pysqlite', 'aiosqlite'];
 
 function readSqliteVersions(database: RecordedDatabase): string[] | string {

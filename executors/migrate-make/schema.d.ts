@@ -7,4 +7,6 @@ export interface MigrateMakeExecutorOptions extends CommonExecutorOptions {
   message?: string;
   /** Compare the models with the database; false writes an empty revision to fill in by hand. @default true */
   autogenerate?: boolean;
+  /** The version folder to write the revision into, one of version_locations (alembic revision --version-path), relative to the project root. Default: where Alembic would write it (beside the head it revises; with several folders and no revision yet, the first). See https://alembic.sqlalchemy.org/en/latest/branches.html#creating-a-labeled-base-revision */
+  versionPath?: string;
 }

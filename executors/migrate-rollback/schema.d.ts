@@ -2,4 +2,7 @@
 
 import type { CommonExecutorOptions } from '../common-options';
 
-export type MigrateRollbackExecutorOptions = CommonExecutorOptions;
+export interface MigrateRollbackExecutorOptions extends CommonExecutorOptions {
+  /** Remove the rolled-back revision's checksum from <version_table>_checksums (alembic_version_checksums by default) (where run records them). @default false */
+  checksums?: boolean;
+}

@@ -1,5 +1,7 @@
 import { formatFiles, logger, type GeneratorCallback, type Tree } from '@nx/devkit';
 import { declarativeBaseTemplates, findDeclarativeBase, newDeclarativeBase, type DeclarativeBase } from '../../src/declarative-base';
+import { join } from 'node:path';
+import { sqlalchemySeries } from '../../src/sqlalchemy-series';
 import { nxGenerator, projectInfo, type ProjectInfo } from '../../src/nx-generator';
 import { alembicTemplates, versionTableName } from './lib/alembic-templates';
 import { projectModelImports } from '../../src/alembic-tree';
@@ -17,11 +19,12 @@ export async function alembicSetupGenerator(tree: Tree, options: AlembicSetupGen
   const versionTable = versionTableName(options.versionTable);
   const foundBase = findDeclarativeBase(tree, project.root);
   const base = foundBase ?? newDeclarativeBase(project);
+  const sqlalchemy = sqlalchemySeries(options.sqlalchemy, join(tree.root, project.root));
   const models = projectModelImports(tree, project.root, base.name);
 
   const written = writeOrRefuse(
     tree,
-    [alembicTemplates(project, base, models, versionTable), ...(foundBase ? [] : [declarativeBaseTemplates(project)])],
+    [alembicTemplates(project, base, models, versionTable), ...(foundBase ? [] : [declarativeBaseTemplates(project, sqlalchemy)])],
     options.force,
   );
   const keptVersions = keepVersionsFolder(tree, project);

@@ -2,6 +2,8 @@ import { formatFiles, logger, type GeneratorCallback, type Tree } from '@nx/devk
 import { declarativeBaseTemplates, findDeclarativeBase, newDeclarativeBase } from '../../src/declarative-base';
 import { registerModelImport, registeredModels, targetMetadataIsNone } from '../../src/model-imports';
 import { checkModuleName } from '../../src/model-names';
+import { join } from 'node:path';
+import { sqlalchemySeries } from '../../src/sqlalchemy-series';
 import { nxGenerator, projectInfo, type ProjectInfo } from '../../src/nx-generator';
 
 import { findEnvPy } from './lib/find-env-py';
@@ -23,6 +25,7 @@ export async function moduleGenerator(tree: Tree, options: ModuleGeneratorSchema
   const envSource = tree.read(envPy, 'utf-8') ?? '';
   const foundBase = findDeclarativeBase(tree, project.root);
   const base = foundBase ?? newDeclarativeBase(project);
+  const sqlalchemy = sqlalchemySeries(options.sqlalchemy, join(tree.root, project.root));
   const model = planModel(moduleName, base, registeredModels(envSource, envPy), envPy);
   const registration = registerModelImport(envSource, model.entry, envPy);
 
@@ -30,7 +33,7 @@ export async function moduleGenerator(tree: Tree, options: ModuleGeneratorSchema
     tree,
     project,
     model,
-    [moduleTemplates(project, model, base), ...(foundBase ? [] : [declarativeBaseTemplates(project)])],
+    [moduleTemplates(project, model, base, sqlalchemy), ...(foundBase ? [] : [declarativeBaseTemplates(project, sqlalchemy)])],
     envPy,
   );
   if (registration.changed) tree.write(envPy, registration.source);

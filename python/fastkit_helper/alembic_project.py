@@ -177,6 +177,14 @@ class AlembicProject:
             )
         return heads
 
+    def applied_revisions(self, current):
+        """The revisions (Script objects) a database at `current` has applied: those and every
+        revision below them, as `alembic downgrade base` would undo them."""
+        if not current:
+            return []
+        with revision_errors("Destination %(end)s is not a valid downgrade target from current head(s)", "base"):
+            return list(self.script.iterate_revisions(tuple(current), "base", select_for_downgrade=True))
+
     def upgrade_steps(self, destination, current):
         """The steps `alembic upgrade <destination>` runs from `current`, in order (what the
         private ScriptDirectory._upgrade_revs returns, from the public iterate_revisions)."""

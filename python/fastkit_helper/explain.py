@@ -155,6 +155,9 @@ def _command_error(text, request):
                 "Alembic %s needs python-dateutil for the timezone setting of the config" % alembic.__version__,
                 "Install it in the project's Python environment (pip install python-dateutil, or Debian's "
                 "python3-dateutil); newer Alembic uses Python's own zoneinfo.")
+    if "is not represented in current version locations" in text:
+        return ("usage", "FAILED: " + _first_line(text),
+                "Give one of the folders version_locations names (relative to the project), or leave out versionPath (--version-path).")
     match = re.search(r"Can't locate revision identified by '([^']+)'", text)
     if match:
         return ("unknown-revision",

@@ -7,6 +7,7 @@ helper and checks each event it emits against those shapes, so the two cannot dr
 
     step    a migration Alembic is about to run (upgrade) or undo (downgrade)
     graph   Alembic's view of the revision history, with the files it read
+    shadow  a shadow database made, dropped, or swept (left behind by a killed run)
     result  the facts an action ends with (one per action, its fields per action)
     error   a failure: a stable code, one line, a hint, the traceback (shown with --verbose)
 """
@@ -79,6 +80,11 @@ class Events:
         locations, files}; nothing where it has none to give."""
         if graph is not None:
             self._emit("graph", dict(graph))
+
+    def shadow(self, state, dialect, name):
+        """A shadow database (shadow.py) was `made`, `dropped`, or `swept` (an earlier run's
+        leftover, dropped); `name` is the database's name, or the SQLite file's path."""
+        self._emit("shadow", {"state": state, "dialect": dialect, "name": name})
 
     def result(self, **fields):
         self._emit("result", fields)

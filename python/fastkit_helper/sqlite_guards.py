@@ -8,25 +8,19 @@ import os
 import weakref
 from contextlib import contextmanager
 
+from .engine_events import listening
 from .recording import SQLITE_FILE_KEY, our_connect_listener
 
 
 @contextmanager
 def sqlite_guards(may_create_database):
-    from sqlalchemy import event
     from sqlalchemy.engine import Engine
 
     listeners = [(Engine, "engine_connect", _atomic_sqlite_migrations())]
     if not may_create_database:
         listeners.append((Engine, "do_connect", _no_new_sqlite_file))
-    for target, name, fn in listeners:
-        event.listen(target, name, fn)
-    try:
+    with listening(listeners):
         yield
-    finally:
-        for target, name, fn in listeners:
-            if event.contains(target, name, fn):
-                event.remove(target, name, fn)
 
 
 def _atomic_sqlite_migrations():

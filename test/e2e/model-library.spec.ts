@@ -9,12 +9,13 @@
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync, cpSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createNxWorkspace, type NxWorkspace } from '../support/nx-workspace';
+import { revision } from '../support/revisions';
 import { EXAMPLE, PYTHON, run, type Ran } from '../support/workspace';
 
 const SERVICES = ['orders', 'billing', 'ledger'];
 const IMPORTING = ['orders', 'billing'];
-/** The cached targets whose result depends on the models. migrate-verify joins this list when it lands. */
-const MODEL_TARGETS = ['migrate-sql'];
+/** The cached targets whose result depends on the models. */
+const MODEL_TARGETS = ['migrate-sql', 'migrate-verify'];
 
 /** Each task Nx ran (`> nx run project:target`), and whether it came from the cache. */
 function tasks(ran: Ran): Record<string, 'cache' | 'ran'> {
@@ -131,7 +132,7 @@ describe('a models library in its own Nx project, installed editable (Nx 24, fro
     ]);
   });
 
-  test('migrate-sql runs real Alembic for the three (env.py imports the installed library), then all three come from the cache', () => {
+  test('migrate-sql and migrate-verify run real Alembic for the three (env.py imports the installed library), then all three come from the cache', () => {
     const ran = nx(['run-many', '-t', ...MODEL_TARGETS, '--output-style=static']);
     expect(ran.code).toBe(0);
     expect(tasks(ran)).toEqual(each(SERVICES, 'ran'));
@@ -157,7 +158,7 @@ describe('a models library in its own Nx project, installed editable (Nx 24, fro
     expect(tasks(ran)).toEqual(each(IMPORTING, 'ran'));
   });
 
-  test("a change in a README (a service's own, the library's) makes no migrate-sql affected; project-level affected runs the touched ones from the cache", () => {
+  test("a change in a README (a service's own, the library's) makes no migrate-sql or migrate-verify affected; project-level affected runs the touched ones from the cache", () => {
     edit('services/orders/README.md', (text) => text + '\nOwns the orders tables.\n');
     edit('libs/db-models/README.md', (text) => text + '\nAsk the data team before renaming a column.\n');
     git('commit', '-qam', 'READMEs');
@@ -168,6 +169,44 @@ describe('a models library in its own Nx project, installed editable (Nx 24, fro
     const legacy = affected({ NX_LEGACY_AFFECTED: 'true' });
     expect(legacy.code).toBe(0);
     expect(tasks(legacy)).toEqual(each(IMPORTING, 'cache'));
+  });
+
+  test("migrate-verify compares the library's models too where env.py targets them: it holds, comes from the cache, and after a library edit with no migration it runs again and fails naming the library's file", () => {
+    // orders' migrations make the customers table as the library has it now; its env.py targets both metadatas
+    write(
+      'services/orders/alembic/versions/20261201_000001_create_customers.py',
+      revision(
+        'c5c5c5c5c5c5',
+        'a719d4f7b98f',
+        'create customers',
+        'op.create_table("customers", sa.Column("id", sa.Integer, primary_key=True), sa.Column("name", sa.String(100), nullable=False), ' +
+          'sa.Column("email", sa.String(200), nullable=False), sa.Column("phone", sa.String(30), nullable=False))',
+        'op.drop_table("customers")',
+      ),
+    );
+    edit('services/orders/alembic/env.py', (text) =>
+      text
+        .replace('from db_models.models import Customer  # noqa: F401\n', 'from db_models.models import Customer, SharedBase  # noqa: F401\n')
+        .replace('target_metadata = Base.metadata\n', 'target_metadata = [Base.metadata, SharedBase.metadata]\n'),
+    );
+    git('add', '-A');
+    git('commit', '-qm', 'orders: the customers table, and the library in its target_metadata');
+    const verify = () => nx(['run', 'orders:migrate-verify', '--output-style=static']);
+    const held = verify();
+    expect(held.code).toBe(0);
+    expect(tasks(held)).toEqual({ 'orders:migrate-verify': 'ran' });
+    expect(held.stdout).toMatch(/^Stairway: 3 revisions upgraded, downgraded and upgraded again on sqlite, each downgrade undoing its upgrade$/m);
+    expect(held.stdout).toMatch(/^Models: match head c5c5c5c5c5c5$/m);
+    expect(tasks(verify())).toEqual({ 'orders:migrate-verify': 'cache' });
+
+    edit('libs/db-models/src/db_models/models.py', (text) => text + '    vip: Mapped[bool] = mapped_column(default=False)\n');
+    const failed = verify();
+    expect(tasks(failed)).toEqual({ 'orders:migrate-verify': 'ran' });
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toMatch(
+      /^libs\/db-models\/src\/db_models\/models\.py: column customers\.vip BOOLEAN is in the models; no migration has it \(add_column\)\. Make a migration for it: `nx run orders:migrate-make -m "message"`\.$/m,
+    );
+    git('checkout', '--', 'libs/db-models/src/db_models/models.py');
   });
 
   test('with @nxlv/python registered too (orders declares the library as a poetry path dependency), each service → db-models edge is there once', () => {

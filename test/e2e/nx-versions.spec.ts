@@ -22,9 +22,11 @@ import { PLUGIN_ENTRY } from '../support/plugin-entry';
 const NX_VERSIONS = ['22.7.12', '23.3.2', '24.0.6'];
 
 /** The targets that touch a database: never cached. */
-const DATABASE_TARGETS = ['migrate-make', 'migrate-rollback', 'migrate-run', 'migrate-status'];
+const DATABASE_TARGETS = ['migrate-make', 'migrate-rebase', 'migrate-rollback', 'migrate-run', 'migrate-status'];
 /** The offline ones (issue 5): cached. */
 const OFFLINE_TARGETS = ['migrate-check', 'migrate-sql'];
+/** Cached too: it runs on a shadow database of its own. */
+const SHADOW_TARGETS = ['migrate-verify'];
 
 const workspaces = new Map<string, NxWorkspace>();
 
@@ -121,17 +123,17 @@ describe.each(NX_VERSIONS)('a new user on Nx %s', (nxVersion) => {
     );
   });
 
-  test('nx show project api --json lists the four migrate targets, none cached, and the two offline ones, cached', () => {
+  test('nx show project api --json lists the five database targets, none cached, and the two offline ones and migrate-verify, cached', () => {
     const shown = ws.nx(['show', 'project', 'api', '--json']);
     expect(shown.stderr).toBe('');
     expect(shown.code).toBe(0);
     const { targets } = JSON.parse(shown.stdout) as { targets: Record<string, Record<string, unknown>> };
-    expect(Object.keys(targets).sort()).toEqual([...DATABASE_TARGETS, ...OFFLINE_TARGETS].sort());
-    for (const name of [...DATABASE_TARGETS, ...OFFLINE_TARGETS]) {
+    expect(Object.keys(targets).sort()).toEqual([...DATABASE_TARGETS, ...OFFLINE_TARGETS, ...SHADOW_TARGETS].sort());
+    for (const name of [...DATABASE_TARGETS, ...OFFLINE_TARGETS, ...SHADOW_TARGETS]) {
       expect(targets[name]).toMatchObject({
         executor: `fastkit:${name}`,
-        cache: OFFLINE_TARGETS.includes(name),
-        metadata: { description: expect.stringMatching(/alembic/i) },
+        cache: !DATABASE_TARGETS.includes(name),
+        metadata: { description: expect.stringMatching(/alembic|shadow database/i) },
       });
     }
   });

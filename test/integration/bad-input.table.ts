@@ -10,6 +10,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startFastkit, type Started } from '../support/processes';
+import { commitAll, commitRevisions, git, gitRepository } from '../support/git';
 import { revision } from '../support/revisions';
 import { SENTINEL_PASSWORD } from '../support/secrets';
 import { bareVenv, createPostgresDatabase, fastkit, PG_HOST, PG_USER, psql, tempDir, VENV } from '../support/workspace';
@@ -134,6 +135,40 @@ const twoHeads: Situation = {
     }),
 };
 
+/** Three revisions that all follow create notes: three heads. */
+const threeHeads: Situation = {
+  prepare: (context) => {
+    twoHeads.prepare!(context);
+    writeRevisions(context, { '20260101_000004_add_tags.py': revision('e5e5e5e5e5e5', 'a1a1a1a1a1a1', 'add tags to notes') });
+  },
+};
+
+/** Two heads in a project that is no git repository. */
+const twoHeadsOutsideGit: Situation = {
+  prepare: (context) => {
+    twoHeads.prepare!(context);
+    context.vars.project = context.project;
+  },
+};
+
+/** Two heads after a git merge: branch `title` added add title, main added add body; `title` merged main. */
+function mergedBranches(onTitle: (context: Context) => void = () => undefined): Situation {
+  return {
+    prepare(context) {
+      writeRevisions(context, { '20260101_000001_create_notes.py': CREATE_NOTES });
+      gitRepository(context.project);
+      git(context.project, ['checkout', '-q', '-b', 'title']);
+      commitRevisions(context.project, { '20260101_000002_add_title.py': ADD_TITLE }, 'add title');
+      onTitle(context);
+      git(context.project, ['checkout', '-q', 'main']);
+      commitRevisions(context.project, { '20260101_000003_add_body.py': OTHER_BRANCH }, 'add body');
+      git(context.project, ['checkout', '-q', 'title']);
+      git(context.project, ['merge', '-q', 'main']);
+      commitAll(context.project, 'merged');
+    },
+  };
+}
+
 /** A fresh PostgreSQL database as the project's DATABASE_URL, plus what `then` does to it. */
 function onPostgres(then: (context: Context) => void = () => undefined): Situation {
   return {
@@ -166,8 +201,10 @@ const UNREACHABLE = 'postgresql+psycopg://app:{password}@127.0.0.1:1/app';
 const CONNECT_REFUSED =
   'Cannot connect to the database at postgresql+psycopg://app:***@127.0.0.1:1/app: the server is not reachable (Connection refused). ' +
   'Start the database server or fix the host and port in DATABASE_URL.';
+/** A live PostgreSQL URL for the verify rows (they stop before connecting to it). */
+const SHADOW_LIVE = 'postgresql+psycopg://app:{password}@db.internal:5432/app';
 const MESSAGE_REQUIRED = 'A message is required. Describe the change with -m, e.g. -m "create_invoices".';
-const SUBCOMMANDS = 'Use one of: migrate make, migrate run, migrate rollback, migrate status, migrate check, migrate sql.';
+const SUBCOMMANDS = 'Use one of: migrate make, migrate run, migrate rollback, migrate status, migrate check, migrate sql, migrate rebase, migrate hash, migrate verify.';
 const MERGE = 'Merge them into one with `{python} -m alembic merge heads -m "merge heads"`, then `fastkit migrate run`.';
 
 export const BAD_INPUTS: BadInput[] = [
@@ -425,10 +462,10 @@ export const BAD_INPUTS: BadInput[] = [
     mistake: 'A driver that is not installed',
     door: 'fastkit',
     args: ['migrate', 'run'],
-    env: { DATABASE_URL: 'postgresql+asyncpg://app:{password}@db.internal/app' },
+    env: { DATABASE_URL: 'postgresql+pg8000://app:{password}@db.internal/app' },
     exit: 1,
     says:
-      "The database driver asyncpg is not installed. Install it in the project's Python environment " +
+      "The database driver pg8000 is not installed. Install it in the project's Python environment " +
       '(e.g. psycopg[binary] for postgresql+psycopg, pymysql for mysql+pymysql), or change the driver in DATABASE_URL.',
   },
   {
@@ -549,6 +586,45 @@ export const BAD_INPUTS: BadInput[] = [
       'Apply them with `fastkit migrate run`',
     ],
     says: 'The history has 2 heads. Merge them with `{python} -m alembic merge heads -m "merge heads"`, then `fastkit migrate run`.',
+  },
+  {
+    area: 'The history and the database',
+    mistake: "rebase while this branch's revision is applied in the database",
+    door: 'fastkit',
+    args: ['migrate', 'rebase'],
+    given: mergedBranches((context) => migrate(context, 'run')),
+    exit: 1,
+    says:
+      'Revision b2b2b2b2b2b2 (add title to notes) of this branch is applied in the database. Roll it back first with `fastkit migrate rollback`, then rebase again.',
+  },
+  {
+    area: 'The history and the database',
+    mistake: 'rebase with three heads',
+    door: 'fastkit',
+    args: ['migrate', 'rebase'],
+    given: threeHeads,
+    exit: 1,
+    says:
+      'The history has 3 heads (b2b2b2b2b2b2, c3c3c3c3c3c3, e5e5e5e5e5e5); rebase puts one branch after the other of two. Merge them with `fastkit migrate rebase --merge`.',
+  },
+  {
+    area: 'The history and the database',
+    mistake: 'rebase outside a git repository',
+    door: 'fastkit',
+    args: ['migrate', 'rebase'],
+    given: twoHeadsOutsideGit,
+    exit: 1,
+    says:
+      "{project} is not in a git repository, and rebase asks git which revisions this branch added. Run it in the project's git checkout, or write a merge revision with `fastkit migrate rebase --merge`.",
+  },
+  {
+    area: 'The history and the database',
+    mistake: 'rebase --onto a branch that does not exist',
+    door: 'fastkit',
+    args: ['migrate', 'rebase', '--onto', 'develop'],
+    given: mergedBranches(),
+    exit: 2,
+    says: '--onto develop names no branch or commit of this repository. Give one git knows, e.g. --onto origin/main (`git branch -a` lists them).',
   },
   {
     area: 'The history and the database',
@@ -792,6 +868,89 @@ export const BAD_INPUTS: BadInput[] = [
     args: ['run', 'api:migrate-run', '--check'],
     exit: 1,
     says: '--check does not apply to migrate-run. It is an option of migrate-status.',
+  },
+  // --- issue 11: the shadow database of verify and status --drift ---
+  {
+    area: 'Verify and drift',
+    mistake: 'The shadow URL is the database of DATABASE_URL',
+    door: 'fastkit',
+    args: ['migrate', 'verify'],
+    env: { DATABASE_URL: SHADOW_LIVE, FASTKIT_SHADOW_URL: SHADOW_LIVE },
+    exit: 2,
+    says:
+      'The shadow URL names the database of DATABASE_URL (app); fastkit never runs its checks there. Point FASTKIT_SHADOW_URL at another database ' +
+      'of that server (e.g. postgres): fastkit creates its own shadow database beside it and drops it afterwards.',
+  },
+  {
+    area: 'Verify and drift',
+    mistake: 'A PostgreSQL project without a shadow server',
+    door: 'fastkit',
+    args: ['migrate', 'verify'],
+    env: { DATABASE_URL: SHADOW_LIVE },
+    exit: 1,
+    says:
+      "This project's database is PostgreSQL: checking it needs a shadow database server. Set FASTKIT_SHADOW_URL (or the shadowUrl option) to a " +
+      'PostgreSQL server fastkit may create and drop databases on, e.g. postgresql+psycopg://postgres@localhost/postgres.',
+  },
+  {
+    area: 'Verify and drift',
+    mistake: 'A shadow URL that is not a URL',
+    door: 'fastkit',
+    args: ['migrate', 'verify', '--shadow-url', 'localhost:5432'],
+    exit: 2,
+    says: 'The shadow URL (FASTKIT_SHADOW_URL or shadowUrl) is not a database URL SQLAlchemy can use. Give one like postgresql+psycopg://postgres@localhost/postgres.',
+  },
+  {
+    area: 'Verify and drift',
+    mistake: 'A SQLite file as the shadow server',
+    door: 'fastkit',
+    args: ['migrate', 'verify'],
+    env: { FASTKIT_SHADOW_URL: 'sqlite:///shadow.db' },
+    exit: 2,
+    says:
+      'The shadow URL names a sqlite database; fastkit makes shadow databases on PostgreSQL, MySQL and MariaDB servers. Leave FASTKIT_SHADOW_URL unset ' +
+      'for a SQLite project (its shadow is a temporary file), or point it at a PostgreSQL, MySQL or MariaDB server.',
+  },
+  {
+    area: 'Verify and drift',
+    mistake: 'A shadow server of another kind than the database',
+    door: 'fastkit',
+    args: ['migrate', 'verify'],
+    env: { DATABASE_URL: SHADOW_LIVE, FASTKIT_SHADOW_URL: 'mysql+pymysql://root:{password}@localhost/mysql' },
+    exit: 2,
+    says:
+      'env.py connects to a PostgreSQL database, but the shadow URL names a MySQL/MariaDB server. Point FASTKIT_SHADOW_URL at a PostgreSQL server, ' +
+      'so the migrations run on the database they are written for.',
+  },
+  {
+    area: 'Verify and drift',
+    mistake: 'The shadow server is down',
+    door: 'fastkit',
+    args: ['migrate', 'verify'],
+    env: { DATABASE_URL: SHADOW_LIVE, FASTKIT_SHADOW_URL: 'postgresql+psycopg://app:{password}@127.0.0.1:1/postgres' },
+    exit: 1,
+    says:
+      'Cannot connect to the shadow database server at postgresql+psycopg://app:***@127.0.0.1:1/postgres: Connection refused. ' +
+      'Check FASTKIT_SHADOW_URL (or the shadowUrl option): the server must be running and the user able to log in.',
+  },
+  {
+    area: 'Nx targets',
+    mistake: 'migrate-verify of a PostgreSQL project without a shadow server',
+    door: 'nx',
+    args: ['run', 'api:migrate-verify'],
+    env: { DATABASE_URL: SHADOW_LIVE },
+    given: {
+      prepare: (context) =>
+        edit(context, 'project.json', (text) => {
+          const project = JSON.parse(text) as { targets: Record<string, unknown> };
+          project.targets['migrate-verify'] = { executor: 'fastkit:migrate-verify' };
+          return JSON.stringify(project) + '\n';
+        }),
+    },
+    exit: 1,
+    says:
+      "This project's database is PostgreSQL: checking it needs a shadow database server. Set FASTKIT_SHADOW_URL (or the shadowUrl option) to a " +
+      'PostgreSQL server fastkit may create and drop databases on, e.g. postgresql+psycopg://postgres@localhost/postgres.',
   },
 ];
 

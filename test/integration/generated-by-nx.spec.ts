@@ -6,6 +6,7 @@ import { mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from
 import { join } from 'node:path';
 import { REPO, run, tempDir } from '../support/workspace';
 import { PLUGIN_ENTRY } from '../support/plugin-entry';
+import { ALEMBIC_SETUP_FILES } from '../support/alembic-setup-files';
 
 const NX = join(REPO, 'node_modules', 'nx', 'dist', 'bin', 'nx.js');
 
@@ -50,14 +51,7 @@ describe('nx g fastkit:… in a real Nx workspace', () => {
   test('alembic-setup writes them and says what to do next', () => {
     const setup = nx('g', 'fastkit:alembic-setup', '--project', 'shop');
     expect(setup.code).toBe(0);
-    expect(listing(shop)).toEqual([
-      'alembic.ini',
-      'alembic/env.py',
-      'alembic/script.py.mako',
-      'alembic/versions/.gitkeep',
-      'database.py',
-      'project.json',
-    ]);
+    expect(listing(shop)).toEqual(ALEMBIC_SETUP_FILES);
     expect(setup.stdout).toContain('Next: nx g fastkit:module invoices --project shop');
   });
 

@@ -26,10 +26,7 @@ describe('fastkit migrate on SQLite (real Alembic)', () => {
   });
 
   test('run again prints nothing at all and exits 0', () => {
-    const again = cli('run');
-    expect(again.code).toBe(0);
-    expect(again.stdout).toBe('');
-    expect(again.stderr).toBe('');
+    expect(cli('run')).toMatchObject({ code: 0, stdout: '', stderr: '' });
   });
 
   test('status shows the revision with (head)', () => {

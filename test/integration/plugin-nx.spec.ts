@@ -10,9 +10,11 @@ import { EXAMPLE, REPO, run, tempDir, VENV } from '../support/workspace';
 
 const NX = join(REPO, 'node_modules', '.bin', 'nx');
 /** The targets that read or change a database: never cached. */
-const TARGETS = ['migrate-make', 'migrate-run', 'migrate-rollback', 'migrate-status'];
+const TARGETS = ['migrate-make', 'migrate-run', 'migrate-rollback', 'migrate-status', 'migrate-rebase'];
 /** The offline targets: cached. */
 const OFFLINE = ['migrate-check', 'migrate-sql'];
+/** Cached too, on a shadow database of its own. */
+const SHADOW = 'migrate-verify';
 
 describe('fastkit/plugin under the real nx CLI', () => {
   const root = tempDir('fastkit-nx-');
@@ -69,10 +71,16 @@ describe('fastkit/plugin under the real nx CLI', () => {
     expect((JSON.parse(shown.stdout) as string[]).sort()).toEqual(['billing', 'ledger', 'orders']);
   });
 
-  test('a folder with only an alembic.ini gets the six targets, described; only the offline ones cached', () => {
+  test('a folder with only an alembic.ini gets the eight targets, described; only the offline ones and migrate-verify cached', () => {
     const ledger = showProject('ledger');
     expect(ledger.root).toBe('services/ledger');
-    expect(Object.keys(ledger.targets).sort()).toEqual([...TARGETS, ...OFFLINE].sort());
+    expect(Object.keys(ledger.targets).sort()).toEqual([...TARGETS, ...OFFLINE, SHADOW].sort());
+    expect(ledger.targets[SHADOW]).toMatchObject({
+      executor: `fastkit:${SHADOW}`,
+      cache: true,
+      inputs: expect.arrayContaining(['{projectRoot}/**/*.py', { runtime: expect.stringMatching(/^node \S*shadow-key\.js$/) }]),
+      metadata: { description: expect.stringMatching(/shadow database's dialect and version/), technologies: ['alembic'] },
+    });
     for (const name of OFFLINE) {
       expect(ledger.targets[name]).toMatchObject({
         executor: `fastkit:${name}`,
@@ -109,7 +117,7 @@ describe('fastkit/plugin under the real nx CLI', () => {
 
   test('a pyproject.toml project runs its targets with config: "pyproject.toml"', () => {
     const orders = showProject('orders');
-    for (const name of [...TARGETS, 'migrate-check']) expect(orders.targets[name].options).toEqual({ config: 'pyproject.toml' });
+    for (const name of [...TARGETS, 'migrate-check', SHADOW]) expect(orders.targets[name].options).toEqual({ config: 'pyproject.toml' });
     expect(orders.targets['migrate-sql'].options).toEqual({ config: 'pyproject.toml', output: 'dist/migrations/upgrade.sql' });
   });
 
@@ -146,7 +154,7 @@ describe('fastkit/plugin under the real nx CLI', () => {
     try {
       expect(made.all.split('\n').filter((line) => line.startsWith('fastkit: '))).toEqual([]);
       expect(made.code).toBe(0);
-      expect(added).toEqual([expect.stringMatching(/^\d{8}_\d{6}_123\.py$/)]);
+      expect(added.sort()).toEqual([expect.stringMatching(/^\d{8}_\d{6}_123\.py$/), 'fastkit.sum']); // make records it in the checksum file
       expect(readFileSync(join(versions, added[0]), 'utf8')).toMatch(/^"""123$/m);
     } finally {
       for (const file of added) rmSync(join(versions, file));

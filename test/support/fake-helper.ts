@@ -3,6 +3,7 @@
  * (src/process.ts), and the capture of what a door prints. A test file still says
  * `jest.mock('../../src/process')` itself (jest hoists that call only in the test file).
  */
+import { protocolProblems, type HelperAction } from '../../src/helper-protocol';
 import { runProcess, type ProcessOptions, type ProcessResult } from '../../src/process';
 
 type Event = Record<string, unknown>;
@@ -19,11 +20,20 @@ export interface FakeHelper {
   act?(request: Record<string, unknown>): void;
 }
 
-/** The next run of the helper behaves as `fake` says (a list: just these events). */
+/**
+ * The next run of the helper behaves as `fake` says (a list: just these events). Each event must
+ * follow the helper's protocol (src/helper-protocol.ts) for the action asked, the same shapes
+ * test/integration/helper-protocol.spec.ts holds the real helper to: a fake cannot drift from it.
+ */
 export function helperWill(fake: FakeHelper | Array<Event | string>): void {
   const { stdout = [], stderr = [], events = [], exit, act } = Array.isArray(fake) ? { events: fake } : fake;
   jest.mocked(runProcess).mockImplementationOnce(async (_argv: readonly string[], options: ProcessOptions) => {
-    act?.(JSON.parse(options.env.FASTKIT_REQUEST as string));
+    const request = JSON.parse(options.env.FASTKIT_REQUEST as string);
+    for (const event of events) {
+      const problems = typeof event === 'string' ? [] : protocolProblems(request.action as HelperAction, event);
+      if (problems.length) throw new Error(`The fake helper's ${JSON.stringify(event)} breaks the protocol: ${problems.join('; ')}`);
+    }
+    act?.(request);
     for (const line of stdout) options.onStdout(line);
     for (const line of stderr) options.onStderr(line);
     for (const event of events) options.onEvent(typeof event === 'string' ? event : JSON.stringify(event));

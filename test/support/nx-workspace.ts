@@ -202,7 +202,8 @@ function cleanEnv(): Record<string, string | undefined> {
  * What a task printed on one stream (Nx passes a task's stdout and stderr on separately):
  * the lines after Nx's `> nx run project:target` header (if that stream has it) and before
  * Nx's closing summary (` NX   Successfully ran …`, ` NX   Running target … failed`, `Run duration:`),
- * blank lines dropped.
+ * blank lines dropped, and the header again where Nx repeats it (Nx 24 names a task it ran as a
+ * batch of one before its output, as it starts, and again once it has ended).
  */
 export function taskOutput(stream: string): string {
   const lines = stream.split('\n');
@@ -210,6 +211,6 @@ export function taskOutput(stream: string): string {
   const end = lines.findIndex((line, index) => index > start && /^\s*(NX\s{2,}|Run duration:)/.test(line));
   return lines
     .slice(start + 1, end === -1 ? undefined : end)
-    .filter((line) => line.trim() !== '')
+    .filter((line) => line.trim() !== '' && line.trim() !== lines[start]?.trim())
     .join('\n');
 }

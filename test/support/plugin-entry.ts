@@ -1,4 +1,4 @@
-/** The entry `nx add fastkit` (the init generator) puts in nx.json: every target name spelled out. */
+/** The entry `nx add fastkit` (the init generator) puts in nx.json: every target name spelled out, and checksums off. */
 export const PLUGIN_ENTRY = {
   plugin: 'fastkit/plugin',
   options: {
@@ -8,5 +8,8 @@ export const PLUGIN_ENTRY = {
     statusTargetName: 'migrate-status',
     checkTargetName: 'migrate-check',
     sqlTargetName: 'migrate-sql',
+    rebaseTargetName: 'migrate-rebase',
+    checksums: false,
+    verifyTargetName: 'migrate-verify',
   },
 };

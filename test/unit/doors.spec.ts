@@ -167,13 +167,13 @@ describe('the Nx executors', () => {
 describe('the gulp tasks', () => {
   beforeEach(() => process.chdir(workspace));
 
-  test('six named async functions with displayName and description', () => {
+  test('eight named async functions with displayName and description', () => {
     const all = tasks({ cwd: 'apps/api' });
-    expect(Object.keys(all)).toEqual(['migrate:make', 'migrate:run', 'migrate:rollback', 'migrate:status', 'migrate:check', 'migrate:sql']);
+    expect(Object.keys(all)).toEqual(['migrate:make', 'migrate:run', 'migrate:rollback', 'migrate:status', 'migrate:check', 'migrate:sql', 'migrate:rebase', 'migrate:verify']);
     for (const [name, task] of Object.entries(all)) {
       expect(task.displayName).toBe(name);
       expect(task.name).toBe(name);
-      expect(task.description).toMatch(/\(alembic [a-z]+|without a database/);
+      expect(task.description).toMatch(/\(alembic [a-z]+|without a database|onto the other head|on a shadow database/);
       expect(task.constructor.name).toBe('AsyncFunction');
     }
   });

@@ -42,6 +42,9 @@ async function failure(promise: Promise<unknown>): Promise<FastkitError> {
   return error as FastkitError;
 }
 
+/** What the helper's step events say of the database these tests name (PostgreSQL). */
+const onPostgres = { dialect: 'postgresql', transactionalDdl: true };
+
 const revision = (id: string, message: string) => ({
   revision: id,
   message,
@@ -62,7 +65,7 @@ describe('the process boundary', () => {
     expect(argv).toEqual([PYTHON, HELPER]);
     expect(processOptions.cwd).toBe(project);
     expect(processOptions.env).toMatchObject({ FASTKIT_EVENTS_FD: '3', PYTHONUNBUFFERED: '1' });
-    expect(request()).toEqual({ action: 'run', config: join(project, 'alembic.ini'), name: 'primary', args: ['-x', 'tenant=acme'] });
+    expect(request()).toEqual({ action: 'run', config: join(project, 'alembic.ini'), name: 'primary', args: ['-x', 'tenant=acme'], checksums: false });
   });
 
   test('extra env reaches the helper', async () => {
@@ -129,19 +132,19 @@ describe('run', () => {
     const second = revision('b2', 'add notes');
     helperWill({
       events: [
-        { type: 'step', direction: 'upgrade', ...first, from: [] },
-        { type: 'step', direction: 'upgrade', ...second, from: ['a1'] },
-        { type: 'result', applied: [first, second], heads: ['b2'] },
+        { type: 'step', direction: 'upgrade', ...onPostgres, ...first, from: [] },
+        { type: 'step', direction: 'upgrade', ...onPostgres, ...second, from: ['a1'] },
+        { type: 'result', applied: [{ ...first, from: [] }, { ...second, from: ['a1'] }], heads: ['b2'] },
       ],
     });
-    await expect(run(options())).resolves.toEqual({ applied: [first, second] });
+    await expect(run(options())).resolves.toEqual({ applied: [{ ...first, from: [] }, { ...second, from: ['a1'] }] });
     expect(printed.out).toBe('Running upgrade base -> a1, create invoices\nRunning upgrade a1 -> b2, add notes\nNow at b2 (head)\n');
     expect(printed.err).toBe('');
   });
 
   test('a merge revision names both revisions it starts from', async () => {
     const merge = revision('m3', 'merge heads');
-    helperWill({ events: [{ type: 'step', direction: 'upgrade', ...merge, from: ['a1', 'b2'] }, { type: 'result', applied: [merge], heads: ['m3'] }] });
+    helperWill({ events: [{ type: 'step', direction: 'upgrade', ...onPostgres, ...merge, from: ['a1', 'b2'] }, { type: 'result', applied: [{ ...merge, from: ['a1', 'b2'] }], heads: ['m3'] }] });
     await run(options());
     expect(printed.out).toBe('Running upgrade a1, b2 -> m3, merge heads\nNow at m3 (head)\n');
   });
@@ -156,14 +159,14 @@ describe('run', () => {
 describe('rollback', () => {
   test('reports the one migration undone and where the database is now', async () => {
     const second = revision('b2', 'add notes');
-    helperWill({ events: [{ type: 'step', direction: 'downgrade', ...second, to: ['a1'] }, { type: 'result', reverted: [{ ...second, to: ['a1'] }] }] });
+    helperWill({ events: [{ type: 'step', direction: 'downgrade', ...onPostgres, ...second, to: ['a1'] }, { type: 'result', reverted: [{ ...second, to: ['a1'] }] }] });
     await rollback(options());
     expect(printed.out).toBe('Running downgrade b2 -> a1, add notes\nNow at a1\n');
   });
 
   test('back to base says so', async () => {
     const first = revision('a1', 'create invoices');
-    helperWill({ events: [{ type: 'step', direction: 'downgrade', ...first, to: [] }, { type: 'result', reverted: [{ ...first, to: [] }] }] });
+    helperWill({ events: [{ type: 'step', direction: 'downgrade', ...onPostgres, ...first, to: [] }, { type: 'result', reverted: [{ ...first, to: [] }] }] });
     await rollback(options());
     expect(printed.out).toBe('Running downgrade a1 -> base, create invoices\nNow at base (no migration applied)\n');
   });
@@ -250,7 +253,7 @@ describe('status', () => {
   test('--json prints only {current, heads, pending, upToDate}; anything else the helper prints goes to stderr', async () => {
     helperWill({
       stdout: ['print() from env.py'],
-      events: [{ type: 'result', current: ['a1'], heads: ['b2'], pending: [revision('b2', 'add notes')], upToDate: false, currentRevisions: [] }],
+      events: [{ type: 'result', current: ['a1'], heads: ['b2'], pending: [revision('b2', 'add notes')], upToDate: false }],
     });
     await status(options({ json: true }));
     expect(JSON.parse(printed.out)).toEqual({
@@ -280,7 +283,7 @@ describe('status', () => {
 
 describe('failures', () => {
   test('Alembic missing: lists the places tried and the install command', async () => {
-    helperWill({ events: [{ type: 'error', code: 'alembic-missing', message: 'alembic is not installed for /usr/bin/python3' }], exit: { exitCode: 1 } });
+    helperWill({ events: [{ type: 'error', code: 'alembic-missing', message: 'alembic is not installed for /usr/bin/python3', hint: null, traceback: null }], exit: { exitCode: 1 } });
     const error = await failure(run({ ...options(), alembic: undefined, env: { VIRTUAL_ENV: '', PATH: '/usr/bin' } }));
     expect(error.code).toBe('alembic-missing');
     expect(error.message).toMatch(/^Alembic not found: alembic is not installed for \/usr\/bin\/python3; tried VIRTUAL_ENV \(not set\), .*uv\.lock \(none\), poetry\.lock \(none\)$/);
@@ -296,7 +299,7 @@ describe('failures', () => {
 
   test('hints name the command of the door the user came through', async () => {
     helperWill({
-      events: [{ type: 'error', code: 'behind-head', message: 'The database is behind head', hint: 'Run `{run}` first, then `{alembic} heads`.' }],
+      events: [{ type: 'error', code: 'behind-head', message: 'The database is behind head', hint: 'Run `{run}` first, then `{alembic} heads`.', traceback: null }],
       exit: { exitCode: 1 },
     });
     const error = await failure(make(options({ message: 'x', commands: { run: 'nx run api:migrate-run' } })));
@@ -304,7 +307,7 @@ describe('failures', () => {
   });
 
   test('a usage error from the helper keeps exit 2', async () => {
-    helperWill({ events: [{ type: 'error', code: 'usage', message: 'Alembic did not accept the extra arguments --bogus' }], exit: { exitCode: 1 } });
+    helperWill({ events: [{ type: 'error', code: 'usage', message: 'Alembic did not accept the extra arguments --bogus', hint: null, traceback: null }], exit: { exitCode: 1 } });
     expect((await failure(run(options({ args: ['--bogus'] })))).exitCode).toBe(ExitCode.usage);
   });
 
@@ -321,7 +324,7 @@ describe('failures', () => {
   });
 
   test('Ctrl-C forwarded: Interrupted, exit 130; SIGTERM: Terminated, exit 143', async () => {
-    helperWill({ events: [{ type: 'step', direction: 'upgrade', ...revision('a1', 'slow'), from: [] }], exit: { exitCode: 130, forwarded: 'SIGINT' } });
+    helperWill({ events: [{ type: 'step', direction: 'upgrade', ...onPostgres, ...revision('a1', 'slow'), from: [] }], exit: { exitCode: 130, forwarded: 'SIGINT' } });
     const interrupted = await failure(run(options()));
     expect([interrupted.message, interrupted.exitCode]).toEqual(['Interrupted', 130]);
     helperWill({ exit: { exitCode: 143, signal: 'SIGTERM', forwarded: 'SIGTERM' } });

@@ -30,10 +30,12 @@ const EXECUTORS = [
   'fastkit:migrate-status',
   'fastkit:migrate-check',
   'fastkit:migrate-sql',
+  'fastkit:migrate-rebase',
+  'fastkit:migrate-verify',
 ];
-const TARGETS = ['migrate-make', 'migrate-run', 'migrate-rollback', 'migrate-status', 'migrate-check', 'migrate-sql'];
+const TARGETS = ['migrate-make', 'migrate-run', 'migrate-rollback', 'migrate-status', 'migrate-check', 'migrate-sql', 'migrate-rebase', 'migrate-verify'];
 /** The targets that read or change a database, never cached. */
-const DATABASE_TARGETS = ['migrate-make', 'migrate-run', 'migrate-rollback', 'migrate-status'];
+const DATABASE_TARGETS = ['migrate-make', 'migrate-run', 'migrate-rollback', 'migrate-status', 'migrate-rebase'];
 const RUN_DESCRIPTION = 'Applies every pending migration (alembic upgrade head). Never cached.';
 
 const folders: string[] = [];
@@ -86,7 +88,7 @@ describe('fastkit/plugin createNodes on real folders', () => {
     expect(createNodes[0]).toBe('**/{alembic.ini,pyproject.toml}');
   });
 
-  test('every folder with an alembic.ini, or a pyproject.toml with [tool.alembic], becomes a project with the six targets', async () => {
+  test('every folder with an alembic.ini, or a pyproject.toml with [tool.alembic], becomes a project with the eight targets', async () => {
     const root = workspace({
       'services/billing/alembic.ini': INI,
       'services/billing/tenants/acme/alembic.ini': INI,
@@ -104,7 +106,7 @@ describe('fastkit/plugin createNodes on real folders', () => {
       for (const [name, target] of Object.entries(project.targets ?? {})) {
         expect(target.cache).toBe(!DATABASE_TARGETS.includes(name));
         expect(target.metadata?.description).toMatch(
-          /alembic (revision --autogenerate|upgrade head|downgrade -1|current)|revision history without a database/,
+          /alembic (revision --autogenerate|upgrade head|downgrade -1|current)|revision history without a database|onto the other head|on a shadow database/,
         );
         expect(target.metadata?.technologies).toEqual(['alembic']);
       }
@@ -178,9 +180,10 @@ describe('fastkit/plugin createNodes on real folders', () => {
       statusTargetName: 'db-current',
       checkTargetName: 'db-check',
       sqlTargetName: 'db-sql',
+      verifyTargetName: 'db-verify',
     };
     const { targets } = projects(await infer(root, options))['services/billing'];
-    expect(Object.keys(targets ?? {})).toEqual(['db-revision', 'db-upgrade', 'db-downgrade', 'db-current', 'db-check', 'db-sql']);
+    expect(Object.keys(targets ?? {})).toEqual(['db-revision', 'db-upgrade', 'db-downgrade', 'db-current', 'db-check', 'db-sql', 'migrate-rebase', 'db-verify']);
     expect(targets?.['db-check']).toMatchObject({ cache: true, inputs: expect.arrayContaining(['{projectRoot}/alembic.ini']) });
     expect(targets?.['db-sql']).toMatchObject({ cache: true, outputs: ['{projectRoot}/{options.output}'] });
     expect(Object.values(targets ?? {}).map((target) => target.executor)).toEqual(EXECUTORS);
@@ -188,11 +191,11 @@ describe('fastkit/plugin createNodes on real folders', () => {
     expect(targets?.['db-current'].metadata?.help?.command).toBe('npx nx run billing:db-current --help');
 
     const partly = projects(await infer(root, { statusTargetName: 'db-status' }))['services/billing'];
-    expect(Object.keys(partly.targets ?? {})).toEqual(['migrate-make', 'migrate-run', 'migrate-rollback', 'db-status', 'migrate-check', 'migrate-sql']);
+    expect(Object.keys(partly.targets ?? {})).toEqual(['migrate-make', 'migrate-run', 'migrate-rollback', 'db-status', 'migrate-check', 'migrate-sql', 'migrate-rebase', 'migrate-verify']);
   });
 
   test.each([
-    [{ makeTarget: 'x' }, 'fastkit/plugin: unknown option "makeTarget" in nx.json. Use one of makeTargetName, runTargetName, rollbackTargetName, statusTargetName, checkTargetName, sqlTargetName.'],
+    [{ makeTarget: 'x' }, 'fastkit/plugin: unknown option "makeTarget" in nx.json. Use one of makeTargetName, runTargetName, rollbackTargetName, statusTargetName, checkTargetName, sqlTargetName, rebaseTargetName, verifyTargetName, checksums.'],
     [{ runTargetName: 'migrate-make' }, 'fastkit/plugin: options makeTargetName and runTargetName both name the target "migrate-make". Give each target its own name in nx.json.'],
     [{ statusTargetName: '' }, 'fastkit/plugin: option statusTargetName must be a target name without spaces or colons, got "". Fix it in nx.json, or remove it to use "migrate-status".'],
     [{ runTargetName: 'api:run' }, 'fastkit/plugin: option runTargetName must be a target name without spaces or colons, got "api:run". Fix it in nx.json, or remove it to use "migrate-run".'],
@@ -230,7 +233,7 @@ describe('fastkit/plugin createNodes on real folders', () => {
     ]);
     const found = projects(partialResults);
     expect(Object.keys(found).sort()).toEqual(['services/billing', 'services/orders']);
-    expect(Object.keys(found['services/orders'].targets ?? {})).toHaveLength(6);
+    expect(Object.keys(found['services/orders'].targets ?? {})).toHaveLength(TARGETS.length);
   });
 
   test('where Nx has no AggregateCreateNodesError, the error still has its name and shape, which Nx matches by name', async () => {
@@ -283,7 +286,7 @@ describe('fastkit/plugin caches the computed targets', () => {
     writeFileSync(file, JSON.stringify(entries));
   }
 
-  const CHECK_INPUTS = ['{projectRoot}/alembic.ini', '{projectRoot}/alembic/versions/*.py'];
+  const CHECK_INPUTS = ['{projectRoot}/alembic.ini', '{projectRoot}/alembic/versions/*.py', '{projectRoot}/alembic/versions/fastkit.sum'];
   const checkInputsOf = async (root: string, options?: PluginModule.FastkitPluginOptions) => {
     const inputs = projects(await infer(root, options))['services/billing'].targets?.[options?.checkTargetName ?? 'migrate-check'].inputs;
     return JSON.stringify(inputs) === JSON.stringify(['read from the cache']) ? 'read from the cache' : inputs;
@@ -344,6 +347,7 @@ describe('the offline targets are cached on exactly what their result depends on
       inputs: [
         '{projectRoot}/alembic.ini',
         '{projectRoot}/alembic/versions/*.py',
+        '{projectRoot}/alembic/versions/fastkit.sum',
         '{projectRoot}/requirements-dev.txt',
         '{projectRoot}/requirements.txt',
         '{workspaceRoot}/uv.lock',
@@ -372,6 +376,24 @@ describe('the offline targets are cached on exactly what their result depends on
     expect(JSON.stringify(targets)).not.toContain(root); // no absolute path: a shared cache stays valid
   });
 
+  test('migrate-verify: the project Python and the Python of the projects it imports, and the shadow server as dialect and major version in place of DATABASE_URL', async () => {
+    const root = workspace({ 'services/billing/alembic.ini': INI, 'services/billing/requirements.txt': 'alembic==1.20.0\n' });
+    const verify = (await targetsOf(root, 'services/billing'))['migrate-verify'];
+    expect(verify).toMatchObject({
+      cache: true,
+      inputs: [
+        '{projectRoot}/alembic.ini',
+        '{projectRoot}/**/*.py',
+        '{projectRoot}/requirements.txt',
+        { runtime: expect.stringMatching(/^node \S*shadow-key\.js$/) },
+        '^{projectRoot}/**/*.py',
+      ],
+    });
+    expect(verify.outputs).toBeUndefined();
+    expect(verify.metadata?.description).toMatch(/Cached on the project's Python files and the shadow database's dialect and version\.$/);
+    expect(JSON.stringify(verify)).not.toContain(root);
+  });
+
   test('version_locations and prepend_sys_path outside the project become workspace inputs; what cannot be mapped makes the target uncached, saying why', async () => {
     const root = workspace({
       'services/billing/alembic.ini':
@@ -384,6 +406,8 @@ describe('the offline targets are cached on exactly what their result depends on
       '{projectRoot}/alembic.ini',
       '{projectRoot}/migrations/versions/*.py',
       '{workspaceRoot}/shared/versions/*.py',
+      '{projectRoot}/migrations/versions/fastkit.sum',
+      '{workspaceRoot}/shared/versions/fastkit.sum',
     ]);
     expect(found['services/billing'].targets?.['migrate-sql'].inputs).toEqual([
       '{projectRoot}/alembic.ini',
@@ -404,6 +428,7 @@ describe('the offline targets are cached on exactly what their result depends on
     expect(found['services/orders'].targets?.['migrate-check'].inputs).toEqual([
       '{projectRoot}/pyproject.toml',
       '{projectRoot}/migrations/versions/*.py',
+      '{projectRoot}/migrations/versions/fastkit.sum',
     ]);
   });
 
@@ -412,6 +437,7 @@ describe('the offline targets are cached on exactly what their result depends on
     expect((await targetsOf(root, 'services/billing'))['migrate-check'].inputs).toEqual([
       '{projectRoot}/alembic.ini',
       '{projectRoot}/alembic/versions/*.py',
+      '{projectRoot}/alembic/versions/fastkit.sum',
     ]);
     writeFileSync(join(root, 'services', 'billing', 'poetry.lock'), '');
     expect((await targetsOf(root, 'services/billing'))['migrate-check'].inputs).toContain('{projectRoot}/poetry.lock');

@@ -1,11 +1,13 @@
 """`alembic revision [--autogenerate] -m MESSAGE`, made safe: no empty revision, no file
-overwritten, no file left behind by a failure, none that does not compile."""
+overwritten, no file left behind by a failure, none that does not compile; the new file, as
+post-write hooks left it, recorded in its folder's checksum file (checksum_file.py)."""
 
 import hashlib
 import os
 import tempfile
 
 from ..alembic_project import AlembicProject, alembic_config
+from ..checksum_file import record_revision
 from ..protocol import Failure, revision_facts
 
 
@@ -50,15 +52,19 @@ def make(request, events):
             written = paths.remove_written()
             if isinstance(error, SyntaxError) and written:
                 raise _did_not_compile(error.msg, error.lineno)
+            if written and _raised_in_write_hooks(error):
+                raise _hook_failed(error, request["config"])
             raise
         moved = paths.settle()
-    scripts = [s for s in (result if isinstance(result, list) else [result]) if s is not None]
-    if state["noChanges"] or not scripts:
-        events.result(noChanges=True)
-        return
-    created = revision_facts(scripts[0])
-    created["path"] = moved.get(created["path"], created["path"])
-    _compile_or_remove(created["path"])
+        scripts = [s for s in (result if isinstance(result, list) else [result]) if s is not None]
+        if state["noChanges"] or not scripts:
+            events.result(noChanges=True)
+            return
+        created = revision_facts(scripts[0])
+        created["path"] = moved.get(created["path"], created["path"])
+        _compile_or_remove(created["path"])
+        # Alembic ran the post-write hooks (formatters) before command.revision returned: the file is final
+        record_revision(project, created["path"])
     events.result(noChanges=False, **created)
 
 
@@ -88,6 +94,27 @@ def _did_not_compile(msg, lineno):
         "revision-syntax",
         "The new revision did not compile (%s, line %s) and was removed" % (msg, lineno),
         "Check alembic/script.py.mako and the model code it rendered.",
+    )
+
+
+def _raised_in_write_hooks(error):
+    """Whether Alembic's post-write hooks (alembic/script/write_hooks.py) raised it: the file is written by then."""
+    import traceback
+
+    frames = traceback.extract_tb(error.__traceback__)
+    return any(frame.filename.replace("\\", "/").endswith("alembic/script/write_hooks.py") for frame in frames)
+
+
+def _hook_failed(error, config_path):
+    detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    if not isinstance(error, Failure) and type(error).__name__ != "CommandError":
+        detail = "%s: %s" % (type(error).__name__, detail)
+    section = "[[tool.alembic.post_write_hooks]] in" if config_path.endswith(".toml") else "[post_write_hooks] in"
+    return Failure(
+        "post-write-hook",
+        "A post-write hook failed (%s), so the new revision was removed" % detail,
+        "Fix the hook in %s %s (its type and executable, module or entrypoint), or take it out of hooks."
+        % (section, os.path.basename(config_path)),
     )
 
 

@@ -1,6 +1,8 @@
-"""`alembic downgrade -1`: exactly one step, of one branch."""
+"""`alembic downgrade -1`: exactly one step, of one branch; with checksums on, the revision's
+record leaves the database with it (checksum_table.py)."""
 
 from ..alembic_project import AlembicProject, alembic_config, stepper
+from ..checksum_table import forgetting_checksums
 from ..protocol import Failure
 
 
@@ -19,6 +21,8 @@ def rollback(request, events):
         return project.downgrade_steps("-1", rev)
 
     work, done = stepper(events, steps_of)
+    if request.get("checksums"):
+        work = forgetting_checksums(project, work, {})
     project.run_env(work, record=True, destination_rev="-1")
     events.graph(project.graph())
     events.result(reverted=done)

@@ -1,5 +1,7 @@
 """`alembic upgrade [FROM:]head --sql` into request["output"]: env.py's offline mode, no database."""
 
+import os
+
 from ..alembic_project import AlembicProject, alembic_config, stepper
 from ..protocol import Failure
 
@@ -20,16 +22,21 @@ def sql(request, events):
     project = AlembicProject(config)
     heads = project.single_head()
     shown_start = _known_revision(project, start) if start else None
-    state = {"dialect": None}
+    state = {"dialect": None, "elsewhere": []}
     work, done = stepper(events, lambda rev: project.upgrade_steps("head", rev))
 
     def render(rev, context):
         state["dialect"] = context.dialect.name
+        buffer = context.opts.get("output_buffer")
+        if buffer is not None and buffer is not output:
+            # env.py renders into a file of its own (the multidb template: one per database)
+            state["elsewhere"].append(getattr(buffer, "name", None))
         return work(rev, context)
 
     with open(request["output"], "w", encoding="utf-8") as output:
         config.output_buffer = output
         project.run_env(render, as_sql=True, starting_rev=start, destination_rev="head")
+        written = _gather(state["elsewhere"], output)
     wanted = _dialect_name(url) if url else None
     if wanted and state["dialect"] and state["dialect"] != wanted:
         raise Failure(
@@ -39,7 +46,25 @@ def sql(request, events):
             "Make run_migrations_offline() in env.py take the URL from DATABASE_URL (as fastkit's env.py does) "
             "or from config.get_main_option(\"sqlalchemy.url\").",
         )
-    events.result(dialect=state["dialect"], applied=done, heads=heads, start=shown_start)
+    events.result(dialect=state["dialect"], applied=done, heads=heads, start=shown_start, written=written)
+
+
+def _gather(files, output):
+    """The SQL env.py wrote into files of its own, copied into fastkit's output after a comment naming
+    each (so the output file holds all of it, and Nx's cache can restore it); returns their paths."""
+    written = []
+    for name in [name for index, name in enumerate(files) if name not in files[:index]]:
+        if not isinstance(name, str) or not os.path.isfile(name):
+            raise Failure(
+                "sql-elsewhere",
+                "env.py rendered the SQL into an output buffer of its own that fastkit cannot read back",
+                "Let run_migrations_offline() in env.py write to the default buffer (no output_buffer), or into named files.",
+            )
+        written.append(os.path.abspath(name))
+        with open(name, encoding="utf-8") as handle:
+            output.write("-- %s (written by env.py)\n" % os.path.basename(name))
+            output.write(handle.read())
+    return written
 
 
 def _dialect_name(url):

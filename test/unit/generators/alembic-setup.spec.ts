@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import alembicSetup from '../../../generators/alembic-setup/generator';
 import { REPO } from '../../support/workspace';
+import { ALEMBIC_SETUP_FILES } from '../../support/alembic-setup-files';
 import { filesOf, pythonCompileError, refusal, ROOT, workspaceWithApi } from './tree';
 
 const setup = (tree: Tree, options: { project?: string; force?: boolean } = {}) =>
@@ -27,14 +28,7 @@ describe('alembic-setup on a project without Alembic or a Base', () => {
 
   test('writes alembic.ini, alembic/env.py, alembic/script.py.mako, alembic/versions/ and database.py', () => {
     expect(Object.keys(files).sort()).toEqual(
-      [
-        'alembic.ini',
-        'alembic/env.py',
-        'alembic/script.py.mako',
-        'alembic/versions/.gitkeep',
-        'database.py',
-        'project.json',
-      ].map((file) => `${ROOT}/${file}`),
+      ALEMBIC_SETUP_FILES.map((file) => `${ROOT}/${file}`),
     );
   });
 

@@ -15,7 +15,7 @@ describe('init (nx add fastkit)', () => {
   beforeEach(() => jest.spyOn(logger, 'info').mockImplementation(() => undefined));
   afterEach(() => jest.restoreAllMocks());
 
-  test('registers fastkit/plugin in nx.json with the six target names, keeping the other plugins', async () => {
+  test('registers fastkit/plugin in nx.json with the eight target names, keeping the other plugins', async () => {
     const tree = workspace();
     updateNxJson(tree, { ...readNxJson(tree), plugins: ['@nx/js/typescript'] });
     await init(tree, {});

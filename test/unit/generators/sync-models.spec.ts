@@ -7,6 +7,7 @@ import alembicSetup from '../../../generators/alembic-setup/generator';
 import moduleGenerator from '../../../generators/module/generator';
 import syncModels from '../../../generators/sync-models/generator';
 import { BLOCK_BEGIN, BLOCK_END } from '../../../src/model-imports';
+import { revision } from '../../support/revisions';
 import { blockOf, filesOf, pythonCompileError, ROOT, stockEnvPy, workspaceWithApi } from './tree';
 
 const ENV = `${ROOT}/alembic/env.py`;
@@ -147,5 +148,42 @@ describe('sync-models (the sync generator)', () => {
     await expect(syncModels(tree, {})).rejects.toThrow(
       `${ENV} has a broken model block (1 "${BLOCK_BEGIN}" and 0 "${BLOCK_END}" lines). Keep exactly one`,
     );
+  });
+});
+
+describe('sync-models: a revision history with two heads (nx sync:check fails before a deploy does)', () => {
+  const versions = `${ROOT}/alembic/versions`;
+  const revisions = (tree: Tree, files: Record<string, string>) => {
+    for (const [name, source] of Object.entries(files)) tree.write(`${versions}/${name}`, source);
+  };
+
+  test('two branches each added a revision: it fails naming both heads and the migrate-rebase command, and writes nothing', async () => {
+    const tree = await apiWithInvoices();
+    revisions(tree, {
+      '20260101_000001_create_notes.py': revision('a1a1a1a1a1a1', null, 'create notes'),
+      '20260101_000002_add_title.py': revision('b2b2b2b2b2b2', 'a1a1a1a1a1a1', 'add title'),
+      '20260101_000003_add_body.py': revision('c3c3c3c3c3c3', 'a1a1a1a1a1a1', 'add body'),
+    });
+    const before = filesOf(tree);
+    await expect(syncModels(tree, {})).rejects.toThrow(
+      new Error(
+        'apps/api: the migration history has 2 heads (b2b2b2b2b2b2, c3c3c3c3c3c3). ' +
+          'Put this branch\'s revisions after the other head with `nx run api:migrate-rebase`, or merge them with `nx run api:migrate-rebase --merge`',
+      ),
+    );
+    expect(filesOf(tree)).toEqual(before);
+  });
+
+  test('the target name nx.json gives migrate-rebase is the one it names; a merge revision makes one head again and nothing to report', async () => {
+    const tree = await apiWithInvoices();
+    tree.write('nx.json', JSON.stringify({ plugins: [{ plugin: 'fastkit/plugin', options: { rebaseTargetName: 'db-rebase' } }] }));
+    revisions(tree, {
+      '20260101_000001_create_notes.py': revision('a1a1a1a1a1a1', null, 'create notes'),
+      '20260101_000002_add_title.py': revision('b2b2b2b2b2b2', 'a1a1a1a1a1a1', 'add title'),
+      '20260101_000003_add_body.py': revision('c3c3c3c3c3c3', 'a1a1a1a1a1a1', 'add body'),
+    });
+    await expect(syncModels(tree, {})).rejects.toThrow('`nx run api:db-rebase`');
+    revisions(tree, { '20260101_000004_merge.py': revision('d4d4d4d4d4d4', ['b2b2b2b2b2b2', 'c3c3c3c3c3c3'], 'merge heads') });
+    await expect(syncModels(tree, {})).resolves.toBeUndefined();
   });
 });

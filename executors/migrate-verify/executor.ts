@@ -1,0 +1,3 @@
+import { nxExecutor } from '../../src/nx-executor';
+
+export default nxExecutor('verify');
