@@ -90,8 +90,7 @@ async function readPostgresVersions(record: EnvPyRecord, database: RecordedDatab
   if (variables.length) return `libpq reads ${variables.join(', ')}`;
   const given = connect.kwargs.password as { sha256: string } | string | undefined;
   const password = typeof given === 'object' && given !== null ? recordedPassword(record, given, env) : env.PGPASSWORD;
-  // loaded here, not at the top: only a PostgreSQL status pays for it (pg takes ~90 ms to load)
-  const { Client } = require('pg') as typeof import('pg');
+  const Client = postgresClient();
   const client = new Client({
     host: server.host,
     port: server.port,
@@ -122,6 +121,23 @@ async function readPostgresVersions(record: EnvPyRecord, database: RecordedDatab
     return `reading the version table failed (${(error as Error).message})`;
   } finally {
     await client.end().catch(() => undefined);
+  }
+}
+
+/**
+ * pg's Client, loaded here rather than at the top: only a PostgreSQL status pays for it. Only the
+ * client (not the pool), and with a `navigator` in place for the moment of the require: pg asks at
+ * load whether it runs in a Cloudflare Worker, and where Node has no navigator (Node 20) it tries
+ * `new Response(...)`, which loads Node's whole fetch implementation (undici) — about half of pg's
+ * load time, on every fast status.
+ */
+function postgresClient(): typeof import('pg').Client {
+  const borrowed = !('navigator' in globalThis);
+  if (borrowed) Object.defineProperty(globalThis, 'navigator', { value: { userAgent: 'Node.js' }, configurable: true, writable: true });
+  try {
+    return require('pg/lib/client') as typeof import('pg').Client;
+  } finally {
+    if (borrowed) delete (globalThis as { navigator?: unknown }).navigator;
   }
 }
 

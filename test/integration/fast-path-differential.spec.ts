@@ -5,9 +5,12 @@
  * fast path that always falls back cannot pass either.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { appendFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { dirname, isAbsolute, join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
+import { AlembicServers } from '../../src/alembic-server';
 import { quickStatus } from '../../src/fast-path';
 import { status } from '../../src/migrate';
 import { resolveProject } from '../../src/project';
@@ -39,6 +42,52 @@ const STATES_PER_VARIANT = FIRST_STACK ? 5 : 2;
 const CLI_STEPS = FIRST_STACK ? 4 : 2;
 /** Replay a failure with FASTKIT_DIFF_SEED. */
 const SEED = Number(process.env.FASTKIT_DIFF_SEED ?? 20261126);
+
+/**
+ * The fast path of another fastkit build, asked on the same states: FASTKIT_DIFF_BEFORE names its
+ * dist folder (docs/fast-path.md: how the "before" figures were measured). It reads the graph
+ * this build remembered (the same file layout, under its own key). Undefined without it.
+ */
+const BEFORE = process.env.FASTKIT_DIFF_BEFORE;
+type BeforeOptions = { root: string; env: Record<string, string | undefined>; streams: object };
+async function beforeFastPath(options: BeforeOptions): Promise<unknown> {
+  if (!BEFORE) return undefined;
+  const { resolveProject: resolveBefore } = require(join(BEFORE, 'src', 'project.js'));
+  const { quickStatus: quickBefore } = require(join(BEFORE, 'src', 'fast-path.js'));
+  const project = resolveBefore(options);
+  const folder = join(String(options.env.FASTKIT_CACHE_DIR), 'revision-graphs');
+  const key = createHash('sha256').update(JSON.stringify([project.config, project.name ?? 'alembic', project.args, project.python.python, project.cwd])).digest('hex');
+  const theirs = `${key.slice(0, 32)}.json`;
+  const ours = readdirSync(folder)
+    .filter((name) => name !== theirs && name.endsWith('.json'))
+    .sort((a, b) => statSync(join(folder, b)).mtimeMs - statSync(join(folder, a)).mtimeMs)[0];
+  if (ours) copyFileSync(join(folder, ours), join(folder, theirs));
+  return quickBefore(project);
+}
+
+/** Counts of the other build's fast path on the same states: answered, wrong, and answered there but declined here. */
+class BeforeCount {
+  answered = 0;
+  wrong = 0;
+  declinedNow = 0;
+
+  note(before: unknown, now: unknown, truth: unknown): void {
+    if (before === undefined) return;
+    this.answered++;
+    if (!isDeepStrictEqual(JSON.parse(JSON.stringify(before)), truth)) this.wrong++;
+    if (now === undefined) this.declinedNow++;
+  }
+
+  toString(): string {
+    return BEFORE ? `; before: ${this.answered} answered (${this.wrong} wrong), ${this.declinedNow} of them declined now` : '';
+  }
+}
+
+/** How often the fast path answered, per test, class and engine: printed after the file, as the issue asks. */
+const answeredPerClass: string[] = [];
+afterAll(() => {
+  if (answeredPerClass.length) console.log(`Fast path answers (${STACK.name}):\n${answeredPerClass.join('\n')}`);
+});
 
 /** Alembic's own status, from a Python process that lives for the whole test file. */
 class Oracle {
@@ -179,6 +228,7 @@ describe.each(engines)('the fast path agrees with Alembic on $name', (engine) =>
 
     let states = 0;
     let answered = 0;
+    const before = new BeforeCount();
     for (const variant of variants) {
       variant.change();
       if (variant.reread) {
@@ -199,6 +249,7 @@ describe.each(engines)('the fast path agrees with Alembic on $name', (engine) =>
         await oracle.ask(join(project, 'alembic.ini'), db.url, rows);
         const quick = await quickStatus(resolveProject(options));
         const truth = await oracle.ask(join(project, 'alembic.ini'), db.url);
+        before.note(await beforeFastPath(options as BeforeOptions), quick, truth);
         states++;
         if (quick === undefined) continue;
         answered++;
@@ -207,7 +258,7 @@ describe.each(engines)('the fast path agrees with Alembic on $name', (engine) =>
     }
     db.drop();
     expect(states).toBe(variants.length * STATES_PER_VARIANT);
-    if (process.env.FASTKIT_DIFF_REPORT) console.log(`${engine.name}: ${answered} of ${states} states answered by the fast path`);
+    answeredPerClass.push(`  fastkit's env.py over changing revision files on ${engine.name}: ${answered} of ${states} states answered${before}`);
     // it answered often enough to have been tested: at least the states of the re-read variants
     // with a fastkit env.py, a single head and a known revision in the table
     expect(answered).toBeGreaterThan(states / 4);
@@ -484,18 +535,16 @@ const ENV_PY_CLASSES: EnvPyClass[] = [
   },
 ];
 
-/** How often the fast path answered, per class and engine: printed after the file, as the issue asks. */
-const answeredPerClass: string[] = [];
-afterAll(() => {
-  if (answeredPerClass.length) console.log(`Fast path on env.py variations (${STACK.name}):\n${answeredPerClass.join('\n')}`);
-});
 
 describe.each(engines.map((engine) => engine.name as Scene['engine']))('env.py as projects write it, on %s: the fast path answers only what Alembic would', (engine) => {
   const oracle = new Oracle();
   const silent = { stdout: { write: () => true }, stderr: { write: () => true } };
   const drops: Array<() => void> = [];
-  afterAll(() => {
+  // the door of a batched Nx run: Alembic in a fork of a server per interpreter, which records too
+  const servers = new AlembicServers();
+  afterAll(async () => {
     oracle.close();
+    await servers.close();
     for (const drop of drops) drop();
   });
 
@@ -566,15 +615,29 @@ describe.each(engines.map((engine) => engine.name as Scene['engine']))('env.py a
     const restore = async (rows: Array<string[] | null>) => {
       for (const [index, target] of scene.targets.entries()) await oracle.setRows(target, rows[index]);
     };
+    /** `status --json --no-fast` as a batched Nx task runs it: through the interpreter's server. */
+    const servedStatus = async () => {
+      const out: string[] = [];
+      const err: string[] = [];
+      const streams = { stdout: { write: (text: string) => out.push(text) > 0 }, stderr: { write: (text: string) => err.push(text) > 0 } };
+      try {
+        await status({ root: project, environment: env(), fast: false, json: true, streams, alembicServers: servers });
+        return { code: 0, stdout: out.join(''), stderr: err.join('') };
+      } catch (error) {
+        return { code: 1, stdout: out.join(''), stderr: err.join('') || String(error) };
+      }
+    };
     const expectedExit = (truth: Answer) => ('error' in truth ? 1 : truth.upToDate ? 0 : 3);
     const log: string[] = [];
     let states = 0;
     let answered = 0;
+    const before = new BeforeCount();
 
     /** The fast path, asked directly: where it answers, its answer is raw Alembic's. */
     const compare = async () => {
       const truth = await oracle.raw(project, env());
       const quick = await quickStatus(resolveProject({ root: project, env: scene.env as Record<string, string>, streams: silent }));
+      before.note(await beforeFastPath({ root: project, env: scene.env, streams: silent }), quick, truth);
       states++;
       if (quick === undefined) return truth;
       answered++;
@@ -595,7 +658,9 @@ describe.each(engines.map((engine) => engine.name as Scene['engine']))('env.py a
       // fastkit's status as a user runs it (through Python or not): Alembic's answer
       status: async () => {
         const truth = await oracle.raw(project, env());
-        const shown = cli('status', '--json', ...(rng.next() < 0.5 ? ['--no-fast'] : []));
+        const door = rng.pick(['fastkit status', 'fastkit status --no-fast', 'a batch server']);
+        log.push(`(${door})`);
+        const shown = door === 'a batch server' ? await servedStatus() : cli('status', '--json', ...(door.endsWith('--no-fast') ? ['--no-fast'] : []));
         expect({ steps: log, exit: shown.code, answer: shown.code === 0 ? JSON.parse(shown.stdout) : 'error' in truth ? truth : shown.stderr }).toEqual({
           steps: log,
           exit: 'error' in truth ? 1 : 0,
@@ -632,7 +697,7 @@ describe.each(engines.map((engine) => engine.name as Scene['engine']))('env.py a
       await actions[action]();
       await compare();
     }
-    answeredPerClass.push(`  ${name} on ${engine}: ${answered} of ${states} states answered`);
+    answeredPerClass.push(`  ${name} on ${engine}: ${answered} of ${states} states answered${before}`);
     if (envPy.answers === false) expect(answered).toBe(0);
     else expect(answered).toBeGreaterThan(0);
   });
