@@ -204,6 +204,15 @@ class AlembicProject:
             revisions = self.script.iterate_revisions(current, destination, select_for_downgrade=True)
             return [MigrationStep.downgrade_from_script(self.script.revision_map, revision) for revision in revisions]
 
+    def current_heads(self, revisions):
+        """A version table's rows as Alembic's `current` names them: only those no other row
+        descends from (rows e1 and its descendant e3 are at e3), in the table's order."""
+        if len(revisions) < 2:
+            return list(revisions)
+        with revision_errors("Destination %(end)s is not a valid upgrade target from current head(s)", None):
+            kept = {script.revision for script in self.script.get_all_current(tuple(revisions)) if script is not None}
+        return [revision for revision in revisions if revision in kept]
+
     def graph(self):
         """Alembic's view of the history for the graph event, or None where it cannot be kept."""
         if self.listing is None:

@@ -20,7 +20,7 @@ def status(request, events):
         return []
 
     project.run_env(read_current, record=True, dont_mutate=True)
-    currents = currents or [[]]
+    currents = [project.current_heads(revisions) for revisions in currents] or [[]]
     current = _in_order(revision for revisions in currents for revision in revisions)
     heads = project.heads()
     pending = []
