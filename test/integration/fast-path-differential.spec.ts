@@ -5,7 +5,7 @@
  * fast path that always falls back cannot pass either.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { appendFileSync, copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { dirname, isAbsolute, join } from 'node:path';
@@ -58,7 +58,7 @@ async function beforeFastPath(options: BeforeOptions): Promise<unknown> {
   const folder = join(String(options.env.FASTKIT_CACHE_DIR), 'revision-graphs');
   const key = createHash('sha256').update(JSON.stringify([project.config, project.name ?? 'alembic', project.args, project.python.python, project.cwd])).digest('hex');
   const theirs = `${key.slice(0, 32)}.json`;
-  const ours = readdirSync(folder)
+  const ours = (existsSync(folder) ? readdirSync(folder) : [])
     .filter((name) => name !== theirs && name.endsWith('.json'))
     .sort((a, b) => statSync(join(folder, b)).mtimeMs - statSync(join(folder, a)).mtimeMs)[0];
   if (ours) copyFileSync(join(folder, ours), join(folder, theirs));
