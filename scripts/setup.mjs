@@ -61,6 +61,22 @@ export function ensureVenv() {
   writeFileSync(stamp, wanted);
 }
 
+/**
+ * What the test projects' code imports beyond Alembic (test/python-stacks.json's
+ * projectPackages), into a stack's venv: with .venv's pip, so a venv without pip of its own (the
+ * Debian one) gets them too.
+ */
+export function ensureProjectPackages(folder, label) {
+  const { projectPackages = [] } = JSON.parse(readFileSync(join(root, 'test', 'python-stacks.json'), 'utf8'));
+  const stamp = join(folder, '.fastkit-project-packages');
+  const wanted = createHash('sha1').update(JSON.stringify(projectPackages)).digest('hex');
+  if (projectPackages.length === 0 || (existsSync(stamp) && readFileSync(stamp, 'utf8') === wanted)) return;
+  step(`installing ${projectPackages.join(' ')} into ${label}`, python, [
+    '-m', 'pip', '--python', join(folder, 'bin', 'python'), 'install', '--quiet', '--disable-pip-version-check', '--retries', '1', ...projectPackages,
+  ]);
+  writeFileSync(stamp, wanted);
+}
+
 /** What the tests need in .venv beyond the example's requirements (test/requirements.txt). */
 export function ensureTestExtras() {
   const extras = join(root, 'test', 'requirements.txt');
@@ -152,6 +168,7 @@ export function ensureStackVenvs() {
     }
     writeFileSync(stamp, wanted);
   }
+  for (const stack of stacks.slice(1)) ensureProjectPackages(join(root, stack.venv), stack.venv);
 }
 
 function ensureDebianPackages(stack) {
@@ -179,6 +196,7 @@ if (isMain) {
   ensureVenv();
   if (process.argv.includes('--stacks')) {
     ensureTestExtras();
+    ensureProjectPackages(venv, '.venv');
     ensureStackVenvs();
   }
   if (process.argv.includes('--postgres')) ensurePostgres();

@@ -55,12 +55,14 @@ export class AlembicServers {
 
 /**
  * One server per interpreter, and per what Python reads only when it starts: the variables
- * that shape sys.path and the interpreter (PYTHONPATH, PYTHONHOME...), and, for a runner such as
- * `uv run python`, the folder it starts in (uv finds the project's environment from it).
+ * that shape sys.path and the interpreter (PYTHONPATH, PYTHONHOME...; HOME for the user site,
+ * VIRTUAL_ENV, the locale), and, for a runner such as `uv run python`, the folder it starts in
+ * (uv finds the project's environment from it). A fork is then what a process of its own would
+ * be, so the record of what env.py read (src/env-py-record.ts) holds for both.
  */
 function serverKey(python: readonly string[], { cwd, env }: ServedRequestOptions): string {
   const startup = Object.entries(env)
-    .filter(([name]) => name.startsWith('PYTHON') && name !== 'PYTHONUNBUFFERED')
+    .filter(([name, value]) => value !== undefined && /^(PYTHON|LC_)|^(VIRTUAL_ENV|HOME|LANG)$/.test(name) && name !== 'PYTHONUNBUFFERED')
     .sort(([a], [b]) => (a < b ? -1 : 1));
   return JSON.stringify([python, startup, python.length > 1 ? cwd : '']);
 }

@@ -38,6 +38,8 @@ export async function callAlembic<T>(project: Project, action: HelperAction, opt
     ...options.request,
   };
 
+  // what env.py sees of fastkit's environment, by either door (a process of its own, or a server's fork)
+  const env = helperEnvironment(project);
   const onEvent = (line: string) => {
     let event: { type: string } & Record<string, unknown>;
     try {
@@ -48,7 +50,7 @@ export async function callAlembic<T>(project: Project, action: HelperAction, opt
     }
     if (event.type === 'step') options.onStep?.(event as unknown as StepEvent);
     else if (event.type === 'shadow') options.onShadow?.(event as unknown as ShadowEvent);
-    else if (event.type === 'graph') rememberRevisionGraph(project, event as unknown as GraphEvent);
+    else if (event.type === 'graph') rememberRevisionGraph(project, event as unknown as GraphEvent, env);
     else if (event.type === 'result') result = event as unknown as T;
     else if (event.type === 'error') failure = event as unknown as ErrorEvent;
   };
@@ -57,15 +59,10 @@ export async function callAlembic<T>(project: Project, action: HelperAction, opt
   let exit;
   try {
     exit = project.alembicServers
-      ? await project.alembicServers.run(project.python.python, request, { cwd: project.cwd, env: { ...project.env, PYTHONUNBUFFERED: '1' }, ...listeners })
+      ? await project.alembicServers.run(project.python.python, request, { cwd: project.cwd, env, ...listeners })
       : await runProcess([...project.python.python, HELPER], {
           cwd: project.cwd,
-          env: {
-            ...project.env,
-            FASTKIT_REQUEST: JSON.stringify(request),
-            FASTKIT_EVENTS_FD: '3',
-            PYTHONUNBUFFERED: '1',
-          },
+          env: { ...env, FASTKIT_REQUEST: JSON.stringify(request), FASTKIT_EVENTS_FD: '3' },
           ...listeners,
         });
   } catch (error) {
@@ -98,6 +95,15 @@ export async function callAlembic<T>(project: Project, action: HelperAction, opt
     );
   }
   return result;
+}
+
+/**
+ * The environment env.py runs with, the same by either door: the project's, unbuffered. The
+ * one-shot helper also gets its request and event channel (FASTKIT_REQUEST, FASTKIT_EVENTS_FD),
+ * which are fastkit's own and no input of env.py (src/env-py-record.ts leaves them out).
+ */
+export function helperEnvironment(project: Project): Record<string, string | undefined> {
+  return { ...project.env, PYTHONUNBUFFERED: '1' };
 }
 
 function alembicMissing(project: Project, what: string): FastkitError {

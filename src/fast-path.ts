@@ -1,7 +1,5 @@
-import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { readFastkitEnvPy } from './fastkit-env-py';
-import { sitePackages } from './find-alembic';
+import { helperEnvironment } from './alembic';
+import { changedInput } from './env-py-record';
 import type { Project } from './project';
 import { recalledRevisionGraph, type GraphRevision, type RevisionGraph } from './revision-graph';
 import { readVersionTable } from './version-table';
@@ -15,11 +13,13 @@ export interface QuickStatus {
 }
 
 /**
- * `status` without Python, when fastkit can be certain of the answer: the env.py is fastkit's
- * own (so the URL is DATABASE_URL or the embedded SQLite file, and the table alembic_version),
- * the revision files are exactly those Alembic last read (their graph is remembered), the
- * history is one straight line, and the version table can be read (SQLite file, PostgreSQL).
- * Anything else returns undefined, and the caller asks Alembic: silently and correctly.
+ * `status` without Python, when fastkit can prove the answer is Alembic's: the revision files
+ * and config are exactly those Alembic last read (their graph is remembered), the history is one
+ * straight line, nothing env.py read last time changed (environment variables, files, imports,
+ * folders: src/env-py-record.ts), and the database it used then can be read exactly as it was
+ * (the same SQLite file; the same PostgreSQL server, database, user and session), in the same
+ * version table. Anything else returns undefined, and the caller asks Alembic: silently and
+ * correctly.
  */
 export async function quickStatus(project: Project): Promise<QuickStatus | undefined> {
   const answer = await tryQuickStatus(project);
@@ -32,17 +32,17 @@ export async function quickStatus(project: Project): Promise<QuickStatus | undef
 /** The answer, or why fastkit cannot be certain of it. */
 async function tryQuickStatus(project: Project): Promise<QuickStatus | string> {
   if (!project.fast) return 'fast path turned off';
-  if (project.args.length > 0) return 'extra Alembic arguments';
   const graph = recalledRevisionGraph(project);
-  if (!graph) return 'the revision files changed since Alembic last read them';
+  if (!graph) return 'the revision files or the config changed since Alembic last read them';
+  if (!graph.record || !graph.environment) return 'Alembic has not run env.py since the revision files changed';
   if (graph.heads.length > 1) return `${graph.heads.length} heads`;
   const chain = straightLine(graph);
   if (!chain) return 'the history branches, merges or has labels';
-  const database = databaseOf(project, graph.envPy);
-  if (!database) return 'env.py is not exactly the one fastkit writes, or the URL needs Python to resolve';
-  const current = await readVersionTable(database.url, project.cwd, database.versionTable);
-  if (!current) return 'the version table cannot be read directly';
-  if (current.length > 1) return 'the database is on several branches';
+  const changed = changedInput(graph.record, graph.environment, helperEnvironment(project));
+  if (changed) return changed;
+  const current = await readVersionTable(graph.record, helperEnvironment(project));
+  if (typeof current === 'string') return current;
+  if (current.length > 1) return `the version table has ${current.length} rows`;
   const at = current.length === 0 ? 0 : chain.findIndex((revision) => revision.revision === current[0]) + 1;
   if (at === 0 && current.length === 1) return `the database is at ${current[0]}, which no revision file defines`;
   return {
@@ -68,41 +68,4 @@ function straightLine(graph: RevisionGraph): GraphRevision[] | undefined {
     if (chain.length > graph.revisions.length) return undefined;
   }
   return chain.length === graph.revisions.length ? chain : undefined;
-}
-
-/** The URL and version table fastkit's env.py would use, if the env.py is fastkit's and the answer does not need Python. */
-function databaseOf(project: Project, envPy: string): { url: string; versionTable: string } | undefined {
-  let envPySource: string;
-  try {
-    envPySource = readFileSync(envPy, 'utf8');
-  } catch {
-    return undefined;
-  }
-  const ours = readFastkitEnvPy(envPySource);
-  if (!ours) return undefined;
-  const { versionTable } = ours;
-  if (project.env.DATABASE_URL) return { url: project.env.DATABASE_URL, versionTable };
-  // without DATABASE_URL, env.py asks fastkit_core's ConfigManager where it is installed
-  const venv = venvOf(project.python.python);
-  if (!venv || hasPackage(venv, 'fastkit_core')) return undefined;
-  const projectDir = dirname(dirname(realpathSync(envPy)));
-  return { url: `sqlite:///${join(projectDir, ours.databaseFile)}`, versionTable };
-}
-
-function venvOf(python: string[]): string | undefined {
-  if (python.length !== 1) return undefined;
-  const venv = dirname(dirname(python[0]));
-  return existsSync(join(venv, 'pyvenv.cfg')) ? venv : undefined;
-}
-
-/** A package installed in any form: a folder, a module, dist-info, an editable install's .pth. */
-function hasPackage(venv: string, name: string): boolean {
-  const pattern = new RegExp(name.replace(/_/g, '[_-]'), 'i');
-  return sitePackages(venv).some((root) => {
-    try {
-      return readdirSync(root).some((entry) => pattern.test(entry));
-    } catch {
-      return false;
-    }
-  });
 }

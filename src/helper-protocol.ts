@@ -43,7 +43,7 @@ function nullable<T>(shape: Shape<T>): Shape<T | null> {
   return { check: (value, path, problems) => value === null || shape.check(value, path, problems) };
 }
 
-function optional<T>(shape: Shape<T>): Shape<T | undefined> {
+function optional<T>(shape: Shape<T>): Shape<T | undefined> & { readonly optional: true } {
   return { optional: true, check: (value, path, problems) => value === undefined || shape.check(value, path, problems) };
 }
 
@@ -61,6 +61,23 @@ function record<T>(item: Shape<T>): Shape<Record<string, T>> {
     check(value, path, problems) {
       if (typeof value !== 'object' || value === null || Array.isArray(value)) problems.push(`${path}: expected an object`);
       else for (const [key, element] of Object.entries(value)) item.check(element, `${path}.${key}`, problems);
+    },
+  };
+}
+
+/** Any JSON value (connect arguments, URL query values): checked only for being JSON. */
+const json: Shape<unknown> = {
+  check(value, path, problems) {
+    if (value === undefined || typeof value === 'function') problems.push(`${path}: expected a JSON value`);
+  },
+};
+
+/** A fixed-length array whose items have these shapes. */
+function tuple<const S extends readonly Shape<unknown>[]>(...items: S): Shape<{ -readonly [K in keyof S]: TypeOf<S[K]> }> {
+  return {
+    check(value, path, problems) {
+      if (!Array.isArray(value) || value.length !== items.length) problems.push(`${path}: expected ${items.length} items, got ${JSON.stringify(value)}`);
+      else items.forEach((item, index) => item.check(value[index], `${path}[${index}]`, problems));
     },
   };
 }
@@ -122,6 +139,57 @@ const STEP = object({
   transactionalDdl: boolean,
 });
 
+/** A secret (a password, a token) as the helper reports it: its salted hash. */
+const secret = object({ sha256: string });
+
+/**
+ * What env.py used and read while Alembic ran it (python/fastkit_helper/recording.py): the
+ * fast path answers only while all of it is unchanged.
+ */
+const RECORD = object({
+  /** The layout of this record. */
+  version: number,
+  /** False when env.py did something fastkit cannot replay without Python; `why` says what. */
+  usable: boolean,
+  why: nullable(string),
+  /** Salt of every hash in the record. */
+  salt: string,
+  database: nullable(
+    object({
+      dialect: string,
+      driver: string,
+      /** The URL as the engine saw it, its password hashed. */
+      url: object({
+        drivername: string,
+        username: nullable(string),
+        password: nullable(secret),
+        host: nullable(string),
+        port: nullable(number),
+        database: nullable(string),
+        query: record(json),
+      }),
+      versionTable: string,
+      versionTableSchema: nullable(string),
+      /** The DBAPI connect arguments (SQLAlchemy's do_connect), secrets hashed; absolute SQLite file. */
+      connect: optional(object({ args: array(json), kwargs: record(json) })),
+      /** PostgreSQL through libpq: where libpq connected, and the session as the server describes it. */
+      server: optional(
+        object({ host: string, port: number, dbname: string, user: string, searchPath: string, currentUser: string, currentDatabase: string }),
+      ),
+    }),
+  ),
+  /** The environment variables env.py and what it imported read. */
+  env: array(string),
+  /** Whether it read all of them (iterated os.environ). */
+  wholeEnv: boolean,
+  /** Files read and module files imported: a hash of the content, (mtime in ns, size), or what the path was. */
+  files: record(either(object({ sha256: string }), either(object({ mtime: string, size: number }), object({ kind: string })))),
+  /** Paths looked up: [path, followed symlinks, missing | file | dir | link | other | unreadable]. */
+  paths: array(tuple(string, boolean, string)),
+  /** Folders listed: their names (but __pycache__ and the SQLite file's own), null when missing. */
+  listings: record(nullable(array(string))),
+});
+
 const GRAPH = object({
   type: oneOf('graph'),
   envPy: string,
@@ -129,6 +197,8 @@ const GRAPH = object({
   heads: array(string),
   locations: array(string),
   files: record(string),
+  /** From status, run and rollback: what env.py used and read. */
+  record: optional(RECORD),
 });
 
 const ERROR = object({
@@ -268,6 +338,8 @@ export type ResultEvent<A extends HelperAction> = TypeOf<(typeof RESULTS)[A]>;
 /** A result as the core reads it (without its `type`). */
 export type ResultOf<A extends HelperAction> = Omit<ResultEvent<A>, 'type'>;
 export type HelperEvent = StepEvent | GraphEvent | ErrorEvent | ShadowEvent | ResultEvent<HelperAction>;
+
+export type RecordEvent = TypeOf<typeof RECORD>;
 
 // The graph event is what src/revision-graph.ts keeps: the two stay one shape.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;

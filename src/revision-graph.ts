@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cacheFolder } from './cache-folder';
+import { environmentKey, type EnvironmentKey, type EnvPyRecord } from './env-py-record';
 import type { Project } from './project';
 import { writeFileAtomically } from './write-atomically';
 
@@ -23,9 +24,16 @@ export interface RevisionGraph {
   locations: string[];
   /** Every revision file in them, with the sha256 of its content. */
   files: Record<string, string>;
+  /** What env.py used and read (status, run and rollback report it). */
+  record?: EnvPyRecord;
 }
 
-interface Record_ extends RevisionGraph {
+/** A remembered graph, with the environment its record is keyed on. */
+export interface RememberedGraph extends RevisionGraph {
+  environment?: EnvironmentKey;
+}
+
+interface Record_ extends RememberedGraph {
   /** sha256 of the Alembic config (and pyproject.toml beside it), which decides the locations. */
   config: string;
 }
@@ -36,11 +44,12 @@ const REVISION_FILE = /^(?!\.#|__init__).*\.py$/;
 /**
  * Keeps what Alembic said about a project's revisions (the helper reports it on every status,
  * run and rollback), so a later call can reuse it without starting Python, for as long as the
- * config and every revision file are byte for byte the same.
+ * config and every revision file are byte for byte the same. `env` is the environment the
+ * helper ran with: the record of what env.py read is keyed on its values.
  */
-export function rememberRevisionGraph(project: Project, graph: RevisionGraph): void {
+export function rememberRevisionGraph(project: Project, graph: RevisionGraph, env: Record<string, string | undefined>): void {
   const file = recordFile(project);
-  const record: Record_ = { ...graph, config: configHash(project) };
+  const record: Record_ = { ...graph, environment: graph.record && environmentKey(graph.record, env), config: configHash(project) };
   try {
     writeFileAtomically(file, JSON.stringify(record), { folderMode: 0o700 });
   } catch {
@@ -49,7 +58,7 @@ export function rememberRevisionGraph(project: Project, graph: RevisionGraph): v
 }
 
 /** The remembered graph, if the files it came from are still exactly as they were. */
-export function recalledRevisionGraph(project: Project): RevisionGraph | undefined {
+export function recalledRevisionGraph(project: Project): RememberedGraph | undefined {
   let record: Record_;
   try {
     record = JSON.parse(readFileSync(recordFile(project), 'utf8'));
@@ -73,8 +82,11 @@ export function recalledRevisionGraph(project: Project): RevisionGraph | undefin
   return record;
 }
 
+/** Changes when what is kept changes, so a record of another layout is never read. */
+const RECORD_LAYOUT = 2;
+
 function recordFile(project: Project): string {
-  const key = sha256(JSON.stringify([project.config, project.name ?? 'alembic', project.args, project.python.python, project.cwd]));
+  const key = sha256(JSON.stringify([RECORD_LAYOUT, project.config, project.name ?? 'alembic', project.args, project.python.python, project.cwd]));
   return join(cacheFolder(project.env), 'revision-graphs', `${key.slice(0, 32)}.json`);
 }
 

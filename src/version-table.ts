@@ -1,18 +1,21 @@
-import { userInfo } from 'node:os';
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute } from 'node:path';
+import { recordedPassword, type EnvPyRecord, type RecordedDatabase } from './env-py-record';
 import { readSqliteTable } from './sqlite-file';
 
+type Environment = Record<string, string | undefined>;
+
 /**
- * The revisions in a database's alembic_version table, read without Python. Undefined when
- * fastkit cannot be sure it reads the same table Alembic would (an unusual URL, a busy file,
+ * The revisions in the version table of exactly the database Alembic last used, read without
+ * Python: the SQLite file it opened, or the PostgreSQL server, database and user libpq connected
+ * to. A string says why it cannot be certain to read the same table (an argument it cannot map,
  * a connection problem): then the caller asks Alembic, which also explains any error.
  */
-export async function readVersionTable(url: string, cwd: string, table = 'alembic_version'): Promise<string[] | undefined> {
-  const parsed = parseUrl(url);
-  if (!parsed) return undefined;
-  if (parsed.dialect === 'sqlite') return readSqliteVersions(parsed, cwd, table);
-  if (parsed.dialect === 'postgresql') return readPostgresVersions(parsed, table);
-  return undefined;
+export async function readVersionTable(record: EnvPyRecord, env: Environment): Promise<string[] | string> {
+  const database = record.database;
+  if (!database) return 'env.py connected to no database';
+  if (database.dialect === 'sqlite') return readSqliteVersions(database);
+  if (database.dialect === 'postgresql') return readPostgresVersions(record, database, env);
+  return `fastkit does not read ${database.dialect} databases itself`;
 }
 
 export interface DatabaseUrl {
@@ -26,7 +29,7 @@ export interface DatabaseUrl {
   query: URLSearchParams;
 }
 
-/** SQLAlchemy's URL form: dialect[+driver]://[user[:password]@][host][:port]/[database][?query]. */
+/** SQLAlchemy's URL form (the shadow key's reading of DATABASE_URL; the fast path reads what Alembic used instead): dialect[+driver]://[user[:password]@][host][:port]/[database][?query]. */
 export function parseUrl(url: string): DatabaseUrl | undefined {
   const match = /^([a-z0-9_]+)(?:\+([a-z0-9_]+))?:\/\/(?:([^:@/]*)(?::([^@/]*))?@)?([^/?:]*)(?::(\d+))?(?:\/([^?]*))?(?:\?(.*))?$/i.exec(url);
   if (!match) return undefined;
@@ -47,52 +50,100 @@ export function parseUrl(url: string): DatabaseUrl | undefined {
   }
 }
 
-function readSqliteVersions(url: DatabaseUrl, cwd: string, table: string): string[] | undefined {
-  if ((url.driver && url.driver !== 'pysqlite') || url.host || url.user || [...url.query].length > 0) return undefined;
-  if (!url.database || url.database === ':memory:') return undefined;
-  const file = isAbsolute(url.database) ? url.database : resolve(cwd, url.database);
-  const read = readSqliteTable(file, table);
-  if (!read) return undefined;
+const SQLITE_DRIVERS = ['pysqlite', 'aiosqlite'];
+
+function readSqliteVersions(database: RecordedDatabase): string[] | string {
+  if (!SQLITE_DRIVERS.includes(database.driver)) return `the SQLite driver ${database.driver}`;
+  const { args = [], kwargs = {} } = database.connect ?? {};
+  const file = args[0];
+  if (args.length !== 1 || typeof file !== 'string' || !isAbsolute(file)) return 'the SQLite database is not a plain file';
+  if (kwargs.uri) return 'a SQLite URI filename';
+  if (database.versionTableSchema !== null) return 'a version table in an attached SQLite database';
+  const read = readSqliteTable(file, database.versionTable);
+  if (!read) return 'the SQLite file is being written, or has a form fastkit does not read';
   return versions(read.rows);
 }
 
-const POSTGRES_DRIVERS = [undefined, 'psycopg', 'psycopg2', 'pg8000'];
+/** The drivers that connect through libpq, whose arguments fastkit knows how to map. */
+const LIBPQ_DRIVERS = ['psycopg', 'psycopg2', 'psycopg_async', 'psycopg2cffi'];
+/** Connect arguments that node-pg takes the same way, or that do not change which database and session it reaches. */
+const MAPPED_ARGUMENTS = ['host', 'port', 'user', 'password', 'dbname', 'database', 'application_name', 'connect_timeout'];
+/** libpq's environment variables that do the same; any other (PGSERVICE, PGOPTIONS, PGSSLMODE, PGPASSFILE…) means asking Alembic. */
+const MAPPED_VARIABLES = ['PGHOST', 'PGPORT', 'PGUSER', 'PGDATABASE', 'PGPASSWORD', 'PGAPPNAME', 'PGCONNECT_TIMEOUT'];
 
-async function readPostgresVersions(url: DatabaseUrl, table: string): Promise<string[] | undefined> {
-  if (!POSTGRES_DRIVERS.includes(url.driver)) return undefined;
-  const query = new Map(url.query);
-  const socketHost = query.get('host');
-  query.delete('host');
-  // anything else in the query (sslmode, options, service…) changes how libpq connects: ask Alembic
-  if (query.size > 0 || !url.database) return undefined;
-  const host = socketHost ?? url.host;
-  if (!host) return undefined; // libpq's compiled-in default socket folder is not knowable from here
-  // loaded here, not at the top: only a PostgreSQL status pays for it (pg takes ~90 ms to load)
-  const { Client } = require('pg') as typeof import('pg');
+/** SQLAlchemy's psycopg dialect passes its type adapters as `context`: how values convert, not where it connects. */
+function typeAdapters(name: string, value: unknown): boolean {
+  return name === 'context' && (value as { object?: string } | null)?.object === 'AdaptersMap';
+}
+
+async function readPostgresVersions(record: EnvPyRecord, database: RecordedDatabase, env: Environment): Promise<string[] | string> {
+  if (!LIBPQ_DRIVERS.includes(database.driver)) return `the PostgreSQL driver ${database.driver}`;
+  const { connect, server } = database;
+  if (!connect || !server) return 'no record of how libpq connected';
+  if (connect.args.length > 1 || (connect.args.length === 1 && connect.args[0] !== '')) return 'a connection string (DSN) argument';
+  const unmapped = Object.keys(connect.kwargs).filter((name) => !MAPPED_ARGUMENTS.includes(name) && !typeAdapters(name, connect.kwargs[name]));
+  if (unmapped.length) return `the connect argument${unmapped.length > 1 ? 's' : ''} ${unmapped.join(', ')}`;
+  for (const name of ['host', 'port']) {
+    if (String(connect.kwargs[name] ?? '').includes(',')) return 'several hosts';
+  }
+  const variables = Object.keys(env).filter((name) => name.startsWith('PG') && env[name] !== undefined && !MAPPED_VARIABLES.includes(name));
+  if (variables.length) return `libpq reads ${variables.join(', ')}`;
+  const given = connect.kwargs.password as { sha256: string } | string | undefined;
+  const password = typeof given === 'object' && given !== null ? recordedPassword(record, given, env) : env.PGPASSWORD;
+  const Client = postgresClient();
   const client = new Client({
-    host,
-    port: url.port,
-    user: url.user ?? process.env.PGUSER ?? userInfo().username,
-    password: url.password,
-    database: url.database,
+    host: server.host,
+    port: server.port,
+    user: server.user,
+    database: server.dbname,
+    // a server that asks for a password gets only the one Alembic used; else fastkit asks Alembic
+    password: async () => {
+      if (password === undefined) throw new Error('no password');
+      return password;
+    },
+    ssl: false,
     connectionTimeoutMillis: 3000,
     query_timeout: 5000,
   });
   try {
     await client.connect();
-    const result = await client.query({ text: `SELECT version_num FROM ${quoteIdentifier(table)}`, rowMode: 'array' });
+    const session = await client.query({ text: "SELECT current_setting('search_path'), current_user, current_database()", rowMode: 'array' });
+    const [searchPath, currentUser, currentDatabase] = session.rows[0] as string[];
+    if (searchPath !== server.searchPath || currentUser !== server.currentUser || currentDatabase !== server.currentDatabase) {
+      return 'the server describes the session differently than it did to Alembic';
+    }
+    const table = (database.versionTableSchema === null ? '' : `${quoteIdentifier(database.versionTableSchema)}.`) + quoteIdentifier(database.versionTable);
+    const result = await client.query({ text: `SELECT version_num FROM ${table}`, rowMode: 'array' });
     return versions(result.rows);
   } catch (error) {
-    if ((error as { code?: string }).code === '42P01') return []; // no version table yet: at base
-    return undefined;
+    // no version table (or no schema for it) yet: at base, as Alembic says
+    if (['42P01', '3F000'].includes((error as { code?: string }).code ?? '')) return [];
+    return `reading the version table failed (${(error as Error).message})`;
   } finally {
     await client.end().catch(() => undefined);
   }
 }
 
-function versions(rows: unknown[][] | undefined): string[] | undefined {
+/**
+ * pg's Client, loaded here rather than at the top: only a PostgreSQL status pays for it. Only the
+ * client (not the pool), and with a `navigator` in place for the moment of the require: pg asks at
+ * load whether it runs in a Cloudflare Worker, and where Node has no navigator (Node 20) it tries
+ * `new Response(...)`, which loads Node's whole fetch implementation (undici) — about half of pg's
+ * load time, on every fast status.
+ */
+function postgresClient(): typeof import('pg').Client {
+  const borrowed = !('navigator' in globalThis);
+  if (borrowed) Object.defineProperty(globalThis, 'navigator', { value: { userAgent: 'Node.js' }, configurable: true, writable: true });
+  try {
+    return require('pg/lib/client') as typeof import('pg').Client;
+  } finally {
+    if (borrowed) delete (globalThis as { navigator?: unknown }).navigator;
+  }
+}
+
+function versions(rows: unknown[][] | undefined): string[] | string {
   if (rows === undefined) return [];
-  if (!rows.every((row) => typeof row[0] === 'string')) return undefined;
+  if (!rows.every((row) => typeof row[0] === 'string')) return 'the version table holds something other than revision ids';
   return rows.map((row) => row[0] as string);
 }
 

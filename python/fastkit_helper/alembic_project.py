@@ -14,6 +14,7 @@ import re
 from contextlib import contextmanager
 
 from .protocol import Failure
+from .recording import recording
 
 
 def import_alembic():
@@ -203,6 +204,15 @@ class AlembicProject:
             revisions = self.script.iterate_revisions(current, destination, select_for_downgrade=True)
             return [MigrationStep.downgrade_from_script(self.script.revision_map, revision) for revision in revisions]
 
+    def current_heads(self, revisions):
+        """A version table's rows as Alembic's `current` names them: only those no other row
+        descends from (rows e1 and its descendant e3 are at e3), in the table's order."""
+        if len(revisions) < 2:
+            return list(revisions)
+        with revision_errors("Destination %(end)s is not a valid upgrade target from current head(s)", None):
+            kept = {script.revision for script in self.script.get_all_current(tuple(revisions)) if script is not None}
+        return [revision for revision in revisions if revision in kept]
+
     def graph(self):
         """Alembic's view of the history for the graph event, or None where it cannot be kept."""
         if self.listing is None:
@@ -217,16 +227,33 @@ class AlembicProject:
             }
             for revision in self.script.walk_revisions()
         ]
-        return dict(envPy=str(self.script.env_py_location), revisions=revisions, heads=self.heads(), **self.listing)
+        graph = dict(envPy=str(self.script.env_py_location), revisions=revisions, heads=self.heads(), **self.listing)
+        if self.record is not None:
+            graph["record"] = self.record
+        return graph
 
     # --- running env.py -------------------------------------------------------------------
 
-    def run_env(self, fn, **environment_args):
-        """Runs env.py with fn as the work function, as every Alembic command does."""
+    record = None
+
+    def run_env(self, fn, record=False, **environment_args):
+        """Runs env.py with fn as the work function, as every Alembic command does. With
+        `record`, what env.py used and read is kept for the graph event (recording.py)."""
         from alembic.runtime.environment import EnvironmentContext
 
-        with EnvironmentContext(self.config, self.script, fn=fn, **environment_args):
-            self.script.run_env()
+        if not record:
+            with EnvironmentContext(self.config, self.script, fn=fn, **environment_args):
+                self.script.run_env()
+            return
+        with recording(os.environ) as watch:
+
+            def recorded(rev, context):
+                watch.migration_context(context)
+                return fn(rev, context)
+
+            with EnvironmentContext(self.config, self.script, fn=recorded, **environment_args):
+                self.script.run_env()
+        self.record = watch.record()
 
 
 MERGE_HINT = 'Merge them into one with `{alembic} merge heads -m "merge heads"`, then `{run}`.'

@@ -9,6 +9,7 @@ import weakref
 from contextlib import contextmanager
 
 from .engine_events import listening
+from .recording import SQLITE_FILE_KEY, our_connect_listener
 
 
 @contextmanager
@@ -51,6 +52,7 @@ def _atomic_sqlite_migrations():
     return engine_connect
 
 
+@our_connect_listener
 def _no_new_sqlite_file(dialect, connection_record, cargs, cparams):
     """status, make and rollback never create a SQLite database that does not exist yet.
 
@@ -64,4 +66,5 @@ def _no_new_sqlite_file(dialect, connection_record, cargs, cparams):
     if not isinstance(path, str) or not path or path == ":memory:" or os.path.exists(path):
         return
     if os.path.isdir(os.path.dirname(os.path.abspath(path))):  # else sqlite3 says it cannot open it
+        connection_record.info[SQLITE_FILE_KEY] = path  # the file Alembic would read: the record names it
         cargs[0] = ":memory:"

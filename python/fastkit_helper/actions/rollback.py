@@ -23,6 +23,6 @@ def rollback(request, events):
     work, done = stepper(events, steps_of)
     if request.get("checksums"):
         work = forgetting_checksums(project, work, {})
-    project.run_env(work, destination_rev="-1")
+    project.run_env(work, record=True, destination_rev="-1")
     events.graph(project.graph())
     events.result(reverted=done)

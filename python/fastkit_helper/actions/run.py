@@ -12,7 +12,7 @@ def run(request, events):
     checksums = {}
     if request.get("checksums"):
         work = recording_checksums(project, work, checksums)
-    project.run_env(work, destination_rev="head")
+    project.run_env(work, record=True, destination_rev="head")
     events.graph(project.graph())
     if checksums:
         events.result(applied=done, heads=project.heads(), checksums=checksums)

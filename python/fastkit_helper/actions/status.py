@@ -19,8 +19,8 @@ def status(request, events):
             compared.append(compare_checksums(project, context, revisions))
         return []
 
-    project.run_env(read_current, dont_mutate=True)
-    currents = currents or [[]]
+    project.run_env(read_current, record=True, dont_mutate=True)
+    currents = [project.current_heads(revisions) for revisions in currents] or [[]]
     current = _in_order(revision for revisions in currents for revision in revisions)
     heads = project.heads()
     pending = []
