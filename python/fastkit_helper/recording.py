@@ -53,6 +53,7 @@ NOT_REPLAYABLE = {
 SECRET_WORDS = ("password", "passwd", "pwd", "secret", "token")
 
 _active = None  # the Recording under way in this process, if any
+_preloaded = []  # what a batch server imported ahead for its forks (preloading): each record holds it too
 _hook_installed = False
 _local = threading.local()
 
@@ -110,6 +111,20 @@ class Recording:
             self.listings[path] = None
             return
         self.listings[path] = sorted((name for name in names if name != "__pycache__"), key=os.fsencode)
+
+    def replay(self, earlier):
+        """What `earlier` read (a batch server importing ahead of this request), read again
+        for this record, as if env.py had imported those modules itself."""
+        for path in earlier.files:
+            self.opened(path)
+        for path, follow in earlier.paths:
+            self.looked_up(path, follow, _kind(path, follow))
+        for path in earlier.listings:
+            self.listed(path)
+        self.env_names |= earlier.env_names
+        self.whole_env = self.whole_env or earlier.whole_env
+        if earlier.why_not:
+            self.not_replayable(earlier.why_not)
 
     # --- the database ---------------------------------------------------------------------
 
@@ -333,6 +348,8 @@ def recording(start_env):
         sys.addaudithook(_audit)
         _hook_installed = True
     current = Recording(start_env)
+    for earlier in _preloaded:
+        current.replay(earlier)
     listeners = [(Engine, "do_connect", _on_do_connect), (Pool, "connect", _on_pool_connect)]
     for target, name, fn in listeners:
         event.listen(target, name, fn)
@@ -347,6 +364,28 @@ def recording(start_env):
         for target, name, fn in listeners:
             if event.contains(target, name, fn):
                 event.remove(target, name, fn)
+
+
+@contextmanager
+def preloading():
+    """Records what the block imports ahead of the requests (a batch server, before it forks),
+    so that every later record holds it too: a fork's record is then the one the request would
+    have made alone."""
+    global _active, _hook_installed
+    import importlib
+
+    if not _hook_installed:
+        sys.addaudithook(_audit)
+        _hook_installed = True
+    current = Recording({})
+    importlib.invalidate_caches()
+    _active = current
+    try:
+        with _watching_environ(), _watching_lookups():
+            yield current
+    finally:
+        _active = None
+        _preloaded.append(current)
 
 
 @contextmanager

@@ -35,7 +35,7 @@ import selectors
 import signal
 import sys
 
-from . import handle, preload, process
+from . import handle, preload, process, recording
 from .protocol import open_sink
 
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -77,8 +77,9 @@ FORK_SAFE_DRIVERS = ("sqlite3", "psycopg", "psycopg2", "asyncpg", "pymysql", "ai
 
 
 def _import_for_every_project():
-    for name in FOR_EVERY_PROJECT:
-        _try_import(name)
+    with recording.preloading():
+        for name in FOR_EVERY_PROJECT:
+            _try_import(name)
 
 
 def _try_import(name):
@@ -107,12 +108,14 @@ class _Dialects:
         try:
             from sqlalchemy.engine import make_url
 
-            dialect = make_url(scheme + "://").get_dialect()
+            with recording.preloading():
+                dialect = make_url(scheme + "://").get_dialect()
             import_dbapi = getattr(dialect, "import_dbapi", None) or getattr(dialect, "dbapi", None)  # SQLAlchemy 2, 1.4
             driver = _driver_module(dialect)
             settings = _driver_settings(driver, env) + _driver_settings(driver, os.environ)
             if callable(import_dbapi) and driver in FORK_SAFE_DRIVERS and not settings:
-                import_dbapi()
+                with recording.preloading():
+                    import_dbapi()
         except Exception:  # noqa: BLE001 - the fork that connects reports it as a lone helper would
             pass
         gc.freeze()
