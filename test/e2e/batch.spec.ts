@@ -13,16 +13,20 @@ import { addColumn, createPostgresDatabase, EXAMPLE, psql, sqliteColumns, sqlite
  * process, where Python imports Alembic once and forks per task. Each task must print and end
  * exactly as it does alone (`--batch=false`: a process per task), a broken service must fail
  * alone, services with same-named modules must each see their own, and Ctrl-C must end every
- * Python process with nothing half-applied. 6 services on SQLite and 2 on PostgreSQL (one with
- * its URL in the target's options, one in the project's .env file, which Nx loads per task);
- * bench/run.mjs has the same at 25, 50 and 200 services.
+ * Python process with nothing half-applied. 20 services on SQLite and 5 on PostgreSQL (pg1 with
+ * its URL in the project's .env file, which Nx loads per task, the others in the target's
+ * options), compared with a process per task on a sample of each kind; bench/run.mjs has the
+ * same at 25, 50 and 200 services.
  */
 describe('nx run-many in batch mode (Nx 24, real Alembic on SQLite and PostgreSQL)', () => {
   let ws: NxWorkspace;
   const databases: Array<ReturnType<typeof createPostgresDatabase>> = [];
-  const SQLITE = ['svc0', 'svc1', 'svc2', 'svc3', 'svc4', 'svc5'];
-  const POSTGRES = ['pg0', 'pg1'];
+  // the issue's workspace: 20 services on SQLite and 5 on PostgreSQL, and one that cannot connect
+  const SQLITE = Array.from({ length: 20 }, (_, index) => `svc${index}`);
+  const POSTGRES = Array.from({ length: 5 }, (_, index) => `pg${index}`);
   const HEALTHY = [...SQLITE, ...POSTGRES];
+  /** Run without the batch too, one process per task, for the comparison: a sample of every kind (a .env file is pg1's). */
+  const SAMPLE = ['svc0', 'svc1', 'svc2', 'pg0', 'pg1', 'pg2', 'broken'];
   const dir = (name: string) => join(ws.root, 'services', name);
   /** The example's two revisions, copied into every service. */
   const [clients, invoices] = revisionIdsIn(join(EXAMPLE, 'alembic', 'versions'));
@@ -41,11 +45,13 @@ describe('nx run-many in batch mode (Nx 24, real Alembic on SQLite and PostgreSQ
     ws = createNxWorkspace({ nxVersion: '24' });
     rmSync(ws.project, { recursive: true, force: true }); // apps/api: not one of these services
     for (const name of SQLITE) addService(name);
-    const [pg0, pg1] = [createPostgresDatabase('fkbatch'), createPostgresDatabase('fkbatch')];
-    databases.push(pg0, pg1);
-    addService('pg0', { DATABASE_URL: pg0.url });
-    addService('pg1');
-    writeFileSync(join(dir('pg1'), '.env'), `DATABASE_URL=${pg1.url}\n`);
+    for (const name of POSTGRES) {
+      const database = createPostgresDatabase('fkbatch');
+      databases.push(database);
+      // pg1 finds its URL in a .env file, as many services do; the others in the target's options
+      addService(name, name === 'pg1' ? {} : { DATABASE_URL: database.url });
+      if (name === 'pg1') writeFileSync(join(dir(name), '.env'), `DATABASE_URL=${database.url}\n`);
+    }
     // a database nobody listens for: this service fails, the others must not notice
     addService('broken', { DATABASE_URL: 'postgresql+psycopg://app@127.0.0.1:1/app' });
   }, 600_000);
@@ -84,11 +90,14 @@ describe('nx run-many in batch mode (Nx 24, real Alembic on SQLite and PostgreSQ
     return { code, output, tasks: taskSections(output, target), failed: failedTasks(output), batched: /Running \d+ tasks with fastkit:/.test(output) };
   }
 
-  /** Puts every database of these services back at nothing applied. */
-  function resetDatabases(): void {
-    for (const name of SQLITE) rmSync(join(dir(name), 'api.db'), { force: true });
-    for (const database of databases.slice(0, 2)) psql(database.name, 'DROP SCHEMA public CASCADE; CREATE SCHEMA public;');
+  /** Puts the databases of these services back at nothing applied. */
+  function resetDatabases(names: string[] = HEALTHY): void {
+    for (const name of SQLITE.filter((service) => names.includes(service))) rmSync(join(dir(name), 'api.db'), { force: true });
+    POSTGRES.forEach((name, index) => names.includes(name) && psql(databases[index].name, 'DROP SCHEMA public CASCADE; CREATE SCHEMA public;'));
   }
+
+  /** The tasks of the sample only. */
+  const sampled = (tasks: Record<string, string>) => Object.fromEntries(SAMPLE.map((name) => [name, tasks[name]]));
 
   const EVERY = [...HEALTHY, 'broken'].sort();
 
@@ -106,12 +115,12 @@ describe('nx run-many in batch mode (Nx 24, real Alembic on SQLite and PostgreSQ
     expect(batched.tasks.broken).toMatch(/^fastkit: Cannot connect to the database at postgresql\+psycopg:\/\/app@127\.0\.0\.1:1\/app/);
     expect(batched.output).not.toContain('Traceback');
     for (const name of SQLITE) expect(sqliteTables(join(dir(name), 'api.db'))).toEqual(expect.arrayContaining(['alembic_version', 'clients', 'invoices']));
-    for (const database of databases.slice(0, 2)) expect(psql(database.name, 'SELECT version_num FROM alembic_version')).toBe(invoices);
+    for (const database of databases) expect(psql(database.name, 'SELECT version_num FROM alembic_version')).toBe(invoices);
 
-    resetDatabases();
-    const alone = runMany('migrate-run', ['--batch=false']);
+    resetDatabases(SAMPLE);
+    const alone = runMany('migrate-run', ['--batch=false'], SAMPLE);
     expect(alone.batched).toBe(false);
-    expect(alone.tasks).toEqual(batched.tasks);
+    expect(alone.tasks).toEqual(sampled(batched.tasks));
     expect(alone.failed).toEqual(batched.failed);
     expect(alone.code).toBe(batched.code);
   });
@@ -135,9 +144,9 @@ describe('nx run-many in batch mode (Nx 24, real Alembic on SQLite and PostgreSQ
     expect(fast.tasks).toEqual(batched.tasks);
     expect(fast.failed).toEqual(['broken']);
 
-    const alone = runMany('migrate-status', ['--no-fast', '--batch=false']);
+    const alone = runMany('migrate-status', ['--no-fast', '--batch=false'], SAMPLE);
     expect(alone.batched).toBe(false);
-    expect(alone.tasks).toEqual(batched.tasks);
+    expect(alone.tasks).toEqual(sampled(batched.tasks));
     expect(alone.failed).toEqual(['broken']);
   });
 

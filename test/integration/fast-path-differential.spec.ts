@@ -39,7 +39,7 @@ import { seededRandom } from '../support/random';
  * on SQLite or PostgreSQL in turn (the seed changes nothing else).
  */
 const FIRST_STACK = STACK.name === 'alembic-1.20 sqlalchemy-2.0';
-const STATES_PER_VARIANT = FIRST_STACK ? 4 : 2;
+const STATES_PER_VARIANT = FIRST_STACK ? 3 : 2;
 const CLI_STEPS = FIRST_STACK ? 3 : 2;
 /** Replay a failure with FASTKIT_DIFF_SEED. */
 const SEED = Number(process.env.FASTKIT_DIFF_SEED ?? 20261126);
