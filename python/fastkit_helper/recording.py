@@ -337,30 +337,20 @@ def recording(start_env):
     """Records what env.py reads while the block runs; yields the Recording. The watch on
     os.environ and os.stat is taken off again when the block ends; the audit hook stays (Python
     cannot remove one) and does nothing outside a recording."""
-    global _active, _hook_installed
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
     from sqlalchemy.pool import Pool
 
-    import importlib
-
-    if not _hook_installed:
-        sys.addaudithook(_audit)
-        _hook_installed = True
     current = Recording(start_env)
     for earlier in _preloaded:
         current.replay(earlier)
     listeners = [(Engine, "do_connect", _on_do_connect), (Pool, "connect", _on_pool_connect)]
     for target, name, fn in listeners:
         event.listen(target, name, fn)
-    # the import system lists each folder again on its next lookup, so the listings are seen
-    importlib.invalidate_caches()
-    _active = current
     try:
-        with _watching_environ(), _watching_lookups():
+        with _recording_into(current):
             yield current
     finally:
-        _active = None
         for target, name, fn in listeners:
             if event.contains(target, name, fn):
                 event.remove(target, name, fn)
@@ -371,21 +361,29 @@ def preloading():
     """Records what the block imports ahead of the requests (a batch server, before it forks),
     so that every later record holds it too: a fork's record is then the one the request would
     have made alone."""
+    current = Recording({})
+    _preloaded.append(current)  # even when an import fails part-way: what it read is read again by each fork
+    with _recording_into(current):
+        yield current
+
+
+@contextmanager
+def _recording_into(current):
+    """While the block runs, the audit hook and the watches on os.environ and os.stat note into `current`."""
     global _active, _hook_installed
     import importlib
 
     if not _hook_installed:
         sys.addaudithook(_audit)
         _hook_installed = True
-    current = Recording({})
+    # the import system lists each folder again on its next lookup, so the listings are seen
     importlib.invalidate_caches()
     _active = current
     try:
         with _watching_environ(), _watching_lookups():
-            yield current
+            yield
     finally:
         _active = None
-        _preloaded.append(current)
 
 
 @contextmanager
