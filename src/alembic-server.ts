@@ -73,7 +73,7 @@ interface Waiting extends ServedRequestOptions {
 }
 
 /** A frame from the server: the output, events and end of one request. */
-interface Frame {
+export interface Frame {
   id: number;
   out?: string;
   err?: string;

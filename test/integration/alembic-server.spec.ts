@@ -8,15 +8,9 @@ import { spawnSync } from 'node:child_process';
 import { realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { HELPER } from '../../src/alembic';
+import type { Frame } from '../../src/alembic-server';
 import { exampleProject, fastkit, PYTHON, VENV } from '../support/workspace';
 
-interface Frame {
-  id: number;
-  out?: string;
-  err?: string;
-  event?: string;
-  exit?: number | null;
-}
 
 type Event = Record<string, unknown> & { type: string };
 
