@@ -11,7 +11,8 @@ const common = {
 
 /**
  * One Jest project per Python stack (test/python-stacks.json): every test on the first, the
- * migrate, check and sql tests and the fast-path differential on each other one. Tests read
+ * migrate, check and sql tests and the fast-path differential on each other one (its `matrix`),
+ * and what a stack `alsoRuns`. Tests read
  * their stack from the global FASTKIT_TEST_STACK (test/support/workspace.ts). Select one with
  * `--selectProjects "<name>"`.
  */
@@ -24,7 +25,7 @@ module.exports = {
   projects: stacks.map((stack, index) => ({
     ...common,
     displayName: stack.name,
-    testMatch: index === 0 ? ['**/*.spec.ts'] : matrix.map((file) => `<rootDir>/${file}`),
+    testMatch: index === 0 ? ['**/*.spec.ts'] : [...matrix, ...(stack.alsoRuns ?? [])].map((file) => `<rootDir>/${file}`),
     globals: { FASTKIT_TEST_STACK: stack.name },
   })),
 };

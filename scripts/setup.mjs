@@ -36,7 +36,7 @@ export function ensureNodeModules() {
 
 export function build() {
   step('building (tsc)', join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json']);
-  step('bundling execa', process.execPath, [join(root, 'scripts', 'bundle-execa.mjs')]);
+  step('bundling execa and pg', process.execPath, [join(root, 'scripts', 'bundle-vendor.mjs')]);
   // npm links a package's bin only when it exists at install time; the repo's own `fastkit`
   // (node_modules/fastkit -> ..) is built after, so link it here: `npx fastkit` works in the repo.
   const cli = join(root, 'dist', 'src', 'cli.js');
@@ -189,11 +189,25 @@ function ensureDebianPackages(stack) {
   step(`installing ${stack.debianPackages.join(' ')} (apt-get)`, 'apt-get', install, { env });
 }
 
+/**
+ * The helper's bytecode (python/**\/__pycache__), written ahead: Python writes it on a helper's
+ * first run, except where PYTHONDONTWRITEBYTECODE is set, as on this project's VM; there every
+ * run would compile the helper again. compileall writes only what is missing or stale.
+ */
+function compileHelper() {
+  const compiled = quiet(python, ['-m', 'compileall', '-q', join(root, 'python')]);
+  if (compiled.status !== 0) {
+    console.error(`fastkit setup: compiling python/ failed:\n${compiled.stdout}${compiled.stderr}`);
+    process.exit(1);
+  }
+}
+
 const isMain = process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1];
 if (isMain) {
   ensureNodeModules();
   build();
   ensureVenv();
+  compileHelper();
   if (process.argv.includes('--stacks')) {
     ensureTestExtras();
     ensureProjectPackages(venv, '.venv');

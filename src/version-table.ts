@@ -1,3 +1,4 @@
+import { Socket } from 'node:net';
 import { isAbsolute } from 'node:path';
 import { recordedPassword, type EnvPyRecord, type RecordedDatabase } from './env-py-record';
 import { readSqliteTable } from './sqlite-file';
@@ -91,7 +92,9 @@ async function readPostgresVersions(record: EnvPyRecord, database: RecordedDatab
   const given = connect.kwargs.password as { sha256: string } | string | undefined;
   const password = typeof given === 'object' && given !== null ? recordedPassword(record, given, env) : env.PGPASSWORD;
   const Client = postgresClient();
+  const socket = new Socket();
   const client = new Client({
+    stream: () => socket,
     host: server.host,
     port: server.port,
     user: server.user,
@@ -120,22 +123,30 @@ async function readPostgresVersions(record: EnvPyRecord, database: RecordedDatab
     if (['42P01', '3F000'].includes((error as { code?: string }).code ?? '')) return [];
     return `reading the version table failed (${(error as Error).message})`;
   } finally {
-    await client.end().catch(() => undefined);
+    // Terminate is written at once; the server's close that follows (its backend exiting, ~10 ms)
+    // is not waited for, nor does it keep the process from exiting once fastkit has answered
+    client.end().catch(() => undefined);
+    socket.unref();
   }
 }
 
 /**
  * pg's Client, loaded here rather than at the top: only a PostgreSQL status pays for it. Only the
- * client (not the pool), and with a `navigator` in place for the moment of the require: pg asks at
- * load whether it runs in a Cloudflare Worker, and where Node has no navigator (Node 20) it tries
- * `new Response(...)`, which loads Node's whole fetch implementation (undici) — about half of pg's
- * load time, on every fast status.
+ * client (not the pool), from the one-file bundle the build makes of it (scripts/bundle-vendor.mjs;
+ * pg itself where there is none), and with a `navigator` in place for the moment of the require:
+ * pg asks at load whether it runs in a Cloudflare Worker, and where Node has no navigator (Node 20)
+ * it tries `new Response(...)`, which loads Node's whole fetch implementation (undici) — about half
+ * of pg's load time, on every fast status.
  */
 function postgresClient(): typeof import('pg').Client {
   const borrowed = !('navigator' in globalThis);
   if (borrowed) Object.defineProperty(globalThis, 'navigator', { value: { userAgent: 'Node.js' }, configurable: true, writable: true });
   try {
-    return require('pg/lib/client') as typeof import('pg').Client;
+    try {
+      return require('../vendor/pg-client.cjs') as typeof import('pg').Client;
+    } catch {
+      return require('pg/lib/client') as typeof import('pg').Client;
+    }
   } finally {
     if (borrowed) delete (globalThis as { navigator?: unknown }).navigator;
   }

@@ -22,7 +22,7 @@ import sys
 from contextlib import contextmanager
 
 from . import process
-from .actions import ACTIONS
+from . import actions
 from .alembic_project import import_alembic, quiet_alembic_logs
 from .explain import report_exit, report_failure
 from .protocol import Events, open_sink
@@ -36,6 +36,8 @@ def preload():
     import alembic.runtime.environment  # noqa: F401
     import alembic.script  # noqa: F401
 
+    actions.import_all()
+
 
 def handle(request, sink, cwd, env):
     """Performs one request in the project folder `cwd` with the environment `env`, writing its
@@ -46,7 +48,7 @@ def handle(request, sink, cwd, env):
         try:
             import_alembic()
             with sqlite_guards(may_create_database=request["action"] == "run"), quiet_alembic_logs():
-                ACTIONS[request["action"]](request, events)
+                actions.action(request["action"])(request, events)
         except Exception as error:  # noqa: BLE001 - every failure becomes one explained event
             report_failure(events, request, error, error.__traceback__)
             return 1

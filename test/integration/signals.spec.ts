@@ -120,7 +120,7 @@ describe('signals during a long migration (real Alembic, SQLite)', () => {
       'helper = fastkit_alembic.load_helper()',
       'def broken(request, events): raise RuntimeError("broken migration")',
       `def signal_lands(events, request, error, tb): raise ${raised}()`,
-      'helper.ACTIONS["status"] = broken',
+      'helper.actions.action = lambda name: broken',
       'helper.report_failure = signal_lands',
       'sys.exit(helper.run_once(os.environ))',
     ].join('\n');

@@ -1,27 +1,38 @@
-"""One module per action; each is a function of (request, events)."""
+"""One module per action; each is a function of (request, events).
 
-from .check import check
-from .drift import drift
-from .hash import hash_revisions
-from .make import make
-from .rebase import branches, merge, rebase
-from .rollback import rollback
-from .run import run
-from .sql import sql
-from .status import status
-from .verify import verify
+A request imports only its own action's module: a one-shot helper then reads (and, where the
+machine writes no bytecode, compiles) one of them rather than all eleven. A server that forks per
+request imports them all once, ahead (fastkit_helper.preload).
+"""
 
-ACTIONS = {
-    "status": status,
-    "run": run,
-    "rollback": rollback,
-    "make": make,
-    "check": check,
-    "sql": sql,
-    "hash": hash_revisions,
-    "branches": branches,
-    "rebase": rebase,
-    "merge": merge,
-    "verify": verify,
-    "drift": drift,
+import importlib
+
+# action -> (module in this package, function in it)
+_WHERE = {
+    "status": ("status", "status"),
+    "run": ("run", "run"),
+    "rollback": ("rollback", "rollback"),
+    "make": ("make", "make"),
+    "check": ("check", "check"),
+    "sql": ("sql", "sql"),
+    "hash": ("hash", "hash_revisions"),
+    "branches": ("rebase", "branches"),
+    "rebase": ("rebase", "rebase"),
+    "merge": ("rebase", "merge"),
+    "verify": ("verify", "verify"),
+    "drift": ("drift", "drift"),
 }
+
+ACTIONS = frozenset(_WHERE)
+
+
+def action(name):
+    """The function that performs the action `name` (one of ACTIONS)."""
+    module, function = _WHERE[name]
+    return getattr(importlib.import_module(f".{module}", __name__), function)
+
+
+def import_all():
+    """Every action's module, for a process that imports once and forks per request."""
+    for name in _WHERE:
+        action(name)
