@@ -5,7 +5,7 @@ const common = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
-  setupFiles: ['<rootDir>/test/support/plain-output.ts'],
+  setupFiles: ['<rootDir>/test/support/child-environment.ts'],
   setupFilesAfterEnv: ['<rootDir>/test/support/no-leaks.ts', '<rootDir>/test/support/cleanup.ts'],
 };
 

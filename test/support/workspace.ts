@@ -51,12 +51,6 @@ function pythonStack(name: string | undefined): PythonStack {
   if (!stack) throw new Error(`No Python stack named ${name} in test/python-stacks.json`);
   return stack;
 }
-/**
- * For a Node process that makes no TLS connection (fastkit itself): Node reads the whole bundle
- * NODE_EXTRA_CA_CERTS names as it starts, ~40 ms of each of the suite's thousands of fastkit runs
- * on a machine that sets it, as this project's VM does (for npm behind its proxy: npm keeps it).
- */
-const QUICK_NODE = { NODE_EXTRA_CA_CERTS: undefined };
 export const PG_HOST = process.env.PGHOST ?? '/var/run/postgresql';
 export const PG_USER = process.env.PGUSER ?? userInfo().username;
 
@@ -105,7 +99,7 @@ export function runAsync(
 export function fastkit(args: string[], options: { cwd: string; env?: Record<string, string | undefined> }): Ran {
   return run(process.execPath, [CLI, ...args], {
     cwd: options.cwd,
-    env: { ...process.env, ...QUICK_NODE, VIRTUAL_ENV: VENV, ...options.env },
+    env: { ...process.env, VIRTUAL_ENV: VENV, ...options.env },
   });
 }
 
