@@ -36,7 +36,7 @@ export function ensureNodeModules() {
 
 export function build() {
   step('building (tsc)', join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json']);
-  step('bundling execa and pg', process.execPath, [join(root, 'scripts', 'bundle-vendor.mjs')]);
+  step('bundling execa', process.execPath, [join(root, 'scripts', 'bundle-execa.mjs')]);
   // npm links a package's bin only when it exists at install time; the repo's own `fastkit`
   // (node_modules/fastkit -> ..) is built after, so link it here: `npx fastkit` works in the repo.
   const cli = join(root, 'dist', 'src', 'cli.js');

@@ -14,6 +14,7 @@
 import { existsSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { userInfo } from 'node:os';
+import { PostgresSession } from './postgres-wire';
 import { SHADOW_URL_VARIABLE } from './shadow-database';
 import { parseUrl, type DatabaseUrl } from './version-table';
 
@@ -41,24 +42,22 @@ export async function shadowKey(env: Record<string, string | undefined> = proces
 
 /** PostgreSQL's major version (`server_version_num` 150004 → 15), over one connection as libpq would make it. */
 async function postgresMajor(url: DatabaseUrl, env: Record<string, string | undefined>): Promise<string> {
-  const { Client } = require('pg') as typeof import('pg');
   const host = url.query.get('host') ?? url.host ?? env.PGHOST ?? ['/var/run/postgresql', '/tmp'].find((folder) => existsSync(folder)) ?? 'localhost';
-  const client = new Client({
+  const port = url.port ?? (url.query.get('port') ? Number(url.query.get('port')) : undefined) ?? (env.PGPORT ? Number(env.PGPORT) : 5432);
+  const session = await PostgresSession.open({
     host,
-    port: url.port ?? (url.query.get('port') ? Number(url.query.get('port')) : undefined),
+    port,
     user: url.user ?? env.PGUSER ?? userInfo().username,
     password: url.password ?? env.PGPASSWORD,
     database: url.database ?? 'postgres',
-    connectionTimeoutMillis: TIMEOUT_MS,
-    query_timeout: TIMEOUT_MS,
+    timeoutMs: TIMEOUT_MS,
   });
   try {
-    await client.connect();
-    const { rows } = await client.query<{ server_version_num: string }>('SHOW server_version_num');
-    const number = Number(rows[0].server_version_num);
+    const [[text]] = await session.query('SHOW server_version_num');
+    const number = Number(text);
     return number >= 100000 ? String(Math.floor(number / 10000)) : `${Math.floor(number / 10000)}.${Math.floor((number % 10000) / 100)}`;
   } finally {
-    await client.end().catch(() => undefined);
+    session.close();
   }
 }
 

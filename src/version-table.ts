@@ -1,6 +1,6 @@
-import { Socket } from 'node:net';
 import { isAbsolute } from 'node:path';
 import { recordedPassword, type EnvPyRecord, type RecordedDatabase } from './env-py-record';
+import { PostgresError, PostgresSession } from './postgres-wire';
 import { readSqliteTable } from './sqlite-file';
 
 type Environment = Record<string, string | undefined>;
@@ -91,64 +91,29 @@ async function readPostgresVersions(record: EnvPyRecord, database: RecordedDatab
   if (variables.length) return `libpq reads ${variables.join(', ')}`;
   const given = connect.kwargs.password as { sha256: string } | string | undefined;
   const password = typeof given === 'object' && given !== null ? recordedPassword(record, given, env) : env.PGPASSWORD;
-  const Client = postgresClient();
-  const socket = new Socket();
-  const client = new Client({
-    stream: () => socket,
-    host: server.host,
-    port: server.port,
-    user: server.user,
-    database: server.dbname,
-    // a server that asks for a password gets only the one Alembic used; else fastkit asks Alembic
-    password: async () => {
-      if (password === undefined) throw new Error('no password');
-      return password;
-    },
-    ssl: false,
-    connectionTimeoutMillis: 3000,
-    query_timeout: 5000,
-  });
+  let session: PostgresSession | undefined;
   try {
-    await client.connect();
-    const session = await client.query({ text: "SELECT current_setting('search_path'), current_user, current_database()", rowMode: 'array' });
-    const [searchPath, currentUser, currentDatabase] = session.rows[0] as string[];
+    // a server that asks for a password gets only the one Alembic used; else fastkit asks Alembic
+    session = await PostgresSession.open({
+      host: server.host,
+      port: server.port,
+      user: server.user,
+      database: server.dbname,
+      password,
+      timeoutMs: 3000,
+    });
+    const [[searchPath, currentUser, currentDatabase]] = await session.query("SELECT current_setting('search_path'), current_user, current_database()");
     if (searchPath !== server.searchPath || currentUser !== server.currentUser || currentDatabase !== server.currentDatabase) {
       return 'the server describes the session differently than it did to Alembic';
     }
     const table = (database.versionTableSchema === null ? '' : `${quoteIdentifier(database.versionTableSchema)}.`) + quoteIdentifier(database.versionTable);
-    const result = await client.query({ text: `SELECT version_num FROM ${table}`, rowMode: 'array' });
-    return versions(result.rows);
+    return versions(await session.query(`SELECT version_num FROM ${table}`));
   } catch (error) {
     // no version table (or no schema for it) yet: at base, as Alembic says
-    if (['42P01', '3F000'].includes((error as { code?: string }).code ?? '')) return [];
+    if (error instanceof PostgresError && ['42P01', '3F000'].includes(error.code)) return [];
     return `reading the version table failed (${(error as Error).message})`;
   } finally {
-    // Terminate is written at once; the server's close that follows (its backend exiting, ~10 ms)
-    // is not waited for, nor does it keep the process from exiting once fastkit has answered
-    client.end().catch(() => undefined);
-    socket.unref();
-  }
-}
-
-/**
- * pg's Client, loaded here rather than at the top: only a PostgreSQL status pays for it. Only the
- * client (not the pool), from the one-file bundle the build makes of it (scripts/bundle-vendor.mjs;
- * pg itself where there is none), and with a `navigator` in place for the moment of the require:
- * pg asks at load whether it runs in a Cloudflare Worker, and where Node has no navigator (Node 20)
- * it tries `new Response(...)`, which loads Node's whole fetch implementation (undici) — about half
- * of pg's load time, on every fast status.
- */
-function postgresClient(): typeof import('pg').Client {
-  const borrowed = !('navigator' in globalThis);
-  if (borrowed) Object.defineProperty(globalThis, 'navigator', { value: { userAgent: 'Node.js' }, configurable: true, writable: true });
-  try {
-    try {
-      return require('../vendor/pg-client.cjs') as typeof import('pg').Client;
-    } catch {
-      return require('pg/lib/client') as typeof import('pg').Client;
-    }
-  } finally {
-    if (borrowed) delete (globalThis as { navigator?: unknown }).navigator;
+    session?.close();
   }
 }
 
