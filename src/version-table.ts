@@ -67,7 +67,7 @@ function readSqliteVersions(database: RecordedDatabase): string[] | string {
 
 /** The drivers that connect through libpq, whose arguments fastkit knows how to map. */
 const LIBPQ_DRIVERS = ['psycopg', 'psycopg2', 'psycopg_async', 'psycopg2cffi'];
-/** Connect arguments that node-pg takes the same way, or that do not change which database and session it reaches. */
+/** Connect arguments that fastkit's own session (src/postgres-wire.ts) takes the same way, or that do not change which database and session it reaches. */
 const MAPPED_ARGUMENTS = ['host', 'port', 'user', 'password', 'dbname', 'database', 'application_name', 'connect_timeout'];
 /** libpq's environment variables that do the same; any other (PGSERVICE, PGOPTIONS, PGSSLMODE, PGPASSFILE…) means asking Alembic. */
 const MAPPED_VARIABLES = ['PGHOST', 'PGPORT', 'PGUSER', 'PGDATABASE', 'PGPASSWORD', 'PGAPPNAME', 'PGCONNECT_TIMEOUT'];

@@ -23,11 +23,9 @@ _WHERE = {
     "drift": ("drift", "drift"),
 }
 
-ACTIONS = frozenset(_WHERE)
-
 
 def action(name):
-    """The function that performs the action `name` (one of ACTIONS)."""
+    """The function that performs the action `name` (a key of _WHERE)."""
     module, function = _WHERE[name]
     return getattr(importlib.import_module(f".{module}", __name__), function)
 
