@@ -79,14 +79,27 @@ export function changedInput(record: EnvPyRecord, key: EnvironmentKey, env: Envi
   return undefined;
 }
 
-/** The password of a recorded connection, if the environment still holds one with its hash. */
+/**
+ * The password of a recorded connection, if fastkit can find one with its hash: in the
+ * environment (a variable env.py read, or PGPASSWORD), or in a file env.py read and that is
+ * unchanged since (a `.env` that python-dotenv or pydantic-settings loaded, a settings file, a
+ * URL written in database.py). The hash decides, so a candidate that is not the password is
+ * never used: the files are searched loosely, for `NAME=value` lines and URLs.
+ */
 export function recordedPassword(record: EnvPyRecord, secret: { sha256: string }, env: Environment): string | undefined {
+  const matches = (candidate: string | undefined) => candidate !== undefined && saltedHash(record.salt, candidate) === secret.sha256;
   for (const name of [...record.env, 'PGPASSWORD']) {
     const value = env[name];
     if (value === undefined) continue;
-    for (const candidate of [value, urlPassword(value)]) {
-      if (candidate !== undefined && saltedHash(record.salt, candidate) === secret.sha256) return candidate;
-    }
+    const found = [value, urlPassword(value)].find(matches);
+    if (found !== undefined) return found;
+  }
+  for (const [path, print] of Object.entries(record.files)) {
+    if (!('sha256' in print)) continue;
+    const text = readSmallText(path);
+    if (text === undefined || saltedHash(record.salt, text) !== print.sha256) continue;
+    const found = passwordsIn(text.toString('utf8')).find(matches);
+    if (found !== undefined) return found;
   }
   return undefined;
 }
@@ -100,6 +113,52 @@ function urlPassword(value: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The largest file searched for a password: a `.env` or settings file, never a data file. */
+const MAX_SEARCHED_FILE = 1 << 20;
+
+function readSmallText(path: string): Buffer | undefined {
+  try {
+    return statSync(path).size <= MAX_SEARCHED_FILE ? readFileSync(path) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * What in a file could be a password: each `NAME=value` (or `NAME: value`) line's value, as
+ * written and as python-dotenv reads it (dotenv/parser.py: quotes removed and their escapes
+ * undone, an unquoted value without its comment), and the password of every URL in the file.
+ */
+export function passwordsIn(text: string): string[] {
+  const candidates = new Set<string>();
+  for (const line of text.split(/\r?\n/)) {
+    const assigned = /^\s*(?:export\s+)?[^=#\s:]+\s*[=:]\s*(.*?)\s*$/.exec(line)?.[1];
+    if (assigned === undefined) continue;
+    candidates.add(assigned);
+    candidates.add(dotenvValue(assigned));
+  }
+  for (const match of text.matchAll(/[\w+]+:\/\/[^:/@\s'"]*:([^@\s'"]*)@/g)) {
+    candidates.add(match[1]);
+    try {
+      candidates.add(decodeURIComponent(match[1]));
+    } catch {
+      // not percent-encoded as a URL's password is: the text as written is the candidate
+    }
+  }
+  return [...candidates];
+}
+
+const DOUBLE_QUOTE_ESCAPES: Record<string, string> = { a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
+
+/** A value as python-dotenv reads what follows `NAME=` on one line. */
+function dotenvValue(written: string): string {
+  const single = /^'((?:\\'|[^'])*)'/.exec(written);
+  if (single) return single[1].replace(/\\([\\'])/g, '$1');
+  const double = /^"((?:\\"|[^"])*)"/.exec(written);
+  if (double) return double[1].replace(/\\([\\'"abfnrtv])/g, (_, char: string) => DOUBLE_QUOTE_ESCAPES[char] ?? char);
+  return written.replace(/\s+#.*/, '').trimEnd();
 }
 
 /** The hash every part of a record uses: sha256 of the salt, a NUL, then the content. */

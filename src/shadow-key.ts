@@ -8,12 +8,14 @@
  * The same choice the helper makes (python/fastkit_helper/shadow.py): a project whose
  * DATABASE_URL is SQLite, or that has neither DATABASE_URL nor a shadow server, runs on a
  * temporary SQLite file; otherwise on the server of FASTKIT_SHADOW_URL. A server's version is
- * asked in one short connection: PostgreSQL's through `pg`, MySQL's and MariaDB's from the
+ * asked in one short connection: PostgreSQL's through fastkit's own session (with the password libpq
+ * would use: the URL's, PGPASSWORD, or the password file), MySQL's and MariaDB's from the
  * greeting the server sends before anyone logs in.
  */
 import { existsSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { userInfo } from 'node:os';
+import { passwordFromFile } from './pgpass';
 import { PostgresSession } from './postgres-wire';
 import { SHADOW_URL_VARIABLE } from './shadow-database';
 import { parseUrl, type DatabaseUrl } from './version-table';
@@ -44,12 +46,14 @@ export async function shadowKey(env: Record<string, string | undefined> = proces
 async function postgresMajor(url: DatabaseUrl, env: Record<string, string | undefined>): Promise<string> {
   const host = url.query.get('host') ?? url.host ?? env.PGHOST ?? ['/var/run/postgresql', '/tmp'].find((folder) => existsSync(folder)) ?? 'localhost';
   const port = url.port ?? (url.query.get('port') ? Number(url.query.get('port')) : undefined) ?? (env.PGPORT ? Number(env.PGPORT) : 5432);
+  const user = url.user ?? env.PGUSER ?? userInfo().username;
+  const database = url.database ?? 'postgres';
   const session = await PostgresSession.open({
     host,
     port,
-    user: url.user ?? env.PGUSER ?? userInfo().username,
-    password: url.password ?? env.PGPASSWORD,
-    database: url.database ?? 'postgres',
+    user,
+    password: url.password ?? (env.PGPASSWORD || passwordFromFile({ host, port, database, user }, env)),
+    database,
     timeoutMs: TIMEOUT_MS,
   });
   try {

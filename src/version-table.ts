@@ -1,5 +1,6 @@
 import { isAbsolute } from 'node:path';
 import { recordedPassword, type EnvPyRecord, type RecordedDatabase } from './env-py-record';
+import { passwordFromFile } from './pgpass';
 import { PostgresError, PostgresSession } from './postgres-wire';
 import { readSqliteTable } from './sqlite-file';
 
@@ -69,8 +70,8 @@ function readSqliteVersions(database: RecordedDatabase): string[] | string {
 const LIBPQ_DRIVERS = ['psycopg', 'psycopg2', 'psycopg_async', 'psycopg2cffi'];
 /** Connect arguments that fastkit's own session (src/postgres-wire.ts) takes the same way, or that do not change which database and session it reaches. */
 const MAPPED_ARGUMENTS = ['host', 'port', 'user', 'password', 'dbname', 'database', 'application_name', 'connect_timeout'];
-/** libpq's environment variables that do the same; any other (PGSERVICE, PGOPTIONS, PGSSLMODE, PGPASSFILE…) means asking Alembic. */
-const MAPPED_VARIABLES = ['PGHOST', 'PGPORT', 'PGUSER', 'PGDATABASE', 'PGPASSWORD', 'PGAPPNAME', 'PGCONNECT_TIMEOUT'];
+/** libpq's environment variables that do the same (src/pgpass.ts reads PGPASSFILE as libpq does); any other (PGSERVICE, PGOPTIONS, PGSSLMODE…) means asking Alembic. */
+const MAPPED_VARIABLES = ['PGHOST', 'PGPORT', 'PGUSER', 'PGDATABASE', 'PGPASSWORD', 'PGPASSFILE', 'PGAPPNAME', 'PGCONNECT_TIMEOUT'];
 
 /** SQLAlchemy's psycopg dialect passes its type adapters as `context`: how values convert, not where it connects. */
 function typeAdapters(name: string, value: unknown): boolean {
@@ -90,7 +91,11 @@ async function readPostgresVersions(record: EnvPyRecord, database: RecordedDatab
   const variables = Object.keys(env).filter((name) => name.startsWith('PG') && env[name] !== undefined && !MAPPED_VARIABLES.includes(name));
   if (variables.length) return `libpq reads ${variables.join(', ')}`;
   const given = connect.kwargs.password as { sha256: string } | string | undefined;
-  const password = typeof given === 'object' && given !== null ? recordedPassword(record, given, env) : env.PGPASSWORD;
+  // given to libpq: the one with its hash; else libpq's own choice, PGPASSWORD or the password file
+  const password =
+    typeof given === 'object' && given !== null
+      ? recordedPassword(record, given, env)
+      : (env.PGPASSWORD || passwordFromFile({ host: server.host, port: server.port, database: server.dbname, user: server.user }, env));
   let session: PostgresSession | undefined;
   try {
     // a server that asks for a password gets only the one Alembic used; else fastkit asks Alembic

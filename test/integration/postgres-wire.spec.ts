@@ -6,9 +6,14 @@
  * this server is not set up to ask for, and a server that never answers, against a scripted one.
  */
 import { createHash } from 'node:crypto';
+import { appendFileSync, chmodSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { passwordsIn } from '../../src/env-py-record';
+import { passwordFromFile } from '../../src/pgpass';
 import { PostgresError, PostgresSession } from '../../src/postgres-wire';
-import { createPostgresDatabase, exampleProject, fastkit, PG_HOST, PG_USER, psql, STACK } from '../support/workspace';
+import { shadowKey } from '../../src/shadow-key';
+import { createPostgresDatabase, exampleProject, fastkit, PG_HOST, PG_USER, psql, PYTHON, run, STACK, tempDir } from '../support/workspace';
 
 const ROLE = `fk_wire_${process.pid}`;
 /** A password with characters a URL must escape and SCRAM must carry as they are. */
@@ -82,6 +87,124 @@ describe('a PostgreSQL session of fastkit’s own, on the real server', () => {
     } finally {
       db.drop();
     }
+  });
+});
+
+describe("passwords where libpq and python-dotenv find them: the password file, a project's .env", () => {
+  const PGPASS_ROLE = `fk_pgpass_${process.pid}`;
+  let folder: string;
+  beforeAll(() => {
+    psql('postgres', `CREATE ROLE ${PGPASS_ROLE} LOGIN PASSWORD '${PASSWORD}'`);
+    folder = tempDir('fastkit-pgpass-');
+  });
+  afterAll(() => {
+    psql('postgres', `DROP ROLE IF EXISTS ${PGPASS_ROLE}`);
+  });
+
+  /** A password file with `text` (readable by its owner only unless `mode` says otherwise). */
+  let files = 0;
+  const passwordFile = (text: string, mode = 0o600): string => {
+    const path = join(folder, `pgpass-${files++}`);
+    writeFileSync(path, text);
+    chmodSync(path, mode);
+    return path;
+  };
+  const escaped = PASSWORD.replace(/[\\:]/g, '\\$&');
+
+  test('the password file: fastkit opens a session exactly where libpq (psql) does, line for line', async () => {
+    const role = PGPASS_ROLE;
+    const cases: Array<[string, number?]> = [
+      [`127.0.0.1:5432:*:${role}:${escaped}\n`],
+      [`*:*:*:*:${escaped}\n`],
+      [`127.0.0.1:5432:postgres:${role}:${escaped}\r\n`],
+      [`127.0.0.1:5432:*:${role}:wrong\n*:*:*:*:${escaped}\n`], // the first match wins
+      [`# 127.0.0.1:5432:*:${role}:${escaped}\n`],
+      [`*:*:*:*:${escaped}\n`, 0o644], // readable by others: ignored
+      [`*:*:*:*:${PASSWORD}\n`], // unescaped: the password ends at its colon
+      [`localhost:5432:*:${role}:${escaped}\n`],
+      [`127.0.0.1:5433:*:${role}:${escaped}\n`],
+      [`\\*:5432:*:${role}:${escaped}\n`], // an escaped star is a star
+      [`127.0.0.1:5432:other:${role}:${escaped}\n*:*:*:${role}:${escaped}\n`],
+    ];
+    const target = { host: '127.0.0.1', port: 5432, user: role, database: 'postgres' };
+    const outcomes = [];
+    for (const [text, mode] of cases) {
+      const env = { PGPASSFILE: passwordFile(text, mode) };
+      const { PGPASSWORD: _unset, ...inherited } = process.env;
+      const libpq = run('psql', ['-h', target.host, '-p', String(target.port), '-U', role, '-d', target.database, '-w', '-Atc', 'SELECT 1'], { env: { ...inherited, ...env } });
+      const password = passwordFromFile(target, env);
+      const ours = await PostgresSession.open({ ...target, password, timeoutMs: 3000 }).then(
+        (session) => (session.close(), true),
+        () => false,
+      );
+      outcomes.push({ text, libpq: libpq.code === 0, fastkit: ours });
+    }
+    expect(outcomes.map(({ text, fastkit }) => ({ text, connects: fastkit }))).toEqual(outcomes.map(({ text, libpq }) => ({ text, connects: libpq })));
+    expect(outcomes.filter((outcome) => outcome.libpq).length).toBe(4); // both kinds of outcome were tested
+  });
+
+  test("the fast path answers with the password of the password file, or of the project's .env, as Alembic connected with it", () => {
+    const db = createPostgresDatabase();
+    try {
+      psql(db.name, `GRANT ALL ON SCHEMA public TO ${PGPASS_ROLE}`);
+      const status = (project: string, env: Record<string, string | undefined>) => {
+        const slow = fastkit(['migrate', 'status', '--json', '--no-fast'], { cwd: project, env });
+        const fast = fastkit(['migrate', 'status', '--json', '--verbose'], { cwd: project, env });
+        expect(fast.all).not.toContain(PASSWORD);
+        return { slow: JSON.parse(slow.stdout), fast: JSON.parse(fast.stdout), answered: fast.stderr.includes('fast path: answered without Python') };
+      };
+
+      // DATABASE_URL without a password: libpq takes it from the file PGPASSFILE names
+      const fromFile = exampleProject();
+      const env = {
+        DATABASE_URL: `postgresql+${STACK.postgresDriver}://${PGPASS_ROLE}@127.0.0.1:5432/${db.name}`,
+        PGPASSFILE: passwordFile(`127.0.0.1:5432:${db.name}:${PGPASS_ROLE}:${escaped}\n`),
+        PGPASSWORD: undefined,
+      };
+      expect(fastkit(['migrate', 'run'], { cwd: fromFile, env }).code).toBe(0);
+      const file = status(fromFile, env);
+      expect(file).toEqual({ slow: file.fast, fast: expect.objectContaining({ upToDate: true }), answered: true });
+
+      // the URL with its password only in .env, which database.py loads with python-dotenv
+      const fromDotenv = exampleProject();
+      appendFileSync(join(fromDotenv, 'database.py'), '\nfrom dotenv import load_dotenv\n\nload_dotenv()\n');
+      const url = `postgresql+${STACK.postgresDriver}://${PGPASS_ROLE}:${encodeURIComponent(PASSWORD)}@127.0.0.1:5432/${db.name}`;
+      writeFileSync(join(fromDotenv, '.env'), `# the team's database\nDATABASE_URL="${url}"\n`);
+      const dotenv = status(fromDotenv, { DATABASE_URL: undefined, PGPASSWORD: undefined });
+      expect(dotenv).toEqual({ slow: dotenv.fast, fast: expect.objectContaining({ upToDate: true }), answered: true });
+      // another password in .env: the file changed, so Alembic answers (and cannot connect)
+      writeFileSync(join(fromDotenv, '.env'), `DATABASE_URL="${url.replace(encodeURIComponent(PASSWORD), 'wrong')}"\n`);
+      const changed = fastkit(['migrate', 'status', '--verbose'], { cwd: fromDotenv, env: { DATABASE_URL: undefined } });
+      expect({ code: changed.code, answered: changed.stderr.includes('fast path: answered without Python') }).toEqual({ code: 1, answered: false });
+    } finally {
+      db.drop();
+    }
+  });
+
+  test("the shadow key reads a server behind a password with libpq's password file", async () => {
+    const shadow = `postgresql+${STACK.postgresDriver}://${PGPASS_ROLE}@127.0.0.1:5432/postgres`;
+    const base = { FASTKIT_SHADOW_URL: shadow, DATABASE_URL: 'postgresql://app@db/app', PGPASSWORD: undefined, HOME: folder };
+    const major = psql('postgres', 'SHOW server_version_num').slice(0, -4);
+    expect(await shadowKey({ ...base, PGPASSFILE: passwordFile(`*:*:*:${PGPASS_ROLE}:${escaped}\n`) })).toBe(`postgresql ${major}`);
+    expect(await shadowKey({ ...base, PGPASSFILE: passwordFile(`*:*:*:${PGPASS_ROLE}:wrong\n`) })).toBe('postgresql unreachable');
+  });
+
+  test("python-dotenv's own reading of .env files: every value it loads is among what fastkit tries", () => {
+    const texts = [
+      'A=plain\nB = spaced \nexport C=exported\n',
+      'D="double \\"quoted\\" \\\\ end"\nE=\'single \\\\n kept\'\n',
+      'F=value # a comment\nG="hash # inside"\n# H=commented\n',
+      'URL=postgresql://u:p%23w%40rd@h/db\nI=ünï:cødé\n',
+    ];
+    const loaded = JSON.parse(
+      run(PYTHON, ['-c', 'import io, json, sys\nfrom dotenv import dotenv_values\nprint(json.dumps([dotenv_values(stream=io.StringIO(t)) for t in json.loads(sys.argv[1])]))', JSON.stringify(texts)]).stdout,
+    ) as Array<Record<string, string>>;
+    expect(loaded.flatMap((values) => Object.keys(values))).toEqual(['A', 'B', 'C', 'D', 'E', 'F', 'G', 'URL', 'I']);
+    for (const [index, values] of loaded.entries()) {
+      const candidates = passwordsIn(texts[index]);
+      for (const value of Object.values(values)) expect({ value, found: candidates.includes(value) }).toEqual({ value, found: true });
+    }
+    expect(passwordsIn(texts[3])).toContain('p#w@rd');
   });
 });
 
