@@ -84,8 +84,6 @@ export interface ActionSpec {
   usage?: string;
   /** Failures particular to it, whose exit code is not 1 (the codes come from src/errors.ts). */
   exits?: readonly FailureKind[];
-  /** Shown by `nx show project --web` beside the target's `--help` command. */
-  example: { options?: Record<string, unknown>; args?: readonly string[] };
   /** Sync generators Nx runs before the target. */
   syncGenerators?: readonly string[];
   /** The core function: required when the action runs, never when the table is only read. */
@@ -187,7 +185,6 @@ export const ACTIONS = {
     database: 'live',
     executor: true,
     gulp: true,
-    example: { args: ['-m', 'create_invoices'] },
     syncGenerators: ['fastkit:sync-models'], // keeps env.py's model imports true to modules/*/models.py
     core: () => require('./migrate').make,
   },
@@ -210,7 +207,6 @@ export const ACTIONS = {
     executor: true,
     batch: true,
     gulp: true,
-    example: { options: { env: { DATABASE_URL: 'postgresql+psycopg://app@localhost/app' } } },
     core: () => require('./migrate').run,
   },
   rollback: {
@@ -230,7 +226,6 @@ export const ACTIONS = {
     database: 'live',
     executor: true,
     gulp: true,
-    example: { options: { verbose: true } },
     core: () => require('./migrate').rollback,
   },
   status: {
@@ -279,7 +274,6 @@ export const ACTIONS = {
     batch: true,
     gulp: true,
     exits: ['not-at-head'],
-    example: { options: { check: true } },
     core: () => require('./migrate').status,
   },
   check: {
@@ -301,7 +295,6 @@ export const ACTIONS = {
     executor: true,
     batch: true,
     gulp: true,
-    example: { options: { json: true } },
     core: () => require('./check').check,
   },
   sql: {
@@ -334,7 +327,6 @@ export const ACTIONS = {
     executor: true,
     batch: true,
     gulp: true,
-    example: { options: { dialect: 'postgresql' } },
     core: () => require('./sql').sql,
   },
   rebase: {
@@ -360,7 +352,6 @@ export const ACTIONS = {
     database: 'live',
     executor: true,
     gulp: true,
-    example: { options: { onto: 'origin/main' } },
     core: () => require('./rebase').rebase,
   },
   hash: {
@@ -372,7 +363,6 @@ export const ACTIONS = {
     database: 'none',
     executor: false,
     gulp: false,
-    example: {},
     core: () => require('./checksum-file').hash,
   },
   verify: {
@@ -399,7 +389,6 @@ export const ACTIONS = {
     cache: { inputs: 'shadow' },
     executor: true,
     gulp: true,
-    example: { options: { json: true } },
     core: () => require('./verify').verify,
   },
 } as const satisfies Record<string, ActionSpec>;

@@ -5,7 +5,7 @@
  * the plugin: no process is started. Where Alembic would read a folder that no Nx input can
  * stand for, the target is not cached at all (see {@link Uncached}) rather than cached stale.
  */
-import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { delimiter, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 import {
   alembicLocations,
@@ -16,6 +16,7 @@ import {
   type AlembicLocations,
   type Uncertain,
 } from './alembic-settings';
+import { PathLookup } from './path-lookup';
 
 type Input = string | { env: string };
 
@@ -185,7 +186,7 @@ function isUncached(value: unknown): value is Uncached {
  * Nx does not follow linked folders, so their files would never change the hash. Checked on
  * every graph computation (a link can appear without the config changing).
  */
-export function followedByNx(workspaceRoot: string, inputs: OfflineInputs): OfflineInputs {
+export function followedByNx(workspaceRoot: string, inputs: OfflineInputs, paths = new PathLookup()): OfflineInputs {
   const physicalRoot = physicalPath(workspaceRoot);
   if (physicalRoot === undefined) return inputs;
   const checked = new Map<string, { there: boolean; linked?: string }>();
@@ -194,7 +195,7 @@ export function followedByNx(workspaceRoot: string, inputs: OfflineInputs): Offl
     const vouched = [...checked].some(
       ([other, seen]) => seen.there && !seen.linked && other.startsWith(`${folder}/`) && !other.slice(folder.length).includes('/..'),
     );
-    checked.set(folder, vouched ? { there: true } : seenBySystem(folder, workspaceRoot, physicalRoot));
+    checked.set(folder, vouched ? { there: true } : seenBySystem(folder, workspaceRoot, physicalRoot, paths));
   }
   const linked = (folders: string[]): Uncached | undefined => {
     const reason = folders.map((folder) => checked.get(folder)?.linked).find(Boolean);
@@ -208,7 +209,26 @@ export function followedByNx(workspaceRoot: string, inputs: OfflineInputs): Offl
 }
 
 /** Whether a folder Alembic opens is there, and why Nx would not hash it (a symbolic link on its way). */
-function seenBySystem(folder: string, workspaceRoot: string, physicalRoot: string): { there: boolean; linked?: string } {
+function seenBySystem(folder: string, workspaceRoot: string, physicalRoot: string, paths: PathLookup): { there: boolean; linked?: string } {
+  const inWorkspace = relative(workspaceRoot, resolve(folder));
+  // a `..` after a link climbs from the link's target, which only the system resolves
+  if (folder.split(/[\\/]/).includes('..') || inWorkspace.startsWith('..') || isAbsolute(inWorkspace)) {
+    return seenByRealpath(folder, workspaceRoot, physicalRoot);
+  }
+  // each folder on the way from the workspace root, as it is without following a link
+  let path = workspaceRoot;
+  for (const part of inWorkspace.split(sep).filter(Boolean)) {
+    path = join(path, part);
+    if (paths.isReachedWithoutLink(path)) continue;
+    const kind = paths.kind(path);
+    if (kind === 'link') return seenByRealpath(folder, workspaceRoot, physicalRoot);
+    if (kind !== 'dir') return { there: kind === 'other' && path === resolve(folder) };
+  }
+  return { there: true };
+}
+
+/** {@link seenBySystem}, asking the system to resolve the whole path: for a link on the way, or a `..`. */
+function seenByRealpath(folder: string, workspaceRoot: string, physicalRoot: string): { there: boolean; linked?: string } {
   // not there: Alembic reads nothing from it, Nx hashes nothing (asked without an exception, which costs)
   if (!statSync(folder, { throwIfNoEntry: false })) return { there: false };
   let physical: string;
@@ -310,14 +330,10 @@ const ABOVE_PINS = ['uv.lock', 'poetry.lock', 'Pipfile.lock'];
  * uv and poetry workspaces keep theirs). The installed venv itself cannot be hashed; these are
  * what decide what gets installed.
  */
-export function pythonPins(workspaceRoot: string, root: string, aboveCache = new Map<string, string[]>()): string[] {
+export function pythonPins(workspaceRoot: string, root: string, aboveCache = new Map<string, string[]>(), paths = new PathLookup()): string[] {
   const pins: string[] = [];
-  let names: string[] = [];
-  try {
-    names = readdirSync(join(workspaceRoot, root));
-  } catch {
-    // an unreadable folder has no pins to find
-  }
+  // an unreadable folder has no pins to find
+  const names = [...(paths.listing(join(workspaceRoot, root))?.keys() ?? [])];
   for (const name of names.filter((candidate) => PROJECT_PINS.test(candidate)).sort()) pins.push(`{projectRoot}/${name}`);
   const parts = root === '.' ? [] : root.split('/');
   for (let depth = parts.length - 1; depth >= 0; depth--) {

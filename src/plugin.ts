@@ -14,12 +14,13 @@
  */
 import type { NxJsonConfiguration, ProjectConfiguration, TargetConfiguration } from '@nx/devkit';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { basename, join, posix, relative, sep } from 'node:path';
 import { ACTIONS, describeAction, executorName, type ActionSpec, type ActionTable, type ExecutorActionName, type NxCache } from './actions';
 import { ALEMBIC_INI, alembicConfigOf, alembicEnvironments, PYPROJECT, type AlembicConfigFile } from './alembic-settings';
 import { dependencyPythonInputs } from './dependency-inputs';
 import { alembicProjectFiles, followedByNx, offlineInputs, pythonPins, type OfflineInputs } from './offline-inputs';
+import { PathLookup } from './path-lookup';
 import { PyprojectSyntaxError } from './pyproject';
 import { TargetsCache, workspaceDataDirectory } from './targets-cache';
 
@@ -70,8 +71,6 @@ interface MigrateTarget {
   defaultName: string;
   executor: string;
   description: string;
-  /** How to set its options, shown by `nx show project --web` beside the `--help` command. */
-  example: { options?: Record<string, unknown>; args?: string[] };
   /**
    * Only for targets whose result depends on files alone: which of the offline inputs are its
    * own, and how Nx caches it. Without it, never cached.
@@ -97,7 +96,6 @@ const MIGRATE_TARGETS: readonly MigrateTarget[] = Object.entries(ACTIONS as Acti
     defaultName: executorName(action),
     executor: `fastkit:${executorName(action)}`,
     description: targetDescription(spec),
-    example: spec.example as MigrateTarget['example'],
     cached: spec.cache && cachedOn(spec, spec.cache),
     syncGenerators: spec.syncGenerators && [...spec.syncGenerators],
     checksums: 'checksums' in spec.options,
@@ -200,11 +198,11 @@ async function createAlembicProjects(
   const cache = new TargetsCache<ProjectFacts>(
     join(workspaceDataDirectory(context.workspaceRoot), `fastkit-${hashOf(optionsKey)}.hash`),
   );
-  const exec = packageManagerExec(context);
   const shadowKey = shadowKeyInput(context.workspaceRoot);
   const dependencyInputs = dependencyPythonInputs();
   const pinsAbove = new Map<string, string[]>();
-  const projectJsons = new ProjectJsonFiles(context.workspaceRoot);
+  const paths = new PathLookup();
+  const projectJsons = new ProjectJsonFiles(context.workspaceRoot, paths);
   const matched = new Set(configFiles);
   const results: CreateNodesResults = [];
   const errors: Array<[file: string, error: Error]> = [];
@@ -213,10 +211,12 @@ async function createAlembicProjects(
     try {
       const config = readAlembicConfig(file, matched, context.workspaceRoot);
       if (!config) continue;
+      paths.reachedWithoutLink(join(context.workspaceRoot, posix.dirname(file)), context.workspaceRoot);
       const place = projectPlace(file, projectJsons);
       const root = place.root;
-      const name = projectName(root, context.workspaceRoot, projectJsons);
-      const pins = pythonPins(context.workspaceRoot, root, pinsAbove);
+      // a project.json names its project (Nx reads it last, and names one without a name itself)
+      const name = projectJsons.has(root) ? undefined : projectName(root, context.workspaceRoot);
+      const pins = pythonPins(context.workspaceRoot, root, pinsAbove, paths);
       const files = alembicProjectFiles(context.workspaceRoot, root, config, pins, place);
       const hash = hashOf(pluginFingerprint(), optionsKey, file, JSON.stringify(files));
       // only what takes parsing is kept between runs; the targets around it are plain data
@@ -224,9 +224,9 @@ async function createAlembicProjects(
         ...offlineInputs(files),
         environments: config.file === ALEMBIC_INI ? alembicEnvironments(config.text) : [],
       }));
-      const inputs = followedByNx(context.workspaceRoot, facts);
-      const targets = migrateTargets(normalized, { name, config: config.file, place, exec, inputs, environments: facts.environments, shadowKey, dependencyInputs });
-      results.push([file, { projects: { [root]: { root, name, targets } } }]);
+      const inputs = followedByNx(context.workspaceRoot, facts, paths);
+      const targets = migrateTargets(normalized, { config: config.file, place, inputs, environments: facts.environments, shadowKey, dependencyInputs });
+      results.push([file, { projects: { [root]: { root, ...(name === undefined ? {} : { name }), targets, metadata: projectMetadata() } } }]);
     } catch (error) {
       errors.push([file, error instanceof Error ? error : new Error(String(error))]);
     }
@@ -238,6 +238,15 @@ async function createAlembicProjects(
 }
 
 type TargetsByName = Record<string, TargetConfiguration>;
+
+/**
+ * What Nx shows of every Alembic project: the technology, once for the project (its targets
+ * each carry only their description; metadata Nx merges per target is much of the graph's cost
+ * at a thousand projects, docs/performance.md). A new object each: Nx merges into it in place.
+ */
+function projectMetadata(): { technologies: string[] } {
+  return { technologies: ['alembic'] };
+}
 
 /** What the plugin keeps between runs for a project: its offline inputs and its ini's Alembic environments. */
 type ProjectFacts = OfflineInputs & { environments: string[] };
@@ -260,12 +269,11 @@ interface ProjectPlace {
  */
 function projectPlace(file: string, projectJsons: ProjectJsonFiles): ProjectPlace {
   const folder = posix.dirname(file);
-  if (projectJsons.read(folder) !== null) return { root: folder };
+  if (projectJsons.has(folder, true)) return { root: folder };
   for (let above = folder; above !== '.'; ) {
     above = posix.dirname(above);
-    const json = projectJsons.read(above);
-    if (json === null) continue;
-    return claimedBy(json, above, file) ?? { root: folder };
+    if (!projectJsons.has(above)) continue;
+    return claimedBy(projectJsons.read(above), above, file) ?? { root: folder };
   }
   return { root: folder };
 }
@@ -287,27 +295,42 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** The project.json files of the folders one run looks at, each read once: null where there is none. */
+/**
+ * The project.json files of the folders one run looks at, each looked up and read at most once.
+ * Most are only looked up: a project's own project.json is Nx's to read.
+ */
 class ProjectJsonFiles {
-  private readonly seen = new Map<string, unknown>();
+  private readonly there = new Map<string, boolean>();
+  private readonly parsed = new Map<string, unknown>();
 
-  constructor(private readonly workspaceRoot: string) {}
+  constructor(
+    private readonly workspaceRoot: string,
+    private readonly paths: PathLookup,
+  ) {}
 
-  /** The parsed project.json of a folder, null where there is none, undefined where it is not JSON (Nx reports that). */
-  read(folder: string): unknown {
-    if (!this.seen.has(folder)) {
-      const file = join(this.workspaceRoot, folder, 'project.json');
-      let json: unknown = null;
-      if (existsSync(file)) {
-        try {
-          json = JSON.parse(readFileSync(file, 'utf8'));
-        } catch {
-          json = undefined;
-        }
-      }
-      this.seen.set(folder, json);
+  /** Whether the folder has a project.json: a config's own folder is listed anyway (its pins), the folders above it are not. */
+  has(folder: string, listed = false): boolean {
+    let there = this.there.get(folder);
+    if (there === undefined) {
+      const path = join(this.workspaceRoot, folder);
+      there = listed ? this.paths.listing(path)?.has('project.json') === true : existsSync(join(path, 'project.json'));
+      this.there.set(folder, there);
     }
-    return this.seen.get(folder);
+    return there;
+  }
+
+  /** The parsed project.json of a folder that has one; undefined where it is not JSON (Nx reports that). */
+  read(folder: string): unknown {
+    if (!this.parsed.has(folder)) {
+      let json: unknown;
+      try {
+        json = JSON.parse(readFileSync(join(this.workspaceRoot, folder, 'project.json'), 'utf8'));
+      } catch {
+        json = undefined;
+      }
+      this.parsed.set(folder, json);
+    }
+    return this.parsed.get(folder);
   }
 }
 
@@ -334,12 +357,30 @@ function readAlembicConfig(file: string, matched: ReadonlySet<string>, workspace
 
 function readProjectFile(path: string): string {
   try {
-    return readFileSync(path, 'utf8');
+    return readSmallFile(path);
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     throw new Error(
       `Cannot read this file (${reason}). Make it a readable file, or keep fastkit/plugin away from it with "exclude" in its nx.json entry.`,
     );
+  }
+}
+
+/** One buffer for every config the plugin reads: most are a few hundred bytes. */
+const READ_BUFFER = Buffer.alloc(64 * 1024);
+
+/**
+ * A file as UTF-8 in three system calls (open, read, close) where readFileSync makes five: a
+ * thousand configs are read on every graph computation. A file that fills the buffer is read whole.
+ */
+function readSmallFile(path: string): string {
+  const fd = openSync(path, 'r');
+  try {
+    const length = readSync(fd, READ_BUFFER, 0, READ_BUFFER.length, 0);
+    // a regular file reads short only at its end
+    return length < READ_BUFFER.length ? READ_BUFFER.toString('utf8', 0, length) : readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -350,11 +391,8 @@ function readProjectFile(path: string): string {
 function migrateTargets(
   options: NormalizedPluginOptions,
   project: {
-    name: string;
     config: AlembicConfigFile['file'];
     place: ProjectPlace;
-    /** How the workspace runs a local binary: `npx`, `pnpm exec`, … */
-    exec: string;
     inputs: OfflineInputs;
     /** The ini sections that are Alembic environments: each but [alembic] is an Nx configuration. */
     environments: string[];
@@ -395,13 +433,8 @@ function migrateTargets(
       ...(configurations ? { configurations } : {}),
       ...(target.syncGenerators ? { syncGenerators: target.syncGenerators } : {}),
       metadata: {
-        technologies: ['alembic'],
         // a target that cannot be cached says why, in place of how it is cached
         description: uncached ? target.description.replace(/ Cached[^.]*\.$/, ` Not cached: ${uncached}.`) : target.description,
-        help: {
-          command: `${project.exec} nx run ${project.name}:${targetName} --help`,
-          example: target.example,
-        },
       },
     };
   }
@@ -429,16 +462,12 @@ function shadowKeyInput(workspaceRoot: string): { runtime: string } {
 }
 
 /**
- * The project's name: the one its project.json or package.json gives (those win in Nx's merge
- * anyway), else its folder's name the way Nx names a project.json without one (lower case).
+ * The name of a project without a project.json: the one its package.json gives (which wins in
+ * Nx's merge anyway), else its folder's name the way Nx names a project.json without one (lower case).
  */
-function projectName(root: string, workspaceRoot: string, projectJsons: ProjectJsonFiles): string {
+function projectName(root: string, workspaceRoot: string): string {
   const folder = join(workspaceRoot, root);
-  return (
-    nameOf(projectJsons.read(root)) ??
-    nameIn(join(folder, 'package.json')) ??
-    basename(root === '.' ? workspaceRoot : folder).toLowerCase()
-  );
+  return nameIn(join(folder, 'package.json')) ?? basename(root === '.' ? workspaceRoot : folder).toLowerCase();
 }
 
 function nameOf(json: unknown): string | undefined {
@@ -453,18 +482,6 @@ function nameIn(jsonFile: string): string | undefined {
   } catch {
     return undefined; // Nx's own project.json / package.json plugins report a broken file
   }
-}
-
-/** How this workspace runs a local binary (`npx`, `pnpm exec`, …), judged the way Nx does: nx.json, then the lock file. */
-function packageManagerExec(context: PluginContext): string {
-  const exec = { npm: 'npx', pnpm: 'pnpm exec', yarn: 'yarn', bun: 'bun' } as const;
-  const chosen = context.nxJsonConfiguration?.cli?.packageManager;
-  if (chosen && chosen in exec) return exec[chosen];
-  const has = (file: string) => existsSync(join(context.workspaceRoot, file));
-  if (has('bun.lockb') || has('bun.lock')) return exec.bun;
-  if (has('yarn.lock')) return exec.yarn;
-  if (has('pnpm-lock.yaml')) return exec.pnpm;
-  return exec.npm;
 }
 
 function capitalized(text: string): string {

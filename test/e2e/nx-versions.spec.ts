@@ -135,8 +135,9 @@ describe.each(NX_VERSIONS)('a new user on Nx %s', (nxVersion) => {
     const shown = ws.nx(['show', 'project', 'api', '--json']);
     expect(shown.stderr).toBe('');
     expect(shown.code).toBe(0);
-    const { targets } = JSON.parse(shown.stdout) as { targets: Record<string, Record<string, unknown>> };
+    const { targets, metadata } = JSON.parse(shown.stdout) as { targets: Record<string, Record<string, unknown>>; metadata?: { technologies?: string[] } };
     expect(Object.keys(targets).sort()).toEqual([...DATABASE_TARGETS, ...OFFLINE_TARGETS, ...SHADOW_TARGETS].sort());
+    expect(metadata?.technologies).toEqual(['alembic']);
     for (const name of [...DATABASE_TARGETS, ...OFFLINE_TARGETS, ...SHADOW_TARGETS]) {
       expect(targets[name]).toMatchObject({
         executor: `fastkit:${name}`,

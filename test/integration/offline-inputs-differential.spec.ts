@@ -138,6 +138,15 @@ const NAMED: Case[] = [
     cached: false,
   },
   {
+    name: 'a symbolic link deeper down, in a folder of the project',
+    files: { 'alembic.ini': `${INI_HEAD}path_separator = os\nversion_locations = db/linked\n` },
+    prepare: (project) => {
+      mkdirSync(join(project, 'db'));
+      symlinkSync(join('..', '..', '..', 'shared', 'versions'), join(project, 'db', 'linked'));
+    },
+    cached: false,
+  },
+  {
     name: 'a symbolic link before `..`: the system resolves the link, not the name',
     files: { 'alembic.ini': `${INI_HEAD}path_separator = os\nversion_locations = deeplink/..\n` },
     prepare: (project) => symlinkSync(join('..', '..', 'shared', 'versions', 'deep'), join(project, 'deeplink')),

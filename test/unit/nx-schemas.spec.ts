@@ -57,7 +57,6 @@ describe('one entry per action: the actions of this wave, as the table states th
       cache: { inputs: 'project' },
       executor: true,
       gulp: true,
-      example: { options: { shadowUrl: 'postgresql+psycopg://app@localhost/shadow' } },
       core,
     },
     rebase: {
@@ -71,7 +70,6 @@ describe('one entry per action: the actions of this wave, as the table states th
       database: 'none',
       executor: true,
       gulp: false,
-      example: { options: { onto: 'head' } },
       core,
     },
     hash: {
@@ -82,7 +80,6 @@ describe('one entry per action: the actions of this wave, as the table states th
       database: 'none',
       executor: false,
       gulp: false,
-      example: {},
       core,
     } satisfies ActionSpec,
   };

@@ -40,6 +40,7 @@ describe('loading fastkit/plugin', () => {
       'dist/src/alembic-settings.js',
       'dist/src/dependency-inputs.js',
       'dist/src/offline-inputs.js',
+      'dist/src/path-lookup.js',
       'dist/src/plugin.js',
       'dist/src/pyproject.js',
       'dist/src/targets-cache.js',
