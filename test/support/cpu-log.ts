@@ -1,0 +1,32 @@
+/**
+ * With FASTKIT_TEST_CPU_LOG=<file>, each test file appends one JSON line to it: its path, its
+ * stack, its wall time and the CPU time it cost, its worker's own and every process it started
+ * and waited for (the kernel adds a reaped child's time, and its children's, to the parent's
+ * cutime/cstime in /proc/self/stat). How docs/development.md finds what makes the suite slow.
+ */
+import { appendFileSync, readFileSync } from 'node:fs';
+
+const log = process.env.FASTKIT_TEST_CPU_LOG;
+
+/** utime + stime + cutime + cstime of this process, in seconds (clock ticks of 1/100 s). */
+function cpuSeconds(): number {
+  const fields = readFileSync('/proc/self/stat', 'utf8').replace(/^.*\) /, '').split(' ');
+  // after "pid (comm) ", utime is field 14 of stat(5): index 11 here; then stime, cutime, cstime
+  return fields.slice(11, 15).reduce((sum, ticks) => sum + Number(ticks), 0) / 100;
+}
+
+if (log) {
+  let start = { cpu: 0, wall: 0 };
+  beforeAll(() => {
+    start = { cpu: cpuSeconds(), wall: Date.now() };
+  });
+  afterAll(() => {
+    const line = {
+      file: expect.getState().testPath,
+      stack: (globalThis as { FASTKIT_TEST_STACK?: string }).FASTKIT_TEST_STACK,
+      cpu: Number((cpuSeconds() - start.cpu).toFixed(2)),
+      wall: Number(((Date.now() - start.wall) / 1000).toFixed(1)),
+    };
+    appendFileSync(log, `${JSON.stringify(line)}\n`);
+  });
+}
