@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createMariaDatabase, mariadb } from '../support/mariadb';
-import { childrenOf, startFastkit } from '../support/processes';
+import { childrenOf, runsAtOnce, startFastkit } from '../support/processes';
 import { SLOW_REVISION } from '../support/revisions';
 import { createPostgresDatabase, exampleProject, fastkit, psql, python } from '../support/workspace';
 
@@ -50,8 +50,7 @@ describe.each(engines)('the migration lock on $name', (engine) => {
   afterEach(() => db.drop());
 
   test('8 simultaneous runs all exit 0, the migration runs once, one row in the version table', async () => {
-    const runs = Array.from({ length: 8 }, () => startFastkit(['migrate', 'run'], { cwd: project, env: env({ ALL_RUNS: '8' }) }));
-    const results = await Promise.all(runs.map((started) => started.exited));
+    const results = await runsAtOnce(8, project, env());
 
     for (const result of results) expect(result).toMatchObject({ code: 0 });
     expect(results.filter((result) => result.output.includes('Running upgrade'))).toHaveLength(1);

@@ -1,8 +1,9 @@
 /** Long-running fastkit processes for tests that need concurrency or signals. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, realpathSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { noteOutput, startArgvWatch } from './secrets';
-import { CLI, VENV } from './workspace';
+import { CLI, tempDir, VENV } from './workspace';
 
 export interface Started {
   child: ChildProcess;
@@ -104,4 +105,22 @@ export function helpersRunningIn(cwd: string): number[] {
       return false; // gone meanwhile
     }
   });
+}
+
+/**
+ * `count` runs of `fastkit migrate run` started at once on a project whose pending migration is
+ * SLOW_REVISION: the first to take the lock holds it until another has printed that it waits
+ * for it (the event, not a guess at how long the others take to start). Their ends.
+ */
+export async function runsAtOnce(count: number, cwd: string, env: Record<string, string> = {}) {
+  const release = join(tempDir('fastkit-release-'), 'release');
+  const runs = Array.from({ length: count }, () =>
+    startFastkit(['migrate', 'run'], { cwd, env: { ...env, ALL_RUNS: String(count), RELEASE_FILE: release } }),
+  );
+  try {
+    await Promise.any(runs.map((run) => run.waitFor('Waiting for another migration to finish', 120_000)));
+  } finally {
+    writeFileSync(release, ''); // waited for or not, the holder lets go: the assertions then say what happened
+  }
+  return Promise.all(runs.map((run) => run.exited));
 }

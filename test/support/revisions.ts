@@ -58,9 +58,11 @@ export function revision(id: string, down: string | string[] | null, message: st
 
 /**
  * A migration that takes a while and fails if it ever runs twice (its table exists), for lock
- * tests. It sleeps SLOW_SECONDS (default 2); with ALL_RUNS=N it first waits (30 s at most)
- * until N fastkit helpers run in its folder, so every one of N simultaneous runs has really
- * started, and meets the lock, before the first finishes, however loaded the machine is.
+ * tests. With ALL_RUNS=N it first waits (30 s at most) until N fastkit helpers run in its
+ * folder. Then it sleeps SLOW_SECONDS (default 2), or, with RELEASE_FILE, holds on until that
+ * file exists: the test creates it once another run has said it waits for the lock
+ * (`runsAtOnce` in test/support/processes.ts), so that every run meets the lock however
+ * loaded the machine is.
  */
 export const SLOW_REVISION = `"""slow migration
 
@@ -97,7 +99,14 @@ def upgrade():
     limit = time.time() + 30
     while _helpers_here() < int(os.environ.get("ALL_RUNS", "1")) and time.time() < limit:
         time.sleep(0.1)
-    time.sleep(float(os.environ.get("SLOW_SECONDS", "2")))
+    release = os.environ.get("RELEASE_FILE")
+    if release:
+        # holds the lock until the test, having seen another run wait for it, creates this file
+        limit = time.time() + 120
+        while not os.path.exists(release) and time.time() < limit:
+            time.sleep(0.05)
+    else:
+        time.sleep(float(os.environ.get("SLOW_SECONDS", "2")))
     op.create_table("ran_once", sa.Column("id", sa.Integer, primary_key=True))
     op.execute("INSERT INTO ran_once (id) VALUES (1)")
 
