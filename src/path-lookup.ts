@@ -1,5 +1,5 @@
 import { lstatSync, readdirSync, type Dirent } from 'node:fs';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 
 /** What a path is, as lstat sees it (a link is not followed). */
 export type PathKind = 'dir' | 'link' | 'other' | 'missing';
@@ -32,7 +32,7 @@ export class PathLookup {
   /** What a path is: from its folder's listing when that was read, else from lstat. */
   kind(path: string): PathKind {
     const listed = this.listings.get(dirname(path));
-    if (listed) return listed.get(path.slice(dirname(path).length + 1)) ?? 'missing';
+    if (listed) return listed.get(basename(path)) ?? 'missing';
     let kind = this.kinds.get(path);
     if (kind === undefined) {
       const stats = lstatSync(path, { throwIfNoEntry: false });
