@@ -62,6 +62,10 @@ def explain(error, tb, request):
         where = " at %s" % url if url else ""
         for pattern, cause, fix in CONNECT_CAUSES:
             if re.search(pattern, lowered):
+                # libpq says where a password it sent came from when the URL had none
+                passfile = re.search(r'password retrieved from file "([^"]+)"', str(getattr(error, "orig", None) or error))
+                if cause == "authentication failed" and passfile:
+                    fix = "Check this user's line in %s, libpq's password file, or give the password in DATABASE_URL." % passfile.group(1)
                 return "connect", "Cannot connect to the database%s: %s (%s)" % (where, cause, detail), fix
         if getattr(error, "statement", None) is None:
             return "connect", "Cannot connect to the database%s: %s" % (where, detail), "Check DATABASE_URL."

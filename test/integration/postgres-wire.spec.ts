@@ -164,6 +164,13 @@ describe("passwords where libpq and python-dotenv find them: the password file, 
       expect(fastkit(['migrate', 'run'], { cwd: fromFile, env }).code).toBe(0);
       const file = status(fromFile, env);
       expect(file).toEqual({ slow: file.fast, fast: expect.objectContaining({ upToDate: true }), answered: true });
+      // a wrong password there: Alembic answers, and the line says which file to fix
+      const wrongFile = passwordFile(`127.0.0.1:5432:${db.name}:${PGPASS_ROLE}:wrong\n`);
+      const refused = fastkit(['migrate', 'status'], { cwd: fromFile, env: { ...env, PGPASSFILE: wrongFile } });
+      expect({ code: refused.code, lines: refused.stderr.trim().split('\n') }).toEqual({
+        code: 1,
+        lines: [expect.stringMatching(new RegExp(`^fastkit: Cannot connect to the database .*authentication failed.*Check this user's line in ${wrongFile}, libpq's password file`))],
+      });
 
       // the URL with its password only in .env, which database.py loads with python-dotenv
       const fromDotenv = exampleProject();
