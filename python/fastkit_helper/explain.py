@@ -189,6 +189,9 @@ def _command_error(text, request):
 CONNECT_CAUSES = [
     (r"password authentication failed|access denied for user|authentication failed",
      "authentication failed", "Check the user and password in DATABASE_URL."),
+    (r"no password supplied",
+     "the server asks for a password, and none was given",
+     "Give it in DATABASE_URL, or in libpq's password file (~/.pgpass or PGPASSFILE, readable by you only: chmod 600)."),
     (r"database \"?[^\"]*\"? does not exist|unknown database",
      "the database does not exist", "Create it (e.g. createdb NAME) or fix the name in DATABASE_URL."),
     (r"connection refused|could not connect|can't connect|no such file or directory|timeout expired|name or service not known|could not translate host name|connection to server",

@@ -172,6 +172,14 @@ describe("passwords where libpq and python-dotenv find them: the password file, 
         lines: [expect.stringMatching(new RegExp(`^fastkit: Cannot connect to the database .*authentication failed.*Check this user's line in ${wrongFile}, libpq's password file`))],
       });
 
+      // a password file others may read: libpq ignores it, and so does fastkit; the line says what to do
+      const open = passwordFile(`127.0.0.1:5432:${db.name}:${PGPASS_ROLE}:${escaped}\n`, 0o644);
+      const ignored = fastkit(['migrate', 'status'], { cwd: fromFile, env: { ...env, PGPASSFILE: open } });
+      expect({ code: ignored.code, last: ignored.stderr.trim().split('\n').at(-1) }).toEqual({
+        code: 1,
+        last: expect.stringMatching(/^fastkit: Cannot connect to the database .*: the server asks for a password, and none was given .*readable by you only: chmod 600\)\.$/),
+      });
+
       // the URL with its password only in .env, which database.py loads with python-dotenv
       const fromDotenv = exampleProject();
       appendFileSync(join(fromDotenv, 'database.py'), '\nfrom dotenv import load_dotenv\n\nload_dotenv()\n');
