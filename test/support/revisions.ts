@@ -62,7 +62,8 @@ export function revision(id: string, down: string | string[] | null, message: st
  * folder. Then it sleeps SLOW_SECONDS (default 2), or, with RELEASE_FILE, holds on until that
  * file exists: the test creates it once another run has said it waits for the lock
  * (`runsAtOnce` in test/support/processes.ts), so that every run meets the lock however
- * loaded the machine is.
+ * loaded the machine is. With ENTERED_DIR (a folder), for runs without a lock, each run marks
+ * it and waits until all ALL_RUNS are inside the migration: they all collide.
  */
 export const SLOW_REVISION = `"""slow migration
 
@@ -96,6 +97,13 @@ def _helpers_here():
 
 
 def upgrade():
+    entered = os.environ.get("ENTERED_DIR")
+    if entered:
+        # with no lock every run gets here: each waits until all have, so they all collide
+        open(os.path.join(entered, str(os.getpid())), "w").close()
+        limit = time.time() + 60
+        while len(os.listdir(entered)) < int(os.environ.get("ALL_RUNS", "1")) and time.time() < limit:
+            time.sleep(0.05)
     limit = time.time() + 30
     while _helpers_here() < int(os.environ.get("ALL_RUNS", "1")) and time.time() < limit:
         time.sleep(0.1)
