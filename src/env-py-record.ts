@@ -107,9 +107,13 @@ export function recordedPassword(record: EnvPyRecord, secret: { sha256: string }
 /** The password of a SQLAlchemy URL (`dialect+driver://user:password@…`), decoded as SQLAlchemy decodes it. */
 function urlPassword(value: string): string | undefined {
   const match = /^[\w+]+:\/\/[^:/@]*:([^@]*)@/.exec(value);
-  if (!match) return undefined;
+  return match ? percentDecoded(match[1]) : undefined;
+}
+
+/** A URL's password as SQLAlchemy decodes it; undefined when it is not percent-encoded text. */
+function percentDecoded(text: string): string | undefined {
   try {
-    return decodeURIComponent(match[1]);
+    return decodeURIComponent(text);
   } catch {
     return undefined;
   }
@@ -141,11 +145,7 @@ export function passwordsIn(text: string): string[] {
   }
   for (const match of text.matchAll(/[\w+]+:\/\/[^:/@\s'"]*:([^@\s'"]*)@/g)) {
     candidates.add(match[1]);
-    try {
-      candidates.add(decodeURIComponent(match[1]));
-    } catch {
-      // not percent-encoded as a URL's password is: the text as written is the candidate
-    }
+    candidates.add(percentDecoded(match[1]) ?? match[1]);
   }
   return [...candidates];
 }

@@ -11,6 +11,14 @@ export interface PasswordFileKey {
   user: string;
 }
 
+/**
+ * The password libpq sends when it was given none: PGPASSWORD (unless empty), else the
+ * password file's. Undefined when it has none.
+ */
+export function libpqPassword(key: PasswordFileKey, env: Record<string, string | undefined>): string | undefined {
+  return env.PGPASSWORD || passwordFromFile(key, env);
+}
+
 /** The socket folders libpq builds use as their default (Debian's, and PostgreSQL's own). */
 const DEFAULT_SOCKET_FOLDERS = ['/var/run/postgresql', '/run/postgresql', '/tmp'];
 

@@ -269,7 +269,7 @@ interface ProjectPlace {
  */
 function projectPlace(file: string, projectJsons: ProjectJsonFiles): ProjectPlace {
   const folder = posix.dirname(file);
-  if (projectJsons.has(folder, true)) return { root: folder };
+  if (projectJsons.has(folder)) return { root: folder };
   for (let above = folder; above !== '.'; ) {
     above = posix.dirname(above);
     if (!projectJsons.has(above)) continue;
@@ -300,7 +300,6 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * Most are only looked up: a project's own project.json is Nx's to read.
  */
 class ProjectJsonFiles {
-  private readonly there = new Map<string, boolean>();
   private readonly parsed = new Map<string, unknown>();
 
   constructor(
@@ -308,15 +307,9 @@ class ProjectJsonFiles {
     private readonly paths: PathLookup,
   ) {}
 
-  /** Whether the folder has a project.json: a config's own folder is listed anyway (its pins), the folders above it are not. */
-  has(folder: string, listed = false): boolean {
-    let there = this.there.get(folder);
-    if (there === undefined) {
-      const path = join(this.workspaceRoot, folder);
-      there = listed ? this.paths.listing(path)?.has('project.json') === true : existsSync(join(path, 'project.json'));
-      this.there.set(folder, there);
-    }
-    return there;
+  /** Whether the folder has a project.json, from its listing (a config's own folder is listed for its pins anyway). */
+  has(folder: string): boolean {
+    return this.paths.listing(join(this.workspaceRoot, folder))?.has('project.json') === true;
   }
 
   /** The parsed project.json of a folder that has one; undefined where it is not JSON (Nx reports that). */

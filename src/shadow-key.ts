@@ -15,7 +15,7 @@
 import { existsSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { userInfo } from 'node:os';
-import { passwordFromFile } from './pgpass';
+import { libpqPassword } from './pgpass';
 import { PostgresSession } from './postgres-wire';
 import { SHADOW_URL_VARIABLE } from './shadow-database';
 import { parseUrl, type DatabaseUrl } from './version-table';
@@ -52,7 +52,7 @@ async function postgresMajor(url: DatabaseUrl, env: Record<string, string | unde
     host,
     port,
     user,
-    password: url.password ?? (env.PGPASSWORD || passwordFromFile({ host, port, database, user }, env)),
+    password: url.password ?? libpqPassword({ host, port, database, user }, env),
     database,
     timeoutMs: TIMEOUT_MS,
   });

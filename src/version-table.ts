@@ -1,6 +1,6 @@
 import { isAbsolute } from 'node:path';
 import { recordedPassword, type EnvPyRecord, type RecordedDatabase } from './env-py-record';
-import { passwordFromFile } from './pgpass';
+import { libpqPassword } from './pgpass';
 import { PostgresError, PostgresSession } from './postgres-wire';
 import { readSqliteTable } from './sqlite-file';
 
@@ -91,11 +91,11 @@ async function readPostgresVersions(record: EnvPyRecord, database: RecordedDatab
   const variables = Object.keys(env).filter((name) => name.startsWith('PG') && env[name] !== undefined && !MAPPED_VARIABLES.includes(name));
   if (variables.length) return `libpq reads ${variables.join(', ')}`;
   const given = connect.kwargs.password as { sha256: string } | string | undefined;
-  // given to libpq: the one with its hash; else libpq's own choice, PGPASSWORD or the password file
+  // given to libpq: the one with its hash; else the one libpq takes itself
   const password =
     typeof given === 'object' && given !== null
       ? recordedPassword(record, given, env)
-      : (env.PGPASSWORD || passwordFromFile({ host: server.host, port: server.port, database: server.dbname, user: server.user }, env));
+      : libpqPassword({ host: server.host, port: server.port, database: server.dbname, user: server.user }, env);
   let session: PostgresSession | undefined;
   try {
     // a server that asks for a password gets only the one Alembic used; else fastkit asks Alembic
