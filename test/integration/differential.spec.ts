@@ -51,7 +51,14 @@ function steps(seed: number, count: number): Step[] {
   });
 }
 
-const SEED = 2;
+/**
+ * A step meets one case, so six are the fewest that meet the six the last test asks for. This
+ * seed's six meet them all: run one, pull, roll back one, refused at base (where a rollback
+ * left it), run several, nothing to do. Each step costs two real migrations and two status
+ * reads; the ten of the seed before only met the same cases again.
+ */
+const SEED = 213;
+const STEPS = 6;
 
 interface Twins {
   fastkitUrl: string;
@@ -165,7 +172,7 @@ describe.each(engines)('fastkit agrees with raw Alembic on $name', (engine) => {
   beforeAll(pull); // the project starts with its first revision
   afterAll(() => twins.drop());
 
-  test.each(steps(SEED, 10).map((step, index) => [index + 1, step] as const))('step %i: %s', async (_index, step) => {
+  test.each(steps(SEED, STEPS).map((step, index) => [index + 1, step] as const))('step %i: %s', async (_index, step) => {
     if (step === 'pull' && pulled === POOL.length) step = 'run';
     if (step === 'pull') {
       pull();
