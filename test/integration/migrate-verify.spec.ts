@@ -117,12 +117,15 @@ describe.each([SQLITE, POSTGRES, MARIADB])('fastkit migrate verify on $name', (s
     expectCleanedUp(ran);
   });
 
-  test('--json prints only the report', () => {
-    const ran = verify('--json');
-    expect(ran.code).toBe(0);
-    expect(JSON.parse(ran.stdout)).toMatchObject({ ok: true, revisions: 3, verified: 3, head: 'c0ffee000001', modelsChecked: true, findings: [] });
-    expectCleanedUp(ran);
-  });
+  // the report renders the same on every database, and the run above matched all of stdout on each: once
+  if (server.name === 'SQLite') {
+    test('--json prints only the report', () => {
+      const ran = verify('--json');
+      expect(ran.code).toBe(0);
+      expect(JSON.parse(ran.stdout)).toMatchObject({ ok: true, revisions: 3, verified: 3, head: 'c0ffee000001', modelsChecked: true, findings: [] });
+      expectCleanedUp(ran);
+    });
+  }
 
   describe.each(Object.entries(BROKEN))('%s', (name, source) => {
     const file = `20261128_000001_${name.replace(/\W+/g, '_')}.py`;
@@ -220,15 +223,18 @@ describe.each([SQLITE, POSTGRES])('fastkit migrate status --drift on $name', (se
     expect(ran.code).toBe(1);
     expect(liveState()).toBe(before);
     expect(server.exists(shadowOf(ran))).toBe(false);
-    const json = cli('status', '--drift', '--json');
-    expect(JSON.parse(json.stdout)).toMatchObject({
-      current: ['a719d4f7b98f'],
-      upToDate: true,
-      drift: [
-        { change: 'extra', kind: 'index', name: 'ix_hand on clients' },
-        { change: 'extra', kind: 'column', name: 'invoices.hand_note' },
-      ],
-    });
+    if (server.name === 'SQLite') {
+      // the same findings as JSON: rendered alike on every database, so checked once
+      const json = cli('status', '--drift', '--json');
+      expect(JSON.parse(json.stdout)).toMatchObject({
+        current: ['a719d4f7b98f'],
+        upToDate: true,
+        drift: [
+          { change: 'extra', kind: 'index', name: 'ix_hand on clients' },
+          { change: 'extra', kind: 'column', name: 'invoices.hand_note' },
+        ],
+      });
+    }
   });
 });
 
