@@ -120,16 +120,16 @@ describe('migrate-check and migrate-sql in the Nx task graph (Nx 24, from the pa
   });
 
   test('migrate-run and migrate-status are never cache hits', () => {
-    for (const target of ['migrate-run', 'migrate-status']) {
-      for (let round = 0; round < 2; round++) {
-        const ran = nx(['run-many', '-t', target, '--output-style=static']);
-        expect(ran.code).toBe(0);
-        expect(tasks(ran)).toEqual(all('ran', PROJECTS, [target]));
-        expect(ran.stdout).not.toContain('from the cache');
-      }
+    // both targets in one nx call, one task at a time (a project's run and status share its database)
+    const both = () => nx(['run-many', '-t', 'migrate-run', 'migrate-status', '--parallel=1', '--output-style=static']);
+    const [first, second] = [both(), both()];
+    for (const ran of [first, second]) {
+      expect(ran.code).toBe(0);
+      expect(tasks(ran)).toEqual(all('ran', PROJECTS, ['migrate-run', 'migrate-status']));
+      expect(ran.stdout).not.toContain('from the cache');
     }
-    const status = nx(['run', 'ledger:migrate-status']);
-    expect(status.stdout).toContain('a719d4f7b98f (head)');
+    // the second time every database is at head already: each status says so, each run prints nothing
+    expect(second.stdout.split('\n').filter((line) => line.trim() === 'a719d4f7b98f (head)')).toHaveLength(PROJECTS.length);
   });
 
   test('a revision added in the second folder of version_locations = a:b (named through a [DEFAULT] variable) that makes a second head is not served from the cache', () => {
