@@ -3,7 +3,7 @@
  * then 8 simultaneous `fastkit migrate run` against a slow migration. The code under test is
  * the document's own code blocks, read from the file.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createMariaDatabase, mariadb } from '../support/mariadb';
 import { runsAtOnce, startFastkit } from '../support/processes';
@@ -40,11 +40,21 @@ function withLock(envPy: string): string {
 }
 
 
+/** What `alembic init alembic` writes (no path of its folder in it): run once, each project gets a copy. */
+let stockInit: string | undefined;
+function stockAlembicInit(): string {
+  if (!stockInit) {
+    stockInit = tempDir('fastkit-stock-init-');
+    const init = run(PYTHON, ['-m', 'alembic', 'init', 'alembic'], { cwd: stockInit });
+    expect(init.code).toBe(0);
+  }
+  return stockInit;
+}
+
 /** A project exactly as `alembic init alembic` leaves it, pointed at `url`, with the slow revision. */
 function alembicInitProject(url: string, lock: boolean): string {
   const project = tempDir('fastkit-stock-');
-  const init = run(PYTHON, ['-m', 'alembic', 'init', 'alembic'], { cwd: project });
-  expect(init.code).toBe(0);
+  cpSync(stockAlembicInit(), project, { recursive: true });
   const ini = join(project, 'alembic.ini');
   writeFileSync(ini, readFileSync(ini, 'utf8').replace(/^sqlalchemy\.url = .*$/m, `sqlalchemy.url = ${url}`));
   const envPy = join(project, 'alembic', 'env.py');
