@@ -1,6 +1,6 @@
 // Makes a fresh clone ready: node modules, the build, a Python venv with Alembic, (with --stacks)
-// the venvs of the other Python stacks the tests run on, and (with --postgres, --mariadb)
-// running database servers the tests can use. Safe to run again: it does only what
+// the venvs of the other Python stacks the tests run on and the sqlite3 shell they read SQLite
+// files with, and (with --postgres, --mariadb) running database servers the tests can use. Safe to run again: it does only what
 // is missing. Run by `npm test` (pretest), `npm run quickstart` and `npm run bench`.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -110,6 +110,23 @@ export function ensurePostgres() {
   }
 }
 
+/**
+ * The sqlite3 shell, which the tests read SQLite files with (test/support/workspace.ts
+ * sqliteRows: a tenth of a Python start-up). Installed from Debian's packages when missing (as root).
+ */
+function ensureSqliteShell() {
+  if (quiet('sqlite3', ['-version']).status === 0) return;
+  if (process.getuid?.() !== 0) {
+    console.error('fastkit setup: the tests read SQLite files with the sqlite3 shell; install it (apt-get install sqlite3), then run the tests again.');
+    process.exit(1);
+  }
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  console.log('fastkit setup: installing the sqlite3 shell (apt-get)');
+  if (quiet('apt-get', ['install', '-y', '-qq', 'sqlite3'], { env, stdio: 'ignore' }).status === 0) return;
+  step('updating the package lists (apt-get update)', 'apt-get', ['update', '-qq'], { env });
+  step('installing the sqlite3 shell (apt-get)', 'apt-get', ['install', '-y', '-qq', 'sqlite3'], { env });
+}
+
 /** MariaDB for the lock tests: installed from Debian's packages and started when missing (as root). */
 export const MARIADB_SOCKET = process.env.FASTKIT_MARIADB_SOCKET ?? '/run/mysqld/mysqld.sock';
 export const MARIADB_USER = 'fastkit_test';
@@ -209,6 +226,7 @@ if (isMain) {
   ensureVenv();
   compileHelper();
   if (process.argv.includes('--stacks')) {
+    ensureSqliteShell();
     ensureTestExtras();
     ensureProjectPackages(venv, '.venv');
     ensureStackVenvs();

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { revision } from '../support/revisions';
-import { createPostgresDatabase, exampleProject, fastkit, psql, python, run, PYTHON, type Ran } from '../support/workspace';
+import { createPostgresDatabase, exampleProject, fastkit, psql, run, PYTHON, sqliteRows, type Ran } from '../support/workspace';
 
 const CLIENTS = '20261126_185545_create_clients.py';
 const INVOICES = '20261126_185552_create_invoices.py';
@@ -37,13 +37,7 @@ interface Backend {
 function sqlite(project: string): Backend {
   return {
     name: 'SQLite',
-    recorded: () =>
-      JSON.parse(
-        python(
-          `import sqlite3, json; c = sqlite3.connect(${JSON.stringify(join(project, 'api.db'))}); ` +
-            'print(json.dumps(dict(c.execute("select version_num, checksum from alembic_version_checksums").fetchall())))',
-        ),
-      ),
+    recorded: () => Object.fromEntries(sqliteRows(join(project, 'api.db'), 'select version_num, checksum from alembic_version_checksums')),
   };
 }
 

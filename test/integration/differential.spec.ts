@@ -9,7 +9,7 @@
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, createPostgresDatabase, exampleProject, PG_HOST, python, PYTHON, run, runAsync, tempDir, VENV, type Ran } from '../support/workspace';
+import { CLI, createPostgresDatabase, exampleProject, PG_HOST, PYTHON, run, runAsync, sqliteDump, tempDir, VENV, type Ran } from '../support/workspace';
 import { revision } from '../support/revisions';
 import { seededRandom } from '../support/random';
 
@@ -79,12 +79,7 @@ const engines: Array<{ name: string; twins(): Twins }> = [
         fastkitUrl: `sqlite:///${join(folder, 'fastkit.db')}`,
         alembicUrl: `sqlite:///${join(folder, 'alembic.db')}`,
         // a file that does not exist yet is an empty database (fastkit does not create one to read it)
-        state: (url) =>
-          existsSync(file(url))
-            ? python(
-                `import sqlite3; print("\\n".join(l for l in sqlite3.connect(${JSON.stringify(file(url))}).iterdump() if l not in ("BEGIN TRANSACTION;", "COMMIT;")))`,
-              )
-            : '',
+        state: (url) => (existsSync(file(url)) ? sqliteDump(file(url)) : ''),
         drop: () => undefined,
       };
     },

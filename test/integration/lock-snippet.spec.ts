@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { createMariaDatabase, mariadb } from '../support/mariadb';
 import { runsAtOnce, startFastkit } from '../support/processes';
 import { SLOW_REVISION } from '../support/revisions';
-import { createPostgresDatabase, psql, python, PYTHON, REPO, run, tempDir } from '../support/workspace';
+import { createPostgresDatabase, psql, PYTHON, REPO, run, sqliteRows, tempDir } from '../support/workspace';
 
 const SNIPPET = readFileSync(join(REPO, 'docs', 'lock-snippet.md'), 'utf8');
 
@@ -84,7 +84,9 @@ const engines = [
     create() {
       const file = join(tempDir('fastkit-snippet-db-'), 'app.db');
       const query = (sql: string) =>
-        python(`import sqlite3; print("\\n".join("|".join(map(str, r)) for r in sqlite3.connect(${JSON.stringify(file)}).execute(${JSON.stringify(sql)})))`);
+        sqliteRows(file, sql)
+          .map((row) => row.join('|'))
+          .join('\n');
       return { url: `sqlite:///${file}`, query, drop: () => undefined };
     },
   },

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { createMariaDatabase, mariadb } from '../support/mariadb';
 import { childrenOf, runsAtOnce, startFastkit } from '../support/processes';
 import { SLOW_REVISION } from '../support/revisions';
-import { createPostgresDatabase, exampleProject, fastkit, psql, python } from '../support/workspace';
+import { createPostgresDatabase, exampleProject, fastkit, psql, sqliteRows } from '../support/workspace';
 
 
 interface Engine {
@@ -31,7 +31,9 @@ const engines: Engine[] = [
     create() {
       const file = join(exampleProject(), 'lock.db');
       const query = (sql: string) =>
-        python(`import sqlite3; print("\\n".join("|".join(map(str, r)) for r in sqlite3.connect(${JSON.stringify(file)}).execute(${JSON.stringify(sql)})))`);
+        sqliteRows(file, sql)
+          .map((row) => row.join('|'))
+          .join('\n');
       return { url: `sqlite:///${file}`, query, drop: () => undefined };
     },
   },

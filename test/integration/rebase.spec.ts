@@ -11,7 +11,7 @@ import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { commitAll, commitRevisions, git, gitRepository } from '../support/git';
 import { revision } from '../support/revisions';
-import { createPostgresDatabase, exampleProject, fastkit, psql, python, PYTHON, run, sqliteTables, tempDir, type Ran } from '../support/workspace';
+import { createPostgresDatabase, exampleProject, fastkit, psql, PYTHON, run, sqliteRows, sqliteTables, tempDir, type Ran } from '../support/workspace';
 
 const INVOICES_ID = 'a719d4f7b98f';
 const NOTES = '20261201_000000_add_notes.py';
@@ -88,7 +88,7 @@ function copyOfMerged(): string {
 /** The revision a database's version table holds. */
 function versionIn(project: string, database?: { name: string }): string {
   if (database) return psql(database.name, 'select version_num from alembic_version');
-  return python(`import sqlite3; print(sqlite3.connect(${JSON.stringify(join(project, 'api.db'))}).execute("select version_num from alembic_version").fetchone()[0])`);
+  return sqliteRows(join(project, 'api.db'), 'select version_num from alembic_version')[0][0];
 }
 
 describe.each([['SQLite'], ['PostgreSQL']])('two branches merged, rebased, migrated (%s)', (backend) => {

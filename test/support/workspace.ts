@@ -151,20 +151,36 @@ export function python(code: string, options: { cwd?: string; env?: Record<strin
   return result.stdout.trim();
 }
 
-/** Table names in a SQLite file, read with Python's stdlib. */
+/**
+ * The rows a query on a SQLite file returns, each its columns as text (NULL as ''). Read with
+ * the sqlite3 shell, which starts in a tenth of the time Python does: the suite reads SQLite
+ * files hundreds of times. It waits up to 5 s for a lock, as Python's sqlite3 module does.
+ */
+export function sqliteRows(file: string, sql: string): string[][] {
+  const ran = run('sqlite3', ['-batch', '-cmd', '.timeout 5000', '-json', file, sql]);
+  if (ran.code !== 0) throw new Error(`sqlite3 ${file} ${JSON.stringify(sql)} failed: ${ran.stderr}`);
+  const rows = ran.stdout.trim() === '' ? [] : (JSON.parse(ran.stdout) as Array<Record<string, unknown>>);
+  return rows.map((row) => Object.values(row).map((value) => (value === null ? '' : String(value))));
+}
+
+/** Table names in a SQLite file. */
 export function sqliteTables(file: string): string[] {
-  const out = python(
-    `import sqlite3,json; c=sqlite3.connect(${JSON.stringify(file)}); print(json.dumps(sorted(r[0] for r in c.execute("select name from sqlite_master where type='table'"))))`,
-  );
-  return JSON.parse(out);
+  return sqliteRows(file, "select name from sqlite_master where type='table' order by name").map(([name]) => name);
 }
 
 /** Column names of a table in a SQLite file. */
 export function sqliteColumns(file: string, table: string): string[] {
-  const out = python(
-    `import sqlite3,json; c=sqlite3.connect(${JSON.stringify(file)}); print(json.dumps([r[1] for r in c.execute("pragma table_info(${table})")]))`,
-  );
-  return JSON.parse(out);
+  return sqliteRows(file, `pragma table_info(${table})`).map(([, name]) => name);
+}
+
+/** A SQLite file's schema and rows as SQL (the shell's .dump, without its transaction lines). */
+export function sqliteDump(file: string): string {
+  const ran = run('sqlite3', ['-batch', file, '.dump']);
+  if (ran.code !== 0) throw new Error(`sqlite3 ${file} .dump failed: ${ran.stderr}`);
+  return ran.stdout
+    .split('\n')
+    .filter((line) => line !== '' && line !== 'BEGIN TRANSACTION;' && line !== 'COMMIT;')
+    .join('\n');
 }
 
 /**
