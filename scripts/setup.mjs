@@ -1,7 +1,7 @@
 // Makes a fresh clone ready: node modules, the build, a Python venv with Alembic, (with --stacks)
 // the venvs of the other Python stacks the tests run on and the sqlite3 shell they read SQLite
-// files with, and (with --postgres, --mariadb) running database servers the tests can use. Safe to run again: it does only what
-// is missing. Run by `npm test` (pretest), `npm run quickstart` and `npm run bench`.
+// files with, and (with --postgres, --mariadb) running database servers the tests can use. Safe
+// to run again: it does only what is missing. Run by `npm test` (pretest), `npm run quickstart` and `npm run bench`.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, lstatSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -120,11 +120,17 @@ function ensureSqliteShell() {
     console.error('fastkit setup: the tests read SQLite files with the sqlite3 shell; install it (apt-get install sqlite3), then run the tests again.');
     process.exit(1);
   }
+  aptInstall(['sqlite3']);
+}
+
+/** Debian packages, with apt-get (as root): the package lists are updated first when they are too old to have them. */
+function aptInstall(packages) {
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  console.log('fastkit setup: installing the sqlite3 shell (apt-get)');
-  if (quiet('apt-get', ['install', '-y', '-qq', 'sqlite3'], { env, stdio: 'ignore' }).status === 0) return;
-  step('updating the package lists (apt-get update)', 'apt-get', ['update', '-qq'], { env });
-  step('installing the sqlite3 shell (apt-get)', 'apt-get', ['install', '-y', '-qq', 'sqlite3'], { env });
+  const install = ['install', '-y', '-qq', ...packages];
+  if (quiet('apt-get', install, { env, stdio: 'ignore' }).status !== 0) {
+    step('updating the package lists (apt-get update)', 'apt-get', ['update', '-qq'], { env });
+  }
+  step(`installing ${packages.join(' ')} (apt-get)`, 'apt-get', install, { env });
 }
 
 /** MariaDB for the lock tests: installed from Debian's packages and started when missing (as root). */
@@ -198,12 +204,7 @@ function ensureDebianPackages(stack) {
     console.error(`  (apt-get install ${stack.debianPackages.join(' ')}), then run the tests again.`);
     process.exit(1);
   }
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = ['install', '-y', '-qq', ...stack.debianPackages];
-  if (quiet('apt-get', install, { env, stdio: 'ignore' }).status !== 0) {
-    step('updating the package lists (apt-get update)', 'apt-get', ['update', '-qq'], { env });
-  }
-  step(`installing ${stack.debianPackages.join(' ')} (apt-get)`, 'apt-get', install, { env });
+  aptInstall(stack.debianPackages);
 }
 
 /**
