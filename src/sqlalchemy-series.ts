@@ -34,9 +34,10 @@ const ASK_VERSION = [
 ].join('\n');
 
 /**
- * The series the option names, else the one the project's Python has (found as the migrate
- * commands find it: VIRTUAL_ENV, a .venv in the project or above, uv, poetry); 2 when there is
- * no such environment to ask (a project whose venv is not made yet).
+ * The series the option names (a number when Nx's command line parsed `--sqlalchemy=1.4`, which
+ * is why the generators' schemas take a string or a number), else the one the project's Python
+ * has (found as the migrate commands find it: VIRTUAL_ENV, a .venv in the project or above, uv,
+ * poetry); 2 when there is no such environment to ask (a project whose venv is not made yet).
  */
 export function sqlalchemySeries(option: string | number | undefined, projectFolder: string, env: Record<string, string | undefined> = process.env): SqlalchemySeries {
   if (option !== undefined && option !== '') return chosenSeries(String(option));

@@ -83,6 +83,22 @@ describe('nx g fastkit:… in a real Nx workspace', () => {
     expect(listing(shop)).toEqual(before);
   });
 
+  // Nx's command line reads `--sqlalchemy=1.4` as a number: the option must take it all the same
+  test('module --sqlalchemy=1.4 writes 1.4 model code whatever the venv has; --sqlalchemy=3 is refused in one line, writing nothing', () => {
+    const chosen = nx('g', 'fastkit:module', 'orders', '--project', 'shop', '--sqlalchemy=1.4');
+    expect({ code: chosen.code, output: chosen.code === 0 ? '' : chosen.all }).toEqual({ code: 0, output: '' });
+    const models = readFileSync(join(shop, 'modules', 'orders', 'models.py'), 'utf8');
+    expect(models).toContain('id = Column(Integer, primary_key=True)');
+    expect(models).not.toContain('Mapped');
+
+    const before = listing(shop);
+    const bad = nx('g', 'fastkit:module', 'payments', '--project', 'shop', '--sqlalchemy=3');
+    expect(bad.code).toBe(1);
+    expect(bad.all).toContain('sqlalchemy must be 1.4 or 2, not "3". Give --sqlalchemy=1.4 or --sqlalchemy=2');
+    expect(bad.all).not.toMatch(/\n\s+at /);
+    expect(listing(shop)).toEqual(before);
+  });
+
   test('alembic-setup over a changed alembic.ini stops, naming it; --force overwrites it', () => {
     const ini = join(shop, 'alembic.ini');
     writeFileSync(ini, readFileSync(ini, 'utf8') + '\n# my change\n');
