@@ -176,7 +176,8 @@ export function ensureStackVenvs() {
     const folder = join(root, stack.venv);
     const stackPython = join(folder, 'bin', 'python');
     const stamp = join(folder, '.fastkit-stack');
-    const wanted = createHash('sha1').update(JSON.stringify(stack)).digest('hex');
+    // what the venv is made of: the tests a stack runs (alsoRuns) do not make it again
+    const wanted = createHash('sha1').update(JSON.stringify([stack.venv, stack.requirements, stack.debianPackages])).digest('hex');
     if (existsSync(stackPython) && existsSync(stamp) && readFileSync(stamp, 'utf8') === wanted) continue;
     if (stack.debianPackages) {
       ensureDebianPackages(stack);
