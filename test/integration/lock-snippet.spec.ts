@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { createMariaDatabase, mariadb } from '../support/mariadb';
 import { runsAtOnce, startFastkit } from '../support/processes';
 import { SLOW_REVISION } from '../support/revisions';
-import { createPostgresDatabase, psql, PYTHON, REPO, run, sqliteRows, tempDir } from '../support/workspace';
+import { createPostgresDatabase, psql, PYTHON, REPO, run, sqliteText, tempDir } from '../support/workspace';
 
 const SNIPPET = readFileSync(join(REPO, 'docs', 'lock-snippet.md'), 'utf8');
 
@@ -83,10 +83,7 @@ const engines = [
     name: 'SQLite',
     create() {
       const file = join(tempDir('fastkit-snippet-db-'), 'app.db');
-      const query = (sql: string) =>
-        sqliteRows(file, sql)
-          .map((row) => row.join('|'))
-          .join('\n');
+      const query = (sql: string) => sqliteText(file, sql);
       return { url: `sqlite:///${file}`, query, drop: () => undefined };
     },
   },

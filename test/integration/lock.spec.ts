@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { createMariaDatabase, mariadb } from '../support/mariadb';
 import { childrenOf, runsAtOnce, startFastkit } from '../support/processes';
 import { SLOW_REVISION } from '../support/revisions';
-import { createPostgresDatabase, exampleProject, fastkit, psql, sqliteRows } from '../support/workspace';
+import { createPostgresDatabase, exampleProject, fastkit, psql, sqliteText } from '../support/workspace';
 
 
 interface Engine {
@@ -30,10 +30,7 @@ const engines: Engine[] = [
     name: 'SQLite',
     create() {
       const file = join(exampleProject(), 'lock.db');
-      const query = (sql: string) =>
-        sqliteRows(file, sql)
-          .map((row) => row.join('|'))
-          .join('\n');
+      const query = (sql: string) => sqliteText(file, sql);
       return { url: `sqlite:///${file}`, query, drop: () => undefined };
     },
   },

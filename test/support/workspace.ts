@@ -163,6 +163,13 @@ export function sqliteRows(file: string, sql: string): string[][] {
   return rows.map((row) => Object.values(row).map((value) => (value === null ? '' : String(value))));
 }
 
+/** The rows of a query on a SQLite file as `psql -At` prints them: a line each, columns joined by `|`. */
+export function sqliteText(file: string, sql: string): string {
+  return sqliteRows(file, sql)
+    .map((row) => row.join('|'))
+    .join('\n');
+}
+
 /** Table names in a SQLite file. */
 export function sqliteTables(file: string): string[] {
   return sqliteRows(file, "select name from sqlite_master where type='table' order by name").map(([name]) => name);
