@@ -1,7 +1,8 @@
 // Makes a fresh clone ready: node modules, the build, a Python venv with Alembic, (with --stacks)
 // the venvs of the other Python stacks the tests run on and the sqlite3 shell they read SQLite
 // files with, and (with --postgres, --mariadb) running database servers the tests can use. Safe
-// to run again: it does only what is missing. Run by `npm test` (pretest), `npm run quickstart` and `npm run bench`.
+// to run again: it does only what is missing. Run by `npm test` (pretest), `npm run quickstart`
+// and `npm run bench`.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, lstatSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
