@@ -22,6 +22,7 @@ module.exports = {
   maxWorkers: 2,
   reporters: ['default', '<rootDir>/test/summary-reporter.js'],
   globalSetup: '<rootDir>/test/global-setup.js',
+  globalTeardown: '<rootDir>/test/global-teardown.js',
   projects: stacks.map((stack, index) => ({
     ...common,
     displayName: stack.name,

@@ -1,6 +1,9 @@
 // Runs once before the suite. `npm test` has already built fastkit, made the venvs and started
-// PostgreSQL (scripts/setup.mjs); here we only check, so a missing part fails loudly once.
-const { existsSync } = require('node:fs');
+// PostgreSQL (scripts/setup.mjs); here we only check, so a missing part fails loudly once, and
+// make the run's own folder (FASTKIT_TEST_RUN_DIR, for what the test files share: fastkit's
+// packed tarball), which test/global-teardown.js removes.
+const { existsSync, mkdtempSync } = require('node:fs');
+const { tmpdir } = require('node:os');
 const { join } = require('node:path');
 const { spawnSync } = require('node:child_process');
 
@@ -16,4 +19,6 @@ module.exports = async function globalSetup() {
   if (missing.length) {
     throw new Error(`Missing ${missing.join(', ')}: run the tests with \`npm test\`, which sets them up.`);
   }
+  // the workers Jest starts next inherit it
+  process.env.FASTKIT_TEST_RUN_DIR = mkdtempSync(join(tmpdir(), 'fastkit-run-'));
 };

@@ -100,12 +100,14 @@ describe('a models library in its own Nx project, installed editable (Nx 24, fro
       text.replace('# fastkit:models end\n', 'from modules.customers.models import Customer  # noqa: F401\n# fastkit:models end\n'),
     );
 
-    // the workspace venv: Alembic and SQLAlchemy, and the library installed editable, all by the real pip
-    const venv = run(PYTHON, ['-m', 'venv', join(ws.root, '.venv')]);
+    // the workspace venv: Alembic and SQLAlchemy, and the library installed editable, all by the
+    // real pip; a venv without a pip of its own, as `uv venv` makes it (the stack's pip installs
+    // into it with --python: bootstrapping one costs 4 s of CPU)
+    const venv = run(PYTHON, ['-m', 'venv', '--without-pip', join(ws.root, '.venv')]);
     if (venv.code !== 0) throw new Error(venv.all);
     const pip = run(
-      join(ws.root, '.venv', 'bin', 'python'),
-      ['-m', 'pip', 'install', '--quiet', 'alembic>=1.13', 'sqlalchemy>=2.0,<2.1', '-e', join('libs', 'db-models')],
+      PYTHON,
+      ['-m', 'pip', '--python', join(ws.root, '.venv', 'bin', 'python'), 'install', '--quiet', 'alembic>=1.13', 'sqlalchemy>=2.0,<2.1', '-e', join('libs', 'db-models')],
       { cwd: ws.root, env: { ...process.env, PIP_RETRIES: '0', PIP_DISABLE_PIP_VERSION_CHECK: '1' }, timeout: 600_000 },
     );
     if (pip.code !== 0) throw new Error(`pip install failed:\n${pip.all}`);

@@ -9,7 +9,7 @@
  * `resetProject()` between flows; for several (one per Nx version), `createNxWorkspaces`
  * installs them side by side.
  */
-import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXAMPLE, NX_ENV, REPO, run, runAsync, tempDir, type Ran } from './workspace';
 
@@ -93,13 +93,19 @@ const FASTAPI_APP = {
 let packed: string | undefined;
 
 /**
- * `npm pack` of this repository as built (`npm test` builds first), once per test file.
+ * `npm pack` of this repository as built (`npm test` builds first), once per run: the first
+ * test file to ask packs it into the run's folder (FASTKIT_TEST_RUN_DIR, test/global-setup.js),
+ * the others install that tarball. A file run outside `npm test` packs for itself.
  * `--ignore-scripts` skips the prepack build, so spec files packing at the same time never
  * rebuild dist/ under each other's feet.
  */
 export function packFastkit(): string {
   if (packed && existsSync(packed)) return packed;
   if (!existsSync(join(REPO, 'dist', 'src', 'cli.js'))) throw new Error('fastkit is not built: run `npm run build` first');
+  const runDir = process.env.FASTKIT_TEST_RUN_DIR;
+  const shared = runDir && existsSync(runDir) ? join(runDir, 'pack') : undefined;
+  const earlier = shared && existsSync(shared) ? readdirSync(shared).find((name) => name.endsWith('.tgz')) : undefined;
+  if (shared && earlier) return (packed = join(shared, earlier));
   const destination = tempDir('fastkit-pack-');
   const result = run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', destination], {
     cwd: REPO,
@@ -108,6 +114,12 @@ export function packFastkit(): string {
   if (result.code !== 0) throw new Error(`npm pack failed:\n${result.all}`);
   const [{ filename }] = JSON.parse(result.stdout) as Array<{ filename: string }>;
   packed = join(destination, filename);
+  if (shared) {
+    // a rename is atomic: a file packing at the same moment replaces it with the same bytes
+    mkdirSync(shared, { recursive: true });
+    renameSync(packed, join(shared, filename));
+    packed = join(shared, filename);
+  }
   return packed;
 }
 
