@@ -82,16 +82,10 @@ def alembic_config(request, command, command_args):
     """The Config the `alembic` command line builds for `alembic <args> <command> <command_args>`,
     so env.py sees the same cmd_opts (-x, --sql, autogenerate...) and, from Alembic 1.16 on, the
     same pyproject.toml reading. CommandLine.run_cmd is the public hook that receives it."""
-    from alembic.config import CommandLine, Config
+    from alembic.config import CommandLine
 
-    if request["config"].endswith(".toml") and not _reads_pyproject(Config):
-        import alembic
-
-        raise Failure(
-            "alembic-too-old",
-            "Configuration in pyproject.toml needs Alembic 1.16 or later; this is Alembic %s" % alembic.__version__,
-            "Upgrade Alembic in the project's Python environment, or keep the configuration in an alembic.ini.",
-        )
+    if request["config"].endswith(".toml") and not reads_pyproject():
+        raise Failure(*pyproject_needs_newer_alembic())
 
     class _Capture(CommandLine):
         def run_cmd(self, config, options):
@@ -112,10 +106,24 @@ def alembic_config(request, command, command_args):
     return cli.captured
 
 
-def _reads_pyproject(config_class):
+def pyproject_needs_newer_alembic():
+    """The failure of a config in pyproject.toml on an Alembic before 1.16, which reads ini files only."""
+    import alembic
+
+    return (
+        "alembic-too-old",
+        "Configuration in pyproject.toml needs Alembic 1.16 or later; this is Alembic %s" % alembic.__version__,
+        "Upgrade Alembic in the project's Python environment, or keep the configuration in an alembic.ini.",
+    )
+
+
+def reads_pyproject():
+    """Whether this Alembic reads a config from pyproject.toml (1.16 and later: Config's toml_file)."""
     import inspect
 
-    return "toml_file" in inspect.signature(config_class.__init__).parameters
+    from alembic.config import Config
+
+    return "toml_file" in inspect.signature(Config.__init__).parameters
 
 
 # Alembic's rule for which files in a versions folder are revisions (script/base.py,

@@ -8,7 +8,7 @@ import os
 import re
 import traceback
 
-from .alembic_project import MERGE_HINT
+from .alembic_project import MERGE_HINT, pyproject_needs_newer_alembic, reads_pyproject
 from .protocol import Failure
 
 
@@ -161,6 +161,11 @@ def _command_error(text, request):
     lock = re.match(r"(Timed out after .* waiting for the migration lock[^;]*); (.+)$", _first_line(text))
     if lock:
         return "lock-timeout", lock.group(1), lock.group(2)[0].upper() + lock.group(2)[1:].rstrip(".") + "."
+    no_config = "No 'script_location' key found" in text or re.search(r"No config file .* found, or file has no '\[", text)
+    if no_config and not reads_pyproject() and _pyproject_sets_script_location():
+        # Alembic 1.16+ reads [tool.alembic] of the pyproject.toml in the folder it runs in; an
+        # older one reads only the ini (where the `pyproject` template leaves logging alone)
+        return pyproject_needs_newer_alembic()
     if "No 'script_location' key found" in text:
         return _missing_script_location(request)
     if "cannot proceed in --sql mode" in text:
@@ -240,6 +245,22 @@ def _missing_script_location(request):
     return ("bad-config", "%s has no script_location in [%s]" % (path, section),
             "Add script_location = %%(here)s/alembic to it, or choose a section that has one with -n/--name (%s)."
             % ", ".join(usable))
+
+
+def _pyproject_sets_script_location():
+    """Whether the pyproject.toml of the folder Alembic runs in sets script_location in
+    [tool.alembic]: what Alembic 1.16 and later read beside the ini."""
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10 and older: no toml reader to ask
+        return False
+    try:
+        with open("pyproject.toml", "rb") as handle:
+            tool = tomllib.load(handle).get("tool")
+    except (OSError, ValueError):
+        return False
+    alembic_table = tool.get("alembic") if isinstance(tool, dict) else None
+    return isinstance(alembic_table, dict) and "script_location" in alembic_table
 
 
 def _first_line(text):

@@ -239,7 +239,7 @@ describe(`Alembic layouts (${STACK.name})`, () => {
     expect(cli('status').stdout).toMatch(/^\w+ \(head\)$/m);
   });
 
-  test('configuration in pyproject.toml: used from Alembic 1.16 on; an older Alembic says it needs 1.16', () => {
+  test('configuration in pyproject.toml, given or beside the logging-only alembic.ini: used from Alembic 1.16 on; an older Alembic says it needs 1.16', () => {
     const project = exampleProject();
     const ini = join(project, 'alembic.ini');
     const text = readFileSync(ini, 'utf8');
@@ -250,16 +250,21 @@ describe(`Alembic layouts (${STACK.name})`, () => {
       '[project]\nname = "api"\n\n[tool.alembic]\nscript_location = "%(here)s/alembic"\nprepend_sys_path = ["."]\n',
     );
     const version = python('import alembic; print(alembic.__version__)');
-    const ran = fastkit(['migrate', 'run', '--config', 'pyproject.toml'], { cwd: project });
-    if (/^1\.([89]|1[0-5])\./.test(version)) {
-      expect(ran.stderr).toBe(
-        `fastkit: Configuration in pyproject.toml needs Alembic 1.16 or later; this is Alembic ${version}. ` +
-          "Upgrade Alembic in the project's Python environment, or keep the configuration in an alembic.ini.\n",
-      );
-      expect(ran.code).toBe(1);
-    } else {
-      expect(ran.code).toBe(0);
-      expect(fastkit(['migrate', 'status', '--config', 'pyproject.toml'], { cwd: project }).stdout).toBe('a719d4f7b98f (head)\n');
+    // `--config pyproject.toml`, and none: fastkit takes the alembic.ini, as `alembic` does (1.16+ reads the toml beside it)
+    for (const config of [['--config', 'pyproject.toml'], []]) {
+      const ran = fastkit(['migrate', 'run', ...config], { cwd: project });
+      if (/^1\.([89]|1[0-5])\./.test(version)) {
+        expect({ config, stderr: ran.stderr, code: ran.code }).toEqual({
+          config,
+          stderr:
+            `fastkit: Configuration in pyproject.toml needs Alembic 1.16 or later; this is Alembic ${version}. ` +
+            "Upgrade Alembic in the project's Python environment, or keep the configuration in an alembic.ini.\n",
+          code: 1,
+        });
+      } else {
+        expect({ config, code: ran.code }).toEqual({ config, code: 0 });
+        expect(fastkit(['migrate', 'status', ...config], { cwd: project }).stdout).toBe('a719d4f7b98f (head)\n');
+      }
     }
   });
 });
