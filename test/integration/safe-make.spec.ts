@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startFastkit } from '../support/processes';
-import { EXAMPLE, exampleProject, fastkit, PYTHON, revisionFiles, run } from '../support/workspace';
+import { childrenOf, startFastkit } from '../support/processes';
+import { EXAMPLE, exampleProject, fastkit, PYTHON, revisionFiles, run, tempDir } from '../support/workspace';
 
 const versions = (project: string) => join(project, 'alembic', 'versions');
 const cli = (project: string, ...args: string[]) => fastkit(['migrate', ...args], { cwd: project });
@@ -43,11 +43,69 @@ describe('make is safe where raw Alembic is not', () => {
       startFastkit(['migrate', 'make', '-m', 'same second', '--no-autogenerate'], { cwd: project }),
     );
     const results = await Promise.all(makes.map((started) => started.exited));
-    for (const result of results) expect(result).toMatchObject({ code: 0 });
+    // each make's own output on failure: what a user would read
+    expect(results.map((result) => (result.code === 0 ? 0 : `exit ${result.code}: ${result.output}`))).toEqual(Array(10).fill(0));
     expect(revisionFiles(project)).toHaveLength(10);
     const report = statusJson(project);
     expect(report.heads).toHaveLength(1);
     expect(report.pending).toHaveLength(10);
+  });
+
+  test('a make never reads the revision another make is still writing (a formatter rewriting it in place): it waits, then revises it', async () => {
+    const project = exampleProject({ revisions: false });
+    const folder = tempDir('fastkit-hook-');
+    // a post-write hook that rewrites the new revision in place, as formatters do: the file is
+    // empty until the test lets it go on (HOOK_GO names the file it waits for; without it, a no-op)
+    const hook = join(folder, 'rewrite.py');
+    writeFileSync(
+      hook,
+      'import os, sys, time\n' +
+        'go = os.environ.get("HOOK_GO")\n' +
+        'if go:\n' +
+        '    path = sys.argv[1]\n' +
+        '    text = open(path).read()\n' +
+        '    open(path, "w").close()\n' +
+        '    print("rewriting", flush=True)\n' +
+        '    while not os.path.exists(go):\n' +
+        '        time.sleep(0.01)\n' +
+        '    open(path, "w").write(text)\n',
+    );
+    const ini = join(project, 'alembic.ini');
+    writeFileSync(
+      ini,
+      readFileSync(ini, 'utf8').replace(
+        '[post_write_hooks]\n',
+        `[post_write_hooks]\nhooks = rewrite\nrewrite.type = exec\nrewrite.executable = ${PYTHON}\nrewrite.options = ${hook} REVISION_SCRIPT_FILENAME\n`,
+      ),
+    );
+    const go = join(folder, 'go');
+    const first = startFastkit(['migrate', 'make', '--no-autogenerate', '-m', 'first'], { cwd: project, env: { HOOK_GO: go } });
+    await first.waitFor('rewriting');
+    const second = startFastkit(['migrate', 'make', '--no-autogenerate', '-m', 'second'], { cwd: project });
+    // the second make either ends (it read the empty file) or waits on the make lock: /proc/locks
+    // shows a process of its own blocked on a lock (`->`)
+    const blockedOnLock = () => {
+      const own = new Set<number>();
+      for (let queue = [second.child.pid!]; queue.length; ) {
+        const pid = queue.pop()!;
+        own.add(pid);
+        queue.push(...childrenOf(pid));
+      }
+      return readFileSync('/proc/locks', 'utf8')
+        .split('\n')
+        .some((line) => / -> FLOCK /.test(line) && own.has(Number(line.trim().split(/\s+/)[5])));
+    };
+    let ended = false;
+    void second.exited.then(() => (ended = true));
+    // polled every 10 ms: the condition itself, not a guess at how long the second make takes
+    while (!ended && !blockedOnLock()) await new Promise((resolve) => setTimeout(resolve, 10));
+    writeFileSync(go, '');
+    const [one, two] = await Promise.all([first.exited, second.exited]);
+    expect([one, two].map((result) => (result.code === 0 ? 0 : `exit ${result.code}: ${result.output}`))).toEqual([0, 0]);
+    expect(revisionFiles(project)).toHaveLength(2);
+    const report = statusJson(project);
+    expect(report.heads).toHaveLength(1);
+    expect(report.pending.map((revision: { message: string }) => revision.message)).toEqual(['first', 'second']);
   });
 
   test('two autogenerate makes at once never produce two heads: the second says to run the first', async () => {

@@ -18,7 +18,6 @@ def make(request, events):
     config = alembic_config(request, "revision", command_args)
     config.cmd_opts.quiet = True  # fastkit says "Created <path>" itself (Alembic 1.9+ reads it)
     project = AlembicProject(config)
-    heads = project.single_head()
     state = {"noChanges": False}
 
     def skip_empty(context, revision, directives):
@@ -38,6 +37,10 @@ def make(request, events):
 
     with _make_lock(project), _unique_revision_paths(project) as paths:
         from alembic import command
+
+        # the history as it is once no other make is writing a file into it: read before the
+        # lock, a revision file another make has opened but not yet written reads as no revision
+        heads = project.single_head()
 
         try:
             result = command.revision(
