@@ -35,7 +35,7 @@ def make(request, events):
         if autogenerate:
             context.opts["process_revision_directives"] = decide
 
-    with _make_lock(project), _unique_revision_paths(project) as paths:
+    with make_lock(project), _unique_revision_paths(project) as paths:
         from alembic import command
 
         # the history as it is once no other make is writing a file into it: read before the
@@ -131,8 +131,9 @@ def _compile_or_remove(path):
         raise _did_not_compile(err.msg, err.lineno)
 
 
-class _make_lock:
-    """Serialises makes in one project (its script folder), so two at once never produce two heads."""
+class make_lock:
+    """Serialises what writes revision files in one project (its script folder): makes, so two at
+    once never produce two heads, and rebase and merge (rebase.py)."""
 
     def __init__(self, project):
         key = hashlib.sha1(os.path.abspath(project.script.dir).encode()).hexdigest()[:16]

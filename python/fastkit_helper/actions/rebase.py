@@ -17,6 +17,7 @@ import shutil
 from ..alembic_project import AlembicProject, _as_list, alembic_config
 from ..checksum_file import file_checksum, location_of, read_sum, record_revision, revision_name, write_sum
 from ..protocol import Failure, revision_facts
+from .make import make_lock
 
 
 def branches(request, events):
@@ -41,6 +42,12 @@ def rebase(request, events):
     the revisions that move with it (its branch), none of which may be applied in the database."""
     config = alembic_config(request, "heads", [])
     project = AlembicProject(config)
+    # no make writes a revision file while the history is read and the file rewritten
+    with make_lock(project):
+        _rebase(request, events, config, project)
+
+
+def _rebase(request, events, config, project):
     onto, branch = request["onto"], list(request["branch"])
     moved = project.script.get_revision(request["move"])
     if onto not in project.heads() or moved is None or moved.revision not in branch:
@@ -81,11 +88,17 @@ def rebase(request, events):
 
 def merge(request, events):
     """`alembic merge heads -m "merge heads"`, recorded in the checksum file."""
-    from alembic import command
-
     config = alembic_config(request, "merge", ["-m", "merge heads", "heads"])
     config.cmd_opts.quiet = True
     project = AlembicProject(config)
+    # no make writes a revision file meanwhile, nor reads the merge revision half-written
+    with make_lock(project):
+        _merge(events, config, project)
+
+
+def _merge(events, config, project):
+    from alembic import command
+
     heads = project.heads()
     if len(heads) < 2:
         events.result(noChanges=True, heads=heads)
