@@ -83,14 +83,9 @@ describe('make is safe where raw Alembic is not', () => {
     await first.waitFor('rewriting');
     const second = startFastkit(['migrate', 'make', '--no-autogenerate', '-m', 'second'], { cwd: project });
     // the second make either ends (it read the empty file) or waits on the make lock: /proc/locks
-    // shows a process of its own blocked on a lock (`->`)
+    // shows its helper (the CLI's child) blocked on a lock (`->`)
     const blockedOnLock = () => {
-      const own = new Set<number>();
-      for (let queue = [second.child.pid!]; queue.length; ) {
-        const pid = queue.pop()!;
-        own.add(pid);
-        queue.push(...childrenOf(pid));
-      }
+      const own = new Set(childrenOf(second.child.pid!));
       return readFileSync('/proc/locks', 'utf8')
         .split('\n')
         .some((line) => / -> FLOCK /.test(line) && own.has(Number(line.trim().split(/\s+/)[5])));
