@@ -2,7 +2,7 @@
  * With FASTKIT_TEST_CPU_LOG=<file>, each test file appends one JSON line to it: its path, its
  * stack, its wall time and the CPU time it cost, its worker's own and every process it started
  * and waited for (the kernel adds a reaped child's time, and its children's, to the parent's
- * cutime/cstime in /proc/self/stat), and the same for each of its tests (`tests`, the costliest
+ * cutime/cstime in /proc/self/stat), when it started and ended (epoch ms) on which worker, and the same for each of its tests (`tests`, the costliest
  * first; a file's hooks and collection are in its total, not in a test's). How
  * docs/development.md finds what makes the suite slow.
  */
@@ -39,6 +39,9 @@ if (log) {
     const line = {
       file: expect.getState().testPath,
       stack: (globalThis as { FASTKIT_TEST_STACK?: string }).FASTKIT_TEST_STACK,
+      worker: Number(process.env.JEST_WORKER_ID),
+      start: file.wall,
+      end: Date.now(),
       ...since(file),
       tests: tests.sort((a, b) => b.cpu - a.cpu),
     };
