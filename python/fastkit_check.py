@@ -194,7 +194,7 @@ def check_history(files, file_template=None, run_module=None):
                                  "the history has %d heads: %s" % (len(heads), ", ".join(
                                      "%s (%s)" % (h.revision, os.path.basename(h.path)) for h in heads)),
                                  "Put this branch's revisions after the other head with `{rebase}`, "
-                                 'or merge them with `{alembic} merge heads -m "merge heads"`.'))
+                                 "or merge them with `{rebase} --merge`."))
 
     if file_template:
         pattern, readable = template_pattern(file_template)

@@ -173,6 +173,7 @@ async function statusReport(project: Project, options: Pick<StatusOptions, 'json
 
 function notAtHead(report: StatusReport, project: Project, section?: string): FastkitError {
   const where = section === undefined ? '' : ` [${section}]`;
+  const inSection = section === undefined ? '' : ` (-n ${section})`;
   return new FastkitError(
     report.heads.length > 1
       ? `The history${where} has ${report.heads.length} heads`
@@ -181,8 +182,8 @@ function notAtHead(report: StatusReport, project: Project, section?: string): Fa
       code: 'not-at-head',
       hint:
         report.heads.length > 1
-          ? `Merge them with \`${project.python.alembic}${section === undefined ? '' : ` -n ${section}`} merge heads -m "merge heads"\`, then \`${project.commands.run}\`.`
-          : `${applyThem(report.pending.length)} with \`${project.commands.run}\`${section === undefined ? '' : ` (-n ${section})`}.`,
+          ? `Merge them with \`${project.commands.rebase} --merge\`${inSection}, then \`${project.commands.run}\`${inSection}.`
+          : `${applyThem(report.pending.length)} with \`${project.commands.run}\`${inSection}.`,
     },
   );
 }
@@ -221,7 +222,7 @@ function printStatus(report: StatusReport, project: Project, indent = ''): void 
   const out = (line: string) => project.output.out(indent + line);
   if (report.heads.length > 1) {
     out(`Multiple heads: ${report.heads.join(', ')}`);
-    out(`Merge them with \`${project.python.alembic} merge heads -m "merge heads"\`, then \`${project.commands.run}\``);
+    out(`Merge them with \`${project.commands.rebase} --merge\`, then \`${project.commands.run}\``);
   }
   if (report.current.length === 0) {
     out(report.heads.length === 0 ? 'No migrations yet (base)' : 'No migration applied (base)');

@@ -283,7 +283,7 @@ class AlembicProject:
         self.record = watch.record()
 
 
-MERGE_HINT = 'Merge them into one with `{alembic} merge heads -m "merge heads"`, then `{run}`.'
+MERGE_HINT = "Merge them into one with `{rebase} --merge`, then `{run}`."  # the merge, recorded in fastkit.sum
 
 
 def _as_list(value):

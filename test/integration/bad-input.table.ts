@@ -229,7 +229,7 @@ const CONNECT_REFUSED =
 const SHADOW_LIVE = 'postgresql+psycopg://app:{password}@db.internal:5432/app';
 const MESSAGE_REQUIRED = 'A message is required. Describe the change with -m, e.g. -m "create_invoices".';
 const SUBCOMMANDS = 'Use one of: migrate make, migrate run, migrate rollback, migrate status, migrate check, migrate sql, migrate rebase, migrate hash, migrate verify.';
-const MERGE = 'Merge them into one with `{python} -m alembic merge heads -m "merge heads"`, then `fastkit migrate run`.';
+const MERGE = 'Merge them into one with `fastkit migrate rebase --merge`, then `fastkit migrate run`.';
 
 export const BAD_INPUTS: BadInput[] = [
   // --- the CLI ---
@@ -624,7 +624,7 @@ export const BAD_INPUTS: BadInput[] = [
     exit: 3,
     prints: [
       'Multiple heads: b2b2b2b2b2b2, c3c3c3c3c3c3',
-      'Merge them with `{python} -m alembic merge heads -m "merge heads"`, then `fastkit migrate run`',
+      'Merge them with `fastkit migrate rebase --merge`, then `fastkit migrate run`',
       'No migration applied (base)',
       '3 pending migrations:',
       '  a1a1a1a1a1a1  create notes',
@@ -632,7 +632,7 @@ export const BAD_INPUTS: BadInput[] = [
       '  b2b2b2b2b2b2  add title to notes',
       'Apply them with `fastkit migrate run`',
     ],
-    says: 'The history has 2 heads. Merge them with `{python} -m alembic merge heads -m "merge heads"`, then `fastkit migrate run`.',
+    says: 'The history has 2 heads. Merge them with `fastkit migrate rebase --merge`, then `fastkit migrate run`.',
   },
   {
     area: 'The history and the database',

@@ -46,7 +46,7 @@ describe('fastkit migrate check: errors fail the check (exit 1)', () => {
     expect(ran.stderr).toBe('');
   });
 
-  test('two branches each adding a revision: two heads, the same ones Alembic reports, and the merge command', () => {
+  test('two branches each adding a revision: two heads, the same ones Alembic reports, and the rebase and merge commands', () => {
     const main = exampleProject();
     const branch = join(tempDir('fastkit-branch-'), 'api');
     cpSync(main, branch, { recursive: true });
@@ -63,7 +63,7 @@ describe('fastkit migrate check: errors fail the check (exit 1)', () => {
     expect(lines(ran)[0]).toMatch(
       new RegExp(
         `^alembic/versions/\\S+\\.py:\\d+: error: the history has 2 heads: \\w+ \\(\\S+\\), \\w+ \\(\\S+\\)\\. ` +
-          `Put this branch's revisions after the other head with \`fastkit migrate rebase\`, or merge them with \`.+ -m alembic merge heads -m "merge heads"\`\\.$`,
+          `Put this branch's revisions after the other head with \`fastkit migrate rebase\`, or merge them with \`fastkit migrate rebase --merge\`\\.$`,
       ),
     );
     expect(ran.stderr).toBe('fastkit: Migration check failed: 1 error. Each is listed above with its file and line.\n');
@@ -71,8 +71,8 @@ describe('fastkit migrate check: errors fail the check (exit 1)', () => {
     expect(json).toMatchObject({ ok: false, revisions: 4, errors: [{ code: 'multiple-heads' }], warnings: [] });
     expect([...json.heads].sort()).toEqual(heads);
 
-    // the merge Alembic makes (upgrade and downgrade both `pass`) mends it, with no warning
-    expect(alembic(main, 'merge', 'heads', '-m', 'merge heads').code).toBe(0);
+    // the merge the hint names (Alembic's merge revision: upgrade and downgrade both `pass`) mends it, with no warning
+    expect(fastkit(['migrate', 'rebase', '--merge'], { cwd: main }).code).toBe(0);
     const mended = check(main);
     expect(mended.code).toBe(0);
     expect(mended.stdout).toMatch(/^Checked 5 revisions \(head \w+\): no errors, no warnings\n$/);

@@ -244,10 +244,31 @@ describe('status', () => {
     expect(printed.out).toBe('No migration applied (base)\n1 pending migration:\n  a1  create invoices\nApply it with `fastkit migrate run`\n');
   });
 
-  test('multiple heads: reported with the command that merges them', async () => {
+  test('multiple heads: reported with the command that merges them and records the merge in fastkit.sum', async () => {
     helperWill({ events: [{ type: 'result', current: ['a1'], heads: ['b2', 'c3'], pending: [], upToDate: false }] });
     await status(options());
-    expect(printed.out).toMatch(/^Multiple heads: b2, c3\nMerge them with `\/opt\/venv\/bin\/python -m alembic merge heads -m "merge heads"`, then `fastkit migrate run`\n/);
+    expect(printed.out).toMatch(/^Multiple heads: b2, c3\nMerge them with `fastkit migrate rebase --merge`, then `fastkit migrate run`\n/);
+  });
+
+  test('--check with multiple heads: exit 3, the merge and run commands of the door the user came through', async () => {
+    helperWill({ events: [{ type: 'result', current: ['a1'], heads: ['b2', 'c3'], pending: [], upToDate: false }] });
+    const commands = { rebase: 'nx run api:migrate-rebase', run: 'nx run api:migrate-run' };
+    const error = await failure(status(options({ check: true, commands })));
+    expect(error.exitCode).toBe(ExitCode.behindHead);
+    expect(error.message).toBe('The history has 2 heads');
+    expect(error.hint).toBe('Merge them with `nx run api:migrate-rebase --merge`, then `nx run api:migrate-run`.');
+    expect(printed.out).toMatch(/^Multiple heads: b2, c3\nMerge them with `nx run api:migrate-rebase --merge`, then `nx run api:migrate-run`\n/);
+  });
+
+  test('--all-sections --check with multiple heads in one section: both commands name that section', async () => {
+    const sections = tempDir('fastkit-unit-sections-');
+    writeFileSync(join(sections, 'alembic.ini'), '[alembic]\nscript_location = alembic\n\n[analytics]\nscript_location = analytics\n');
+    helperWill({ events: [{ type: 'result', current: ['a1'], heads: ['a1'], pending: [], upToDate: true }] });
+    helperWill({ events: [{ type: 'result', current: ['d4'], heads: ['e5', 'f6'], pending: [], upToDate: false }] });
+    const error = await failure(status(options({ root: sections, check: true, allSections: true })));
+    expect(request(1)).toMatchObject({ action: 'status', name: 'analytics' });
+    expect(error.message).toBe('The history [analytics] has 2 heads');
+    expect(error.hint).toBe('Merge them with `fastkit migrate rebase --merge` (-n analytics), then `fastkit migrate run` (-n analytics).');
   });
 
   test('--json prints only {current, heads, pending, upToDate}; anything else the helper prints goes to stderr', async () => {

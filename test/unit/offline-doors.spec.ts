@@ -45,7 +45,7 @@ const TWO_HEADS = {
       file: join(versions, 'b.py'),
       line: 5,
       message: 'the history has 2 heads: b2 (b.py), c3 (c.py)',
-      hint: 'Merge them with `{alembic} merge heads -m "merge heads"`.',
+      hint: "Put this branch's revisions after the other head with `{rebase}`, or merge them with `{rebase} --merge`.",
     },
   ],
 };
@@ -86,12 +86,12 @@ describe('fastkit migrate check', () => {
     );
   });
 
-  test('an error: printed with file:line and the merge command, one line on stderr, exit 1', async () => {
+  test('an error: printed with file:line and the rebase and merge commands, one line on stderr, exit 1', async () => {
     helperWill([TWO_HEADS]);
     await expect(cli()).resolves.toBe(1);
     expect(printed.stdout).toBe(
       `${join('alembic', 'versions', 'b.py')}:5: error: the history has 2 heads: b2 (b.py), c3 (c.py). ` +
-        `Merge them with \`${ALEMBIC} merge heads -m "merge heads"\`.\n` +
+        "Put this branch's revisions after the other head with `fastkit migrate rebase`, or merge them with `fastkit migrate rebase --merge`.\n" +
         'Checked 3 revisions: 1 error, no warnings\n',
     );
     expect(printed.stderr).toBe('fastkit: Migration check failed: 1 error. Each is listed above with its file and line.\n');
@@ -110,7 +110,7 @@ describe('fastkit migrate check', () => {
           file: join('alembic', 'versions', 'b.py'),
           line: 5,
           message: 'the history has 2 heads: b2 (b.py), c3 (c.py)',
-          hint: `Merge them with \`${ALEMBIC} merge heads -m "merge heads"\`.`,
+          hint: "Put this branch's revisions after the other head with `fastkit migrate rebase`, or merge them with `fastkit migrate rebase --merge`.",
         },
       ],
       warnings: [],
@@ -199,6 +199,9 @@ describe('the migrate-check and migrate-sql executors', () => {
     helperWill([TWO_HEADS]);
     await expect(migrateCheck({ alembic: ALEMBIC }, context())).resolves.toEqual({ success: false });
     expect(printed.stdout).toContain(`${join('apps', 'api', 'alembic', 'versions', 'b.py')}:5: error: the history has 2 heads`);
+    expect(printed.stdout).toContain(
+      "Put this branch's revisions after the other head with `nx run api:migrate-rebase`, or merge them with `nx run api:migrate-rebase --merge`.\n",
+    );
   });
 
   test('migrate-sql: output is relative to the project root', async () => {
@@ -228,5 +231,6 @@ describe('the gulp tasks migrate:check and migrate:sql', () => {
     helperWill([TWO_HEADS]);
     const rejected = await tasks({ cwd: 'apps/api', alembic: ALEMBIC })['migrate:check']().catch((error: unknown) => error);
     expect(String(rejected)).toBe('migrate:check: Migration check failed: 1 error. Each is listed above with its file and line.');
+    expect(printed.stdout).toContain('or merge them with `gulp migrate:rebase --merge`.\n');
   });
 });
