@@ -240,3 +240,36 @@ describe('migrate rebase refuses, with one line and every file as it was', () =>
     expect(sqliteTables(join(project, 'api.db'))).toEqual(expect.arrayContaining(['notes', 'tags']));
   });
 });
+
+describe('the two-heads hints, followed', () => {
+  test('check and run name `fastkit migrate rebase --merge`; the merge it writes is recorded, so check then passes and run applies it', () => {
+    const project = exampleProject();
+    const migrate = (...args: string[]) => fastkit(['migrate', ...args], { cwd: project });
+    writeFileSync(join(versions(project), NOTES), NOTES_SOURCE);
+    writeFileSync(join(versions(project), TAGS), TAGS_SOURCE);
+    expect(migrate('hash').code).toBe(0); // both revisions recorded, as after a merge of two branches resolved by hash
+    expect(alembicHeads(project)).toEqual(['e1e1e1e1e1e1', 'f2f2f2f2f2f2']);
+
+    const checked = migrate('check');
+    expectClean(checked);
+    expect(checked.code).toBe(1);
+    const [headsLine] = checked.stdout.split('\n');
+    const merge = headsLine.match(/ error: the history has 2 heads: .*, or merge them with `fastkit ([^`]+)`\.$/)?.[1];
+    expect(merge).toBe('migrate rebase --merge');
+    const refused = migrate('run');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^fastkit: The revision history has 2 heads: \w+, \w+\. Merge them into one with `fastkit ([^`]+)`, then `fastkit migrate run`\.\n$/);
+    expect(refused.stderr).toContain(`\`fastkit ${merge}\``);
+
+    const merged = fastkit(merge!.split(' '), { cwd: project });
+    expectClean(merged);
+    expect(merged.code).toBe(0);
+    expect(merged.stdout).toMatch(/^Created alembic\/versions\/\d{8}_\d{6}_merge_heads\.py: merges e1e1e1e1e1e1, f2f2f2f2f2f2\n/);
+    const mended = migrate('check');
+    expect(mended.all).not.toContain('not recorded in fastkit.sum');
+    expect(mended.stdout).toMatch(/^Checked 5 revisions \(head \w+\): no errors, no warnings\n$/);
+    expect(mended.code).toBe(0);
+    expect(migrate('run').code).toBe(0);
+    expect(sqliteTables(join(project, 'api.db'))).toEqual(expect.arrayContaining(['notes', 'tags']));
+  });
+});
