@@ -6,7 +6,7 @@ import { readDrift, type Drifted } from './drift';
 import { FastkitError, UsageError } from './errors';
 import { quickStatus, type QuickStatus } from './fast-path';
 import type { ResultEvent } from './helper-protocol';
-import type { MakeOptions, RollbackOptions, RunOptions, StatusOptions } from './options';
+import { commandsInSection, type MakeOptions, type RollbackOptions, type RunOptions, type StatusOptions } from './options';
 import { counted, displayPath } from './output';
 import { withProject, type Project } from './project';
 
@@ -173,7 +173,6 @@ async function statusReport(project: Project, options: Pick<StatusOptions, 'json
 
 function notAtHead(report: StatusReport, project: Project, section?: string): FastkitError {
   const where = section === undefined ? '' : ` [${section}]`;
-  const inSection = section === undefined ? '' : ` (-n ${section})`;
   return new FastkitError(
     report.heads.length > 1
       ? `The history${where} has ${report.heads.length} heads`
@@ -182,8 +181,8 @@ function notAtHead(report: StatusReport, project: Project, section?: string): Fa
       code: 'not-at-head',
       hint:
         report.heads.length > 1
-          ? `Merge them with \`${project.commands.rebase} --merge\`${inSection}, then \`${project.commands.run}\`${inSection}.`
-          : `${applyThem(report.pending.length)} with \`${project.commands.run}\`${inSection}.`,
+          ? `Merge them with \`${project.commands.rebase} --merge\`, then \`${project.commands.run}\`.`
+          : `${applyThem(report.pending.length)} with \`${project.commands.run}\`.`,
     },
   );
 }
@@ -198,16 +197,17 @@ async function statusOfSections(project: Project, options: StatusOptions): Promi
   }
   const sections = alembicEnvironmentsOf(project.config);
   const reports: Record<string, StatusReport> = {};
+  // each section's hints name its commands with the section
+  const inSection = (section: string): Project => ({ ...project, name: section, commands: commandsInSection(project.commands, section) });
   for (const section of sections) {
-    const inSection = { ...project, name: section };
     if (!options.json) project.output.out(`[${section}]`);
-    reports[section] = await statusReport(inSection, options);
-    if (!options.json) printStatus(reports[section], inSection, '  ');
+    reports[section] = await statusReport(inSection(section), options);
+    if (!options.json) printStatus(reports[section], inSection(section), '  ');
   }
   const result = { sections: reports, upToDate: Object.values(reports).every((report) => report.upToDate) };
   if (options.json) project.output.out(JSON.stringify(result));
   const behind = Object.entries(reports).find(([, report]) => !report.upToDate);
-  if (options.check && behind) throw notAtHead(behind[1], project, behind[0]);
+  if (options.check && behind) throw notAtHead(behind[1], inSection(behind[0]), behind[0]);
   return result;
 }
 

@@ -44,6 +44,16 @@ export function commandNames(spell: (action: ActionName) => string): CommandName
 
 export const CLI_COMMANDS: CommandNames = commandNames((action) => `fastkit migrate ${action}`);
 
+/**
+ * The door's commands for one ini section: each names it with `--name`, the option's spelling
+ * in every door (the CLI's -n, a target option in Nx and gulp), so a hint's command acts on the
+ * database the user was looking at. Alembic's default section needs no name.
+ */
+export function commandsInSection(commands: CommandNames, section: string | undefined): CommandNames {
+  if (section === undefined || section === 'alembic') return commands;
+  return Object.fromEntries(Object.entries(commands).map(([action, command]) => [action, `${command} --name ${section}`])) as CommandNames;
+}
+
 export interface MakeOptions extends MigrateOptions, ActionOptions<'make'> {}
 
 export interface StatusOptions extends MigrateOptions, ActionOptions<'status'> {}

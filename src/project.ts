@@ -5,7 +5,7 @@ import { FastkitError } from './errors';
 import { findAlembic, type PythonCommand } from './find-alembic';
 import { findConfig } from './find-config';
 import { maskSecrets, secretsIn } from './mask';
-import { CLI_COMMANDS, type CommandNames, type MigrateOptions } from './options';
+import { CLI_COMMANDS, commandsInSection, type CommandNames, type MigrateOptions } from './options';
 import { createOutput, displayPath, type Output } from './output';
 
 /** Everything an action needs, resolved once from the options a door passed in. */
@@ -49,7 +49,7 @@ export function resolveProject(options: MigrateOptions): Project {
     args: options.args ?? [],
     python: findAlembic({ alembic: options.alembic, from: dirname(config), env }),
     output,
-    commands: { ...CLI_COMMANDS, ...options.commands },
+    commands: commandsInSection({ ...CLI_COMMANDS, ...options.commands }, options.name),
     verbose: options.verbose ?? false,
     fast: (options.fast ?? true) && !turnedOn(env.FASTKIT_NO_FAST),
     alembicServers: options.alembicServers,

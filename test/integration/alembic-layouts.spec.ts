@@ -255,11 +255,22 @@ describe('the layouts real projects use, through the CLI and Nx', () => {
       }
     });
 
-    test('nx run reports:migrate-run:analytics migrates the analytics database only; migrate-status --allSections reports both', () => {
+    test('migrate-status --allSections --check names the section behind, and the command it names migrates the analytics database only', () => {
       expect(nx(['run', 'reports:migrate-make:analytics', '-m', 'analytics notes']).code).toBe(0);
       expect(pyFiles(join(dir(), 'migrations', 'analytics', 'versions'))).toEqual([expect.stringMatching(/_analytics_notes\.py$/)]);
       expect(pyFiles(join(dir(), 'migrations', 'app', 'versions'))).toEqual([]);
-      expect(nx(['run', 'reports:migrate-run:analytics']).code).toBe(0);
+
+      const behind = nx(['run', 'reports:migrate-status', '--allSections', '--check']);
+      expect(behind.code).not.toBe(0);
+      expect(behind.stdout).toContain('[alembic]');
+      expect(behind.stdout).toContain('[analytics]');
+      // the section's own status line and the error name the same command, with the section
+      expect(behind.stdout).toContain('  Apply it with `nx run reports:migrate-run --name analytics`');
+      expect(behind.all).toContain('The database [analytics] is behind head: 1 pending migration');
+      // the user follows the hint as printed: the command in its backticks
+      const hinted = /Apply it with `nx (run reports:migrate-run --name analytics)`\./.exec(behind.all);
+      expect(hinted).not.toBeNull();
+      expect(nx(hinted![1].split(' ')).code).toBe(0);
       expect(sqliteTables(join(dir(), 'analytics.db'))).toContain('notes');
       expect(existsSync(join(dir(), 'app.db')) ? sqliteTables(join(dir(), 'app.db')) : []).not.toContain('notes');
 
@@ -273,10 +284,6 @@ describe('the layouts real projects use, through the CLI and Nx', () => {
       const raw = run(PYTHON, ['-m', 'alembic', '-n', 'analytics', 'current'], { cwd: dir() });
       expect(raw.stdout).toContain(report.sections.analytics.current[0]);
 
-      const byNx = nx(['run', 'reports:migrate-status', '--allSections']);
-      expect(byNx.code).toBe(0);
-      expect(byNx.stdout).toContain('[alembic]');
-      expect(byNx.stdout).toContain('[analytics]');
     });
 
     // the default section's history is empty: only [analytics] has a revision and the notes table

@@ -268,7 +268,7 @@ describe('status', () => {
     const error = await failure(status(options({ root: sections, check: true, allSections: true })));
     expect(request(1)).toMatchObject({ action: 'status', name: 'analytics' });
     expect(error.message).toBe('The history [analytics] has 2 heads');
-    expect(error.hint).toBe('Merge them with `fastkit migrate rebase --merge` (-n analytics), then `fastkit migrate run` (-n analytics).');
+    expect(error.hint).toBe('Merge them with `fastkit migrate rebase --name analytics --merge`, then `fastkit migrate run --name analytics`.');
   });
 
   test('--json prints only {current, heads, pending, upToDate}; anything else the helper prints goes to stderr', async () => {
