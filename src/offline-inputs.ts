@@ -322,7 +322,7 @@ function withoutCovered(globs: string[]): string[] {
 }
 
 const PROJECT_PINS = /^(requirements.*\.txt|pyproject\.toml|uv\.lock|poetry\.lock|Pipfile\.lock)$/;
-const ABOVE_PINS = ['uv.lock', 'poetry.lock', 'Pipfile.lock'];
+export const ABOVE_PINS = ['uv.lock', 'poetry.lock', 'Pipfile.lock'];
 
 /**
  * The files that pin the project's Alembic and SQLAlchemy: its requirements*.txt, pyproject.toml

@@ -14,12 +14,12 @@
  */
 import type { NxJsonConfiguration, ProjectConfiguration, TargetConfiguration } from '@nx/devkit';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
-import { basename, join, posix, relative, sep } from 'node:path';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { basename, join, posix, relative, resolve, sep } from 'node:path';
 import { ACTIONS, describeAction, executorName, type ActionSpec, type ActionTable, type ExecutorActionName, type NxCache } from './actions';
 import { ALEMBIC_INI, alembicConfigOf, alembicEnvironments, PYPROJECT, type AlembicConfigFile } from './alembic-settings';
 import { dependencyPythonInputs } from './dependency-inputs';
-import { alembicProjectFiles, followedByNx, offlineInputs, pythonPins, type OfflineInputs } from './offline-inputs';
+import { ABOVE_PINS, alembicProjectFiles, followedByNx, offlineInputs, pythonPins, type OfflineInputs } from './offline-inputs';
 import { PathLookup } from './path-lookup';
 import { PyprojectSyntaxError } from './pyproject';
 import { TargetsCache, workspaceDataDirectory } from './targets-cache';
@@ -195,37 +195,30 @@ async function createAlembicProjects(
 ): Promise<CreateNodesResults> {
   const normalized = normalizeOptions(options);
   const optionsKey = JSON.stringify(normalized);
-  const cache = new TargetsCache<ProjectFacts>(
+  const cache = new TargetsCache<KeptProject | ProjectFacts>(
     join(workspaceDataDirectory(context.workspaceRoot), `fastkit-${hashOf(optionsKey)}.hash`),
   );
+  const folderKeys = await nxFolderKeys(context.workspaceRoot, configFiles);
   const shadowKey = shadowKeyInput(context.workspaceRoot);
   const dependencyInputs = dependencyPythonInputs();
-  const pinsAbove = new Map<string, string[]>();
-  const paths = new PathLookup();
-  const projectJsons = new ProjectJsonFiles(context.workspaceRoot, paths);
-  const matched = new Set(configFiles);
+  const reader = new ProjectReader(context.workspaceRoot, new Set(configFiles), cache);
   const results: CreateNodesResults = [];
   const errors: Array<[file: string, error: Error]> = [];
 
   for (const file of configFiles) {
     try {
-      const config = readAlembicConfig(file, matched, context.workspaceRoot);
-      if (!config) continue;
-      paths.reachedWithoutLink(join(context.workspaceRoot, posix.dirname(file)), context.workspaceRoot);
-      const place = projectPlace(file, projectJsons);
-      const root = place.root;
-      // a project.json names its project (Nx reads it last, and names one without a name itself)
-      const name = projectJsons.has(root) ? undefined : projectName(root, context.workspaceRoot);
-      const pins = pythonPins(context.workspaceRoot, root, pinsAbove, paths);
-      const files = alembicProjectFiles(context.workspaceRoot, root, config, pins, place);
-      const hash = hashOf(pluginFingerprint(), optionsKey, file, JSON.stringify(files));
-      // only what takes parsing is kept between runs; the targets around it are plain data
-      const facts = cache.get(hash, () => ({
-        ...offlineInputs(files),
-        environments: config.file === ALEMBIC_INI ? alembicEnvironments(config.text) : [],
-      }));
-      const inputs = followedByNx(context.workspaceRoot, facts, paths);
-      const targets = migrateTargets(normalized, { config: config.file, place, inputs, environments: facts.environments, shadowKey, dependencyInputs });
+      const folderKey = folderKeys?.get(posix.dirname(file));
+      // a fastkit upgrade never serves a project an older version read
+      const key = folderKey === undefined ? undefined : `project:${pluginFingerprint().slice(0, 16)}:${file}\0${folderKey}`;
+      const kept = key === undefined ? undefined : (cache.peek(key) as KeptProject | undefined);
+      let project = kept && reader.fromKept(kept);
+      if (!project) {
+        project = reader.read(file);
+        if (key !== undefined && isKeepable(project, file, context.workspaceRoot)) cache.set(key, project.kept);
+      }
+      if (!project.found) continue;
+      const { root, name, place, config, inputs, environments } = project.found;
+      const targets = migrateTargets(normalized, { config, place, inputs, environments, shadowKey, dependencyInputs });
       results.push([file, { projects: { [root]: { root, ...(name === undefined ? {} : { name }), targets, metadata: projectMetadata() } } }]);
     } catch (error) {
       errors.push([file, error instanceof Error ? error : new Error(String(error))]);
@@ -235,6 +228,163 @@ async function createAlembicProjects(
 
   if (errors.length > 0) throw createNodesError(errors, results);
   return results;
+}
+
+/** A config's project as the plugin infers it: where it is, its name, config and offline inputs. */
+interface FoundProject {
+  root: string;
+  /** Undefined when a project.json names the project (Nx reads it last). */
+  name?: string;
+  place: ProjectPlace;
+  config: AlembicConfigFile['file'];
+  /** The offline inputs as Nx can follow them (a target behind a symbolic link is not cached). */
+  inputs: OfflineInputs;
+  environments: string[];
+}
+
+/**
+ * What is kept between runs for a config whose folder Nx hashed unchanged: nothing to infer
+ * (`none`: a pyproject.toml without [tool.alembic]), or the project, its offline inputs by the
+ * key of their kept facts, and those inputs that a symbolic link keeps out of Nx's cache.
+ */
+type KeptProject =
+  | { none: true }
+  | { root: string; name?: string; place: ProjectPlace; config: AlembicConfigFile['file']; facts: string; linked: Partial<Pick<OfflineInputs, 'check' | 'sql'>> };
+
+/** A config read: the project it makes (if any), and how it is kept. */
+interface ReadProject {
+  found?: FoundProject;
+  kept: KeptProject;
+}
+
+/**
+ * Reads configs into projects, sharing across one run what many projects look at (folder
+ * listings, the lock files above them, project.json files); the facts that take parsing are
+ * kept between runs by the hash of what they are parsed from.
+ */
+class ProjectReader {
+  private readonly pinsAbove = new Map<string, string[]>();
+  private readonly paths = new PathLookup();
+  private readonly projectJsons: ProjectJsonFiles;
+
+  constructor(
+    private readonly workspaceRoot: string,
+    private readonly matched: ReadonlySet<string>,
+    private readonly cache: TargetsCache<KeptProject | ProjectFacts>,
+  ) {
+    this.projectJsons = new ProjectJsonFiles(workspaceRoot, this.paths);
+  }
+
+  read(file: string): ReadProject {
+    const config = readAlembicConfig(file, this.matched, this.workspaceRoot);
+    if (!config) return { kept: { none: true } };
+    this.paths.reachedWithoutLink(join(this.workspaceRoot, posix.dirname(file)), this.workspaceRoot);
+    const place = projectPlace(file, this.projectJsons);
+    const root = place.root;
+    // a project.json names its project (Nx reads it last, and names one without a name itself)
+    const name = this.projectJsons.has(root) ? undefined : projectName(root, this.workspaceRoot);
+    const pins = pythonPins(this.workspaceRoot, root, this.pinsAbove, this.paths);
+    const files = alembicProjectFiles(this.workspaceRoot, root, config, pins, place);
+    const factsKey = `facts:${hashOf(pluginFingerprint(), file, JSON.stringify(files))}`;
+    // only what takes parsing is kept between runs; the targets around it are plain data
+    const facts = this.cache.get(factsKey, () => ({
+      ...offlineInputs(files),
+      environments: config.file === ALEMBIC_INI ? alembicEnvironments(config.text) : [],
+    })) as ProjectFacts;
+    const inputs = followedByNx(this.workspaceRoot, facts, this.paths);
+    const linked = { ...(inputs.check !== facts.check ? { check: inputs.check } : {}), ...(inputs.sql !== facts.sql ? { sql: inputs.sql } : {}) };
+    const found = { root, ...(name === undefined ? {} : { name }), place, config: config.file, inputs, environments: facts.environments };
+    return { found, kept: { root, ...(name === undefined ? {} : { name }), place, config: config.file, facts: factsKey, linked } };
+  }
+
+  /** The project kept for an unchanged folder; undefined when its facts are no longer kept. */
+  fromKept(kept: KeptProject): ReadProject | undefined {
+    if ('none' in kept) return { kept };
+    const facts = this.cache.peek(kept.facts) as ProjectFacts | undefined;
+    if (!facts) return undefined;
+    this.paths.reachedWithoutLink(join(this.workspaceRoot, kept.root), this.workspaceRoot);
+    const { facts: _, linked, ...project } = kept;
+    return { kept, found: { ...project, inputs: { ...facts, ...linked }, environments: facts.environments } };
+  }
+}
+
+/**
+ * Whether a read project can be kept by its folder's hash alone: everything it was read from is
+ * in that folder or is a file the hash takes from the folders above. A config that another
+ * folder's project claims, or whose Alembic folders lie outside its own, is read every run.
+ */
+function isKeepable(project: ReadProject, file: string, workspaceRoot: string): boolean {
+  const found = project.found;
+  if (!found) return true;
+  if (found.root !== posix.dirname(file) || found.place.configPath !== undefined || found.place.cwd !== undefined) return false;
+  const folder = resolve(workspaceRoot, found.root);
+  return [...found.inputs.folders.check, ...found.inputs.folders.sql].every(
+    (path) => !path.split(/[\\/]/).includes('..') && (resolve(path) === folder || resolve(path).startsWith(folder + sep)),
+  );
+}
+
+/** The files of the folders above a config that its project is read from: a project.json that may claim it, and the lock files that pin its Python. */
+const ABOVE_FILES = ['project.json', ...ABOVE_PINS];
+
+/**
+ * For each config's folder, a key that changes whenever anything the plugin reads for it could:
+ * Nx's own hash of every file in the folder and below it, and of the files of the folders above
+ * it in {@link ABOVE_FILES}, from the file map Nx already holds (one native call for all
+ * folders, no file read), plus the folder's modification time, which a file Nx does not track
+ * (one git ignores) changes when it is made or removed. Undefined where this Nx does not offer
+ * the hashes: every config is then read, as it always was.
+ */
+async function nxFolderKeys(workspaceRoot: string, configFiles: readonly string[]): Promise<Map<string, string> | undefined> {
+  const nx = loadedWorkspaceContext(workspaceRoot);
+  if (!nx) return undefined;
+  const folders = [...new Set(configFiles.map((file) => posix.dirname(file)))];
+  const above = [...new Set(folders.flatMap(foldersAbove))];
+  const groups = [
+    ...folders.map((folder) => [folder === '.' ? '**/*' : `${folder}/**/*`]),
+    ...above.map((folder) => ABOVE_FILES.map((name) => (folder === '.' ? name : `${folder}/${name}`))),
+  ];
+  let hashes: unknown;
+  try {
+    hashes = await nx.hashMultiGlobWithWorkspaceContext(workspaceRoot, groups);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(hashes) || hashes.length !== groups.length) return undefined;
+  const aboveHashes = new Map(above.map((folder, index) => [folder, String(hashes[folders.length + index])]));
+  return new Map(
+    folders.map((folder, index) => {
+      const modified = statSync(join(workspaceRoot, folder), { throwIfNoEntry: false })?.mtimeMs ?? 'missing';
+      return [folder, [String(hashes[index]), String(modified), ...foldersAbove(folder).map((up) => aboveHashes.get(up))].join(' ')];
+    }),
+  );
+}
+
+/** The folders above a workspace-relative folder, nearest first, up to the workspace root ('.'). */
+function foldersAbove(folder: string): string[] {
+  const found: string[] = [];
+  for (let up = folder; up !== '.' && up !== '/' && up !== ''; ) {
+    up = posix.dirname(up);
+    found.push(up);
+  }
+  return found;
+}
+
+/**
+ * Nx's workspace context, only when the process already loaded it for this Nx (the nx process,
+ * or a plugin worker Nx started): loading it here would load half of Nx, and a copy of its own
+ * would walk the whole workspace again.
+ */
+function loadedWorkspaceContext(workspaceRoot: string): { hashMultiGlobWithWorkspaceContext(root: string, groups: string[][]): Promise<unknown> } | undefined {
+  let path: string;
+  try {
+    path = require.resolve('nx/src/utils/workspace-context', { paths: [workspaceRoot] });
+  } catch {
+    return undefined;
+  }
+  const loaded = require.cache[path]?.exports as { hashMultiGlobWithWorkspaceContext?: unknown } | undefined;
+  return typeof loaded?.hashMultiGlobWithWorkspaceContext === 'function'
+    ? (loaded as { hashMultiGlobWithWorkspaceContext(root: string, groups: string[][]): Promise<unknown> })
+    : undefined;
 }
 
 type TargetsByName = Record<string, TargetConfiguration>;
@@ -495,7 +645,7 @@ let fingerprint: string | undefined;
  */
 function pluginFingerprint(): string {
   fingerprint ??= hashOf(
-    ...[__filename, ...['./offline-inputs', './alembic-settings', './pyproject', './toml-reader', './actions'].map((name) => require.resolve(name))].map(
+    ...[__filename, ...['./offline-inputs', './path-lookup', './alembic-settings', './pyproject', './toml-reader', './actions'].map((name) => require.resolve(name))].map(
       (file) => readFileSync(file, 'utf8'),
     ),
   );
