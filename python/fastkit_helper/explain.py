@@ -6,6 +6,7 @@ traceback goes along for --verbose.
 import configparser
 import os
 import re
+import sysconfig
 import traceback
 
 from .alembic_project import MERGE_HINT, pyproject_needs_newer_alembic, reads_pyproject
@@ -16,7 +17,7 @@ def report_failure(events, request, error, tb):
     trace = "".join(traceback.format_exception(type(error), error, tb))
     explained = explain(error, tb, request)
     if explained is None:
-        location = _frames_in(tb, lambda f: "/alembic/versions/" in f.replace("\\", "/") or _is_env_py(f))
+        location = _frames_in(tb, _is_project_code)
         where = " (%s, line %s)" % (location[-1].filename, location[-1].lineno) if location else ""
         message = "%s: %s%s" % (type(error).__name__, _first_line(error) or "(no message)", where)
         events.error("unexpected", message, None, trace)
@@ -276,6 +277,23 @@ def _frames_in(tb, predicate):
 
 def _is_env_py(filename):
     return os.path.basename(filename) == "env.py"
+
+
+# where code that is not the project's lives: this helper, and Python's own library and packages
+_NOT_PROJECT = tuple(
+    os.path.join(os.path.realpath(folder), "")
+    for folder in {
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        *filter(None, (sysconfig.get_paths().get(name) for name in ("stdlib", "platstdlib", "purelib", "platlib"))),
+    }
+)
+
+
+def _is_project_code(filename):
+    """Whether a frame is the user's code (env.py, a migration, a module they import), not Python's, a package's or fastkit's."""
+    if filename.startswith("<") or re.search(r"[\\/](site|dist)-packages[\\/]", filename):
+        return False
+    return not os.path.join(os.path.realpath(filename), "").startswith(_NOT_PROJECT)
 
 
 def _database_url_in(tb):

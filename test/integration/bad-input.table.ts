@@ -569,6 +569,18 @@ export const BAD_INPUTS: BadInput[] = [
   },
   {
     area: "The project's files",
+    mistake: 'a models module env.py imports fails as it loads',
+    door: 'fastkit',
+    args: ['migrate', 'status'],
+    given: {
+      prepare: (context) =>
+        edit(context, 'modules/invoices/models.py', (text) => `${text}\n\nclass Refund(Base):\n    __tablename__ = "refunds"\n    invoice: "Mapped[Invoice]" = undefined_relationship()\n`),
+    },
+    exit: 1,
+    says: "NameError: name 'undefined_relationship' is not defined (modules/invoices/models.py, line 19). Run it again with --verbose for the full traceback.",
+  },
+  {
+    area: "The project's files",
     mistake: 'A revision with a syntax error',
     door: 'fastkit',
     args: ['migrate', 'run'],
