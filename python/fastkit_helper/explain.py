@@ -19,11 +19,29 @@ def report_failure(events, request, error, tb):
     if explained is None:
         location = _frames_in(tb, _is_project_code)
         where = " (%s, line %s)" % (location[-1].filename, location[-1].lineno) if location else ""
-        message = "%s: %s%s" % (type(error).__name__, _first_line(error) or "(no message)", where)
+        message = "%s: %s%s" % (type(error).__name__, _validation_errors(error) or _first_line(error) or "(no message)", where)
         events.error("unexpected", message, None, trace)
     else:
         code, message, hint = explained
         events.error(code, message, hint, trace)
+
+
+def _validation_errors(error):
+    """What a pydantic ValidationError says on the lines after its first (a settings class's
+    fields and why each is wrong, never the value given), or None for any other error."""
+    errors = getattr(error, "errors", None)
+    if type(error).__name__ != "ValidationError" or not callable(errors):
+        return None
+    try:
+        details = [(".".join(str(part) for part in item.get("loc", ())), item.get("msg", "")) for item in errors()]
+    except Exception:
+        return None
+    if not details:
+        return None
+    shown = "; ".join("%s: %s" % (field, msg) if field else msg for field, msg in details[:3])
+    more = " (and %d more)" % (len(details) - 3) if len(details) > 3 else ""
+    title = getattr(error, "title", None)
+    return "%s%s%s" % ("%s: " % title if title else "", shown, more)
 
 
 def report_exit(events, error):

@@ -581,6 +581,18 @@ export const BAD_INPUTS: BadInput[] = [
   },
   {
     area: "The project's files",
+    mistake: "the project's settings reject a value (pydantic)",
+    door: 'fastkit',
+    args: ['migrate', 'run'],
+    given: {
+      prepare: (context) =>
+        edit(context, 'database.py', (text) => `${text}\n\nfrom pydantic import BaseModel, PositiveInt\n\n\nclass Settings(BaseModel):\n    pool_size: PositiveInt\n\n\nsettings = Settings(pool_size=-1)\n`),
+    },
+    exit: 1,
+    says: 'ValidationError: Settings: pool_size: Input should be greater than 0 (database.py, line 27). Run it again with --verbose for the full traceback.',
+  },
+  {
+    area: "The project's files",
     mistake: 'A revision with a syntax error',
     door: 'fastkit',
     args: ['migrate', 'run'],
