@@ -312,7 +312,29 @@ def _audit(event, args):
             with _own_work():
                 recording.listed(path)
     elif event in NOT_REPLAYABLE:
+        if event in DRIVER_NETWORK_EVENTS and _in_libpq_driver_connect():
+            return
         recording.not_replayable("%s (%s)" % (NOT_REPLAYABLE[event], event))
+
+
+# What a libpq driver does on the network while SQLAlchemy's dialect connects (psycopg 3 looks the
+# host name up in Python before libpq connects): the fast path opens its own session to the same
+# host, which it looks up itself, with the arguments recorded at do_connect.
+DRIVER_NETWORK_EVENTS = {"socket.getaddrinfo", "socket.gethostbyname", "socket.connect"}
+
+
+def _in_libpq_driver_connect():
+    """Whether the running code was called by SQLAlchemy's DefaultDialect.connect of a libpq
+    driver: the DBAPI's connect itself, after every do_connect listener has run (an env.py that
+    has its own listener is not replayable anyway) and before any pool listener."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "connect" and code.co_filename.replace("\\", "/").endswith("/sqlalchemy/engine/default.py"):
+            dialect = frame.f_locals.get("self")
+            return getattr(dialect, "driver", None) in LIBPQ_DRIVERS
+        frame = frame.f_back
+    return False
 
 
 @contextmanager

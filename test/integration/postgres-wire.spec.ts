@@ -79,6 +79,16 @@ describe('a PostgreSQL session of fastkit’s own, on the real server', () => {
       expect(JSON.parse(fast.stdout).upToDate).toBe(true);
       expect(fast.all).not.toContain(PASSWORD);
 
+      // a host name, as most URLs have (psycopg 3 looks it up in Python as it connects): the
+      // fast path still answers, and what Alembic would after a rollback behind its back
+      const byName = { DATABASE_URL: url.replace('@127.0.0.1:', '@localhost:') };
+      expect(fastkit(['migrate', 'status', '--no-fast'], { cwd: project, env: byName }).code).toBe(0);
+      expect(run(PYTHON, ['-m', 'alembic', 'downgrade', '-1'], { cwd: project, env: byName }).code).toBe(0);
+      const named = fastkit(['migrate', 'status', '--json', '--verbose'], { cwd: project, env: byName });
+      expect(named.stderr).toContain('fast path: answered without Python');
+      expect(JSON.parse(named.stdout)).toEqual(JSON.parse(fastkit(['migrate', 'status', '--json', '--no-fast'], { cwd: project, env: byName }).stdout));
+      expect(JSON.parse(named.stdout).upToDate).toBe(false);
+
       // the password Alembic used is gone from the environment: the fast path cannot prove the
       // same session, so Alembic answers (and fails to connect, as it would)
       const other = fastkit(['migrate', 'status', '--verbose'], { cwd: project, env: { DATABASE_URL: url.replace(encodeURIComponent(PASSWORD), 'wrong') } });
