@@ -51,7 +51,9 @@ export const CLI_COMMANDS: CommandNames = commandNames((action) => `fastkit migr
  */
 export function commandsInSection(commands: CommandNames, section: string | undefined): CommandNames {
   if (section === undefined || section === 'alembic') return commands;
-  return Object.fromEntries(Object.entries(commands).map(([action, command]) => [action, `${command} --name ${section}`])) as CommandNames;
+  // a section name a shell would split (an ini allows spaces) is quoted as a shell quotes it
+  const spelled = /^[\w.@%+=:,/-]+$/.test(section) ? section : `'${section.replace(/'/g, "'\\''")}'`;
+  return Object.fromEntries(Object.entries(commands).map(([action, command]) => [action, `${command} --name ${spelled}`])) as CommandNames;
 }
 
 export interface MakeOptions extends MigrateOptions, ActionOptions<'make'> {}

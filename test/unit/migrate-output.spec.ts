@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { HELPER } from '../../src/alembic';
 import { ExitCode, FastkitError, UsageError } from '../../src/errors';
 import { make, rollback, run, status } from '../../src/migrate';
-import type { MigrateOptions } from '../../src/options';
+import { CLI_COMMANDS, commandsInSection, type MigrateOptions } from '../../src/options';
 import { runProcess } from '../../src/process';
 import { helperRequest as request, helperWill } from '../support/fake-helper';
 import { tempDir } from '../support/workspace';
@@ -390,5 +390,16 @@ describe('passwords', () => {
     const error = await failure(status(options({ env })));
     expect(error.message).toBe('Cannot connect to the database at postgresql+psycopg://app:***@db.internal/app');
     expect(`${error.hint} ${error.detail}`).not.toContain('S3cretSentinel');
+  });
+});
+
+describe('commands named for a section', () => {
+  test('each command names the section with --name, quoted where a shell would split it; [alembic] needs none', () => {
+    expect(commandsInSection(CLI_COMMANDS, 'analytics').run).toBe('fastkit migrate run --name analytics');
+    expect(commandsInSection(CLI_COMMANDS, 'analytics').make).toBe('fastkit migrate make -m "message" --name analytics');
+    expect(commandsInSection(CLI_COMMANDS, 'my db').run).toBe("fastkit migrate run --name 'my db'");
+    expect(commandsInSection(CLI_COMMANDS, "it's").run).toBe("fastkit migrate run --name 'it'\\''s'");
+    expect(commandsInSection(CLI_COMMANDS, 'alembic')).toBe(CLI_COMMANDS);
+    expect(commandsInSection(CLI_COMMANDS, undefined)).toBe(CLI_COMMANDS);
   });
 });
