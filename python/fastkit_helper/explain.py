@@ -6,7 +6,6 @@ traceback goes along for --verbose.
 import configparser
 import os
 import re
-import sysconfig
 import traceback
 
 from .alembic_project import MERGE_HINT, pyproject_needs_newer_alembic, reads_pyproject
@@ -297,21 +296,26 @@ def _is_env_py(filename):
     return os.path.basename(filename) == "env.py"
 
 
-# where code that is not the project's lives: this helper, and Python's own library and packages
-_NOT_PROJECT = tuple(
-    os.path.join(os.path.realpath(folder), "")
-    for folder in {
-        os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-        *filter(None, (sysconfig.get_paths().get(name) for name in ("stdlib", "platstdlib", "purelib", "platlib"))),
-    }
-)
-
-
 def _is_project_code(filename):
     """Whether a frame is the user's code (env.py, a migration, a module they import), not Python's, a package's or fastkit's."""
     if filename.startswith("<") or re.search(r"[\\/](site|dist)-packages[\\/]", filename):
         return False
-    return not os.path.join(os.path.realpath(filename), "").startswith(_NOT_PROJECT)
+    return not os.path.join(os.path.realpath(filename), "").startswith(_not_project_folders())
+
+
+def _not_project_folders():
+    """Where code that is not the project's lives: this helper, and Python's own library and
+    packages (worked out on the error path only: sysconfig costs every start otherwise)."""
+    import sysconfig
+
+    paths = sysconfig.get_paths()
+    return tuple(
+        os.path.join(os.path.realpath(folder), "")
+        for folder in {
+            os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+            *filter(None, (paths.get(name) for name in ("stdlib", "platstdlib", "purelib", "platlib"))),
+        }
+    )
 
 
 def _database_url_in(tb):
