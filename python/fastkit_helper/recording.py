@@ -327,13 +327,13 @@ def _in_libpq_driver_connect():
     """Whether the running code was called by SQLAlchemy's DefaultDialect.connect of a libpq
     driver: the DBAPI's connect itself, after every do_connect listener has run (an env.py that
     has its own listener is not replayable anyway) and before any pool listener."""
-    frame = sys._getframe(2)
-    while frame is not None:
+    import traceback
+
+    for frame, _ in traceback.walk_stack(None):
         code = frame.f_code
         if code.co_name == "connect" and code.co_filename.replace("\\", "/").endswith("/sqlalchemy/engine/default.py"):
             dialect = frame.f_locals.get("self")
             return getattr(dialect, "driver", None) in LIBPQ_DRIVERS
-        frame = frame.f_back
     return False
 
 
