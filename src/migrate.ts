@@ -193,7 +193,8 @@ function notAtHead(report: StatusReport, project: Project, section?: string): Fa
  */
 async function statusOfSections(project: Project, options: StatusOptions): Promise<SectionsStatusReport> {
   if (options.name) {
-    throw new UsageError('allSections and name both choose the sections', 'Give one: name for one section, allSections for all of them.');
+    // in words every door shares: the CLI spells these --all-sections and -n, Nx allSections and name
+    throw new UsageError('All sections and one section (by its name) were both asked for', 'Ask for one of them: every section, or one by its name.');
   }
   const sections = alembicEnvironmentsOf(project.config);
   const reports: Record<string, StatusReport> = {};

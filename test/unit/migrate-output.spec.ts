@@ -271,6 +271,13 @@ describe('status', () => {
     expect(error.hint).toBe('Merge them with `fastkit migrate rebase --name analytics --merge`, then `fastkit migrate run --name analytics`.');
   });
 
+  test('all sections and one section at once: a usage error in words every door shares', async () => {
+    const error = await failure(status(options({ allSections: true, name: 'analytics' })));
+    expect(error).toBeInstanceOf(UsageError);
+    expect(error.message).toBe('All sections and one section (by its name) were both asked for');
+    expect(error.hint).toBe('Ask for one of them: every section, or one by its name.');
+  });
+
   test('--json prints only {current, heads, pending, upToDate}; anything else the helper prints goes to stderr', async () => {
     helperWill({
       stdout: ['print() from env.py'],
