@@ -293,8 +293,8 @@ class ProjectReader {
     })) as ProjectFacts;
     const inputs = followedByNx(this.workspaceRoot, facts, this.paths);
     const linked = { ...(inputs.check !== facts.check ? { check: inputs.check } : {}), ...(inputs.sql !== facts.sql ? { sql: inputs.sql } : {}) };
-    const found = { root, ...(name === undefined ? {} : { name }), place, config: config.file, inputs, environments: facts.environments };
-    return { found, kept: { root, ...(name === undefined ? {} : { name }), place, config: config.file, facts: factsKey, linked } };
+    const project = { root, ...(name === undefined ? {} : { name }), place, config: config.file };
+    return { found: { ...project, inputs, environments: facts.environments }, kept: { ...project, facts: factsKey, linked } };
   }
 
   /** The project kept for an unchanged folder; undefined when its facts are no longer kept. */
@@ -374,17 +374,20 @@ function foldersAbove(folder: string): string[] {
  * or a plugin worker Nx started): loading it here would load half of Nx, and a copy of its own
  * would walk the whole workspace again.
  */
-function loadedWorkspaceContext(workspaceRoot: string): { hashMultiGlobWithWorkspaceContext(root: string, groups: string[][]): Promise<unknown> } | undefined {
+function loadedWorkspaceContext(workspaceRoot: string): NxWorkspaceContext | undefined {
   let path: string;
   try {
     path = require.resolve('nx/src/utils/workspace-context', { paths: [workspaceRoot] });
   } catch {
     return undefined;
   }
-  const loaded = require.cache[path]?.exports as { hashMultiGlobWithWorkspaceContext?: unknown } | undefined;
-  return typeof loaded?.hashMultiGlobWithWorkspaceContext === 'function'
-    ? (loaded as { hashMultiGlobWithWorkspaceContext(root: string, groups: string[][]): Promise<unknown> })
-    : undefined;
+  const loaded = require.cache[path]?.exports as Partial<NxWorkspaceContext> | undefined;
+  return typeof loaded?.hashMultiGlobWithWorkspaceContext === 'function' ? (loaded as NxWorkspaceContext) : undefined;
+}
+
+/** The one function of Nx's workspace context the plugin calls (nx/src/utils/workspace-context). */
+interface NxWorkspaceContext {
+  hashMultiGlobWithWorkspaceContext(workspaceRoot: string, globGroups: string[][]): Promise<unknown>;
 }
 
 type TargetsByName = Record<string, TargetConfiguration>;
