@@ -50,11 +50,23 @@ export function build() {
   }
 }
 
+/**
+ * The Python the venvs are made with: Debian's own /usr/bin/python3 where it is Python 3.11 or
+ * newer and can make a venv with pip, else python3 on PATH. Debian builds its Python with PGO and
+ * LTO, pyenv by default without: importing Alembic and SQLAlchemy takes 19 % fewer instructions
+ * (callgrind: 1.22 G against 1.51 G), and the tests start Python ~1,000 times.
+ */
+function basePython() {
+  const system = '/usr/bin/python3';
+  const usable = quiet(system, ['-c', 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))']).status === 0;
+  return usable ? system : 'python3';
+}
+
 export function ensureVenv() {
   const stamp = join(venv, '.fastkit-requirements');
   const wanted = createHash('sha1').update(readFileSync(requirements)).digest('hex');
   if (existsSync(python) && existsSync(stamp) && readFileSync(stamp, 'utf8') === wanted) return;
-  if (!existsSync(python)) step('creating the Python venv (.venv)', 'python3', ['-m', 'venv', venv]);
+  if (!existsSync(python)) step('creating the Python venv (.venv)', basePython(), ['-m', 'venv', venv]);
   // --retries 1: where the public index is out of reach, pip falls back to local indexes fast
   step('installing Alembic and SQLAlchemy into .venv', python, [
     '-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--retries', '1', '-r', requirements,
@@ -186,7 +198,7 @@ export function ensureStackVenvs() {
         '-m', 'venv', '--clear', '--system-site-packages', '--without-pip', folder,
       ]);
     } else {
-      step(`creating the ${stack.name} venv (${stack.venv})`, 'python3', ['-m', 'venv', '--clear', folder]);
+      step(`creating the ${stack.name} venv (${stack.venv})`, basePython(), ['-m', 'venv', '--clear', folder]);
       step(`installing ${stack.requirements.join(' ')} into ${stack.venv}`, stackPython, [
         '-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--retries', '1', ...stack.requirements,
       ]);
