@@ -184,7 +184,9 @@ def _command_error(text, request):
         # Alembic 1.16+ reads [tool.alembic] of the pyproject.toml in the folder it runs in; an
         # older one reads only the ini (where the `pyproject` template leaves logging alone)
         return pyproject_needs_newer_alembic()
-    if "No 'script_location' key found" in text:
+    if no_config:
+        # Alembic 1.8 says "No config file 'alembic.ini' found, or file has no '[name]' section"
+        # for a -n naming no section of it; 1.20 says "No 'script_location' key found"
         return _missing_script_location(request)
     if "cannot proceed in --sql mode" in text:
         return ("sql-mode", "FAILED: " + _first_line(text),

@@ -9,6 +9,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 
 import { join } from 'node:path';
 import { HELPER } from '../../src/alembic';
 import { protocolProblems, type HelperAction } from '../../src/helper-protocol';
+import { hugePageAllocation, thisMachine } from '../../src/python-allocator';
 import { createMariaDatabase } from '../support/mariadb';
 import { revision } from '../support/revisions';
 import {
@@ -270,6 +271,14 @@ describe(`Alembic layouts (${STACK.name})`, () => {
 });
 
 describe(`the explainer (${STACK.name})`, () => {
+  test.each(['run', 'status'])('%s -n with a section alembic.ini does not have: the sections it has, on every Alembic', (action) => {
+    const ran = fastkit(['migrate', action, '-n', 'tenants'], { cwd: exampleProject() });
+    expect(ran.code).toBe(1);
+    expect(ran.stderr).toBe(
+      'fastkit: alembic.ini has no [tenants] section. Check the section name given with -n/--name (sections with a script_location: alembic).\n',
+    );
+  });
+
   test('an ini saved with a UTF-8 BOM is named as the cause, with the fix', () => {
     const project = exampleProject();
     const ini = join(project, 'alembic.ini');
@@ -310,5 +319,24 @@ describe(`the explainer (${STACK.name})`, () => {
     const cli = fastkit(['migrate', 'run'], { cwd: project });
     expect(cli.code).toBe(1);
     expect(cli.stderr).toBe('fastkit: Timed out after 1 s waiting for the migration lock. Wait for that migration to finish or stop it.\n');
+  });
+});
+
+describe(`the helper's Python (${STACK.name})`, () => {
+  /** A project whose env.py writes down the allocator its Python was started with. */
+  const allocatorSeen = (env: Record<string, string | undefined>) => {
+    const project = exampleProject();
+    const envPy = join(project, 'alembic', 'env.py');
+    const record = 'import os\nopen("allocator.txt", "w").write("%s|%s" % (os.environ.get("PYTHONMALLOC"), os.environ.get("GLIBC_TUNABLES")))\n';
+    writeFileSync(envPy, record + readFileSync(envPy, 'utf8'));
+    const ran = fastkit(['migrate', 'run'], { cwd: project, env });
+    expect(ran.code).toBe(0);
+    return readFileSync(join(project, 'allocator.txt'), 'utf8');
+  };
+
+  test('runs on glibc malloc with huge pages where the machine has them, and on the allocator the user chose otherwise', () => {
+    const wanted = hugePageAllocation({}, thisMachine());
+    expect(allocatorSeen({ PYTHONMALLOC: undefined, GLIBC_TUNABLES: undefined })).toBe(`${wanted.PYTHONMALLOC ?? 'None'}|${wanted.GLIBC_TUNABLES ?? 'None'}`);
+    expect(allocatorSeen({ PYTHONMALLOC: 'pymalloc', GLIBC_TUNABLES: undefined })).toBe('pymalloc|None');
   });
 });
