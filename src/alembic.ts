@@ -2,6 +2,7 @@ import { ExitCode, FastkitError } from './errors';
 import { displayPathsIn } from './output';
 import { packageFile } from './package-root';
 import { runProcess } from './process';
+import { hugePageAllocation } from './python-allocator';
 import type { Project } from './project';
 import type { ErrorEvent, GraphEvent, HelperAction, ShadowEvent, StepEvent } from './helper-protocol';
 import { rememberRevisionGraph } from './revision-graph';
@@ -98,12 +99,13 @@ export async function callAlembic<T>(project: Project, action: HelperAction, opt
 }
 
 /**
- * The environment env.py runs with, the same by either door: the project's, unbuffered. The
+ * The environment env.py runs with, the same by either door: the project's, unbuffered, and on
+ * Linux its Python's memory on huge pages where that is faster (src/python-allocator.ts). The
  * one-shot helper also gets its request and event channel (FASTKIT_REQUEST, FASTKIT_EVENTS_FD),
  * which are fastkit's own and no input of env.py (src/env-py-record.ts leaves them out).
  */
 export function helperEnvironment(project: Project): Record<string, string | undefined> {
-  return { ...project.env, PYTHONUNBUFFERED: '1' };
+  return { ...project.env, ...hugePageAllocation(project.env), PYTHONUNBUFFERED: '1' };
 }
 
 function alembicMissing(project: Project, what: string): FastkitError {
