@@ -22,6 +22,7 @@ import {
   PG_HOST,
   PG_USER,
   python,
+  pythonEnvironment,
   PYTHON,
   REPO,
   run,
@@ -106,7 +107,7 @@ class Oracle {
   private readonly waiting: Array<(line: string) => void> = [];
 
   constructor() {
-    this.child = spawn(PYTHON, [join(REPO, 'test', 'support', 'alembic_oracle.py')]);
+    this.child = spawn(PYTHON, [join(REPO, 'test', 'support', 'alembic_oracle.py')], { env: pythonEnvironment() });
     this.lines = createInterface({ input: this.child.stdout });
     this.lines.on('line', (line) => this.waiting.shift()?.(line));
   }

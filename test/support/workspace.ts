@@ -5,7 +5,8 @@
 import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
+import { hugePageAllocation } from '../../src/python-allocator';
 import { noteOutput, SENTINEL_PASSWORD, startArgvWatch } from './secrets';
 
 export const REPO = join(__dirname, '..', '..');
@@ -64,7 +65,8 @@ export interface Ran {
 
 export function run(file: string, args: string[], options: SpawnSyncOptions = {}): Ran {
   startArgvWatch();
-  const result = spawnSync(file, args, { encoding: 'utf8', timeout: 240_000, maxBuffer: 256 * 1024 * 1024, ...options });
+  const env = isPython(file) ? pythonEnvironment(options.env) : options.env;
+  const result = spawnSync(file, args, { encoding: 'utf8', timeout: 240_000, maxBuffer: 256 * 1024 * 1024, ...options, env });
   const stdout = String(result.stdout ?? '');
   const stderr = String(result.stderr ?? '');
   noteOutput([file, ...args], stdout + stderr);
@@ -82,7 +84,8 @@ export function runAsync(
 ): Promise<Ran> {
   startArgvWatch();
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { cwd: options.cwd, env: options.env, timeout: options.timeout, stdio: ['ignore', 'pipe', 'pipe'] });
+    const env = isPython(file) ? pythonEnvironment(options.env) : options.env;
+    const child = spawn(file, args, { cwd: options.cwd, env, timeout: options.timeout, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -94,6 +97,17 @@ export function runAsync(
     });
   });
 }
+
+/**
+ * The environment of a Python the suite starts itself (raw Alembic, the oracles): the allocator
+ * fastkit gives its helper's Python on this machine (src/python-allocator.ts). The allocator
+ * changes none of Alembic's answers, only the CPU each of the suite's Python processes costs.
+ */
+export function pythonEnvironment(env: NodeJS.ProcessEnv | Record<string, string | undefined> = process.env): Record<string, string | undefined> {
+  return { ...env, ...hugePageAllocation(env) };
+}
+
+const isPython = (file: string) => /^python[\d.]*$/.test(basename(file));
 
 /** The `fastkit` binary as a user runs it, in `cwd`, with the repo's venv active. */
 export function fastkit(args: string[], options: { cwd: string; env?: Record<string, string | undefined> }): Ran {
