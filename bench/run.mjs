@@ -385,6 +385,13 @@ async function rows() {
       b: alembic('alembic current', postgres, 'current'),
     },
     {
+      id: 'helper-allocator',
+      title: "the helper's Python on huge pages (src/python-allocator.ts) vs on pymalloc, status --no-fast, SQLite",
+      target: 0.95,
+      a: fastkit('fastkit migrate status --no-fast', sqlite, 'status', '--no-fast'),
+      b: { ...fastkit('PYTHONMALLOC=pymalloc fastkit migrate status --no-fast', sqlite, 'status', '--no-fast'), env: { ...sqlite.env, PYTHONMALLOC: 'pymalloc' } },
+    },
+    {
       id: 'make-sqlite',
       title: 'make with no model change, SQLite',
       a: fastkit('fastkit migrate make -m bench', sqlite, 'make', '-m', 'bench'),
