@@ -11,7 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 
-export type Environment = Record<string, string | undefined>;
+type Environment = Record<string, string | undefined>;
 
 /** What the machine offers: `hugePages` is the kernel's transparent huge page mode. */
 export interface Machine {
