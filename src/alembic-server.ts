@@ -1,6 +1,7 @@
 import { HELPER } from './alembic';
 import { ExitCode } from './errors';
 import { maskSecrets, secretsIn } from './mask';
+import { hugePageAllocation } from './python-allocator';
 import { signalExitCode, startServerProcess, type ProcessOptions, type ProcessResult, type ServerProcess } from './process';
 
 /** What one request needs beyond the request itself: where it runs, its environment, where its output goes. */
@@ -94,7 +95,7 @@ class AlembicServer {
     const own = (line: string) => process.stderr.write(maskSecrets(line, secrets) + '\n');
     this.process = startServerProcess(argv, {
       cwd: first.cwd,
-      env: { ...first.env, PYTHONUNBUFFERED: '1', FASTKIT_FRAMES_FD: '3', FASTKIT_FORKS: String(forks) },
+      env: { ...first.env, ...hugePageAllocation(first.env), PYTHONUNBUFFERED: '1', FASTKIT_FRAMES_FD: '3', FASTKIT_FORKS: String(forks) },
       // the server's own output (a warning while it imports Alembic) belongs to no request
       onStdout: own,
       onStderr: own,

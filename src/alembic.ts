@@ -63,7 +63,7 @@ export async function callAlembic<T>(project: Project, action: HelperAction, opt
       ? await project.alembicServers.run(project.python.python, request, { cwd: project.cwd, env, ...listeners })
       : await runProcess([...project.python.python, HELPER], {
           cwd: project.cwd,
-          env: { ...env, FASTKIT_REQUEST: JSON.stringify(request), FASTKIT_EVENTS_FD: '3' },
+          env: { ...env, ...hugePageAllocation(env), FASTKIT_REQUEST: JSON.stringify(request), FASTKIT_EVENTS_FD: '3' },
           ...listeners,
         });
   } catch (error) {
@@ -99,13 +99,14 @@ export async function callAlembic<T>(project: Project, action: HelperAction, opt
 }
 
 /**
- * The environment env.py runs with, the same by either door: the project's, unbuffered, and on
- * Linux its Python's memory on huge pages where that is faster (src/python-allocator.ts). The
+ * The environment env.py runs with, the same by either door: the project's, unbuffered. The
  * one-shot helper also gets its request and event channel (FASTKIT_REQUEST, FASTKIT_EVENTS_FD),
- * which are fastkit's own and no input of env.py (src/env-py-record.ts leaves them out).
+ * which are fastkit's own and no input of env.py (src/env-py-record.ts leaves them out), and
+ * the process, as the batch server does, its allocator (src/python-allocator.ts): how Python
+ * takes memory, read as it starts, no input of env.py either, and not worked out by the fast path.
  */
 export function helperEnvironment(project: Project): Record<string, string | undefined> {
-  return { ...project.env, ...hugePageAllocation(project.env), PYTHONUNBUFFERED: '1' };
+  return { ...project.env, PYTHONUNBUFFERED: '1' };
 }
 
 function alembicMissing(project: Project, what: string): FastkitError {
