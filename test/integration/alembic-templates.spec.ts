@@ -12,6 +12,7 @@ import { createPostgresDatabase, fastkit, NX_ENV, psql, PYTHON, type Ran, REPO, 
 
 const NX = join(REPO, 'node_modules', '.bin', 'nx');
 const DOC = join(REPO, 'docs', 'alembic-templates.md');
+const README = join(REPO, 'README.md');
 const ACTIONS = ['make', 'run', 'status', 'check', 'sql', 'rollback'] as const;
 type Action = (typeof ACTIONS)[number];
 type Door = 'CLI' | 'Nx';
@@ -229,5 +230,14 @@ describe("Alembic's own templates through every action, by the CLI and by Nx", (
       );
     }
     expect(rendered).not.toContain('✗');
+  });
+
+  test("the README's table is the same table", () => {
+    const table = readFileSync(DOC, 'utf8').split('\n').filter((line) => line.startsWith('|')).join('\n');
+    const tableIn = (text: string) => /^\| Template \|.*(?:\n\|.*)*/m.exec(text)?.[0];
+    const readme = readFileSync(README, 'utf8');
+    const inReadme = tableIn(readme);
+    if (process.env.UPDATE_DOCS && inReadme) writeFileSync(README, readme.replace(inReadme, table));
+    expect(tableIn(readFileSync(README, 'utf8'))).toBe(table);
   });
 });
